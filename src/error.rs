@@ -1,0 +1,112 @@
+//! The crate's one error type.
+
+use std::fmt;
+
+/// Everything that can go wrong in wavegpu.
+///
+/// Each variant names the input or parameter at fault and the cause, so that
+/// `err.to_string()` is a complete one-line message.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A parameter is out of range or inconsistent with another one.
+    #[error("invalid parameter `{name}`: {reason}")]
+    InvalidParameter {
+        /// The parameter's name (librosa's name where there is one).
+        name: &'static str,
+        /// Why it was rejected.
+        reason: String,
+    },
+    /// Audio data that cannot be processed (NaN/Inf samples, too short, empty ...).
+    #[error("invalid audio `{input}`: {reason}")]
+    InvalidAudio {
+        /// Which input: a path, "audio", "batch row 3" ...
+        input: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// An operating-system I/O error on a named path.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path being read or written.
+        path: String,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The container or codec is not supported by the decoder backend.
+    #[error("{input}: unsupported format ({component}): {reason}")]
+    Unsupported {
+        /// The file or stream.
+        input: String,
+        /// The component that gave up, e.g. "symphonia probe", "codec".
+        component: &'static str,
+        /// Details.
+        reason: String,
+    },
+    /// The stream is corrupt, truncated or otherwise undecodable.
+    #[error("{input}: decode error ({component}): {reason}")]
+    Decode {
+        /// The file or stream.
+        input: String,
+        /// The component that failed, e.g. "symphonia decoder", "resampler".
+        component: &'static str,
+        /// Details.
+        reason: String,
+    },
+    /// No GPU adapter could be found or opened.
+    #[error("no GPU adapter: {0}")]
+    NoAdapter(String),
+    /// A wgpu error: validation, out of memory, device lost, map failure.
+    #[error("GPU error ({context}): {reason}")]
+    Gpu {
+        /// What was being done.
+        context: &'static str,
+        /// wgpu's message.
+        reason: String,
+    },
+    /// The work cannot fit the device even after splitting.
+    #[error("device limit `{limit}` is {max}, but {what} needs {needed}")]
+    DeviceLimit {
+        /// The wgpu limit's name, e.g. "max_storage_buffer_binding_size".
+        limit: &'static str,
+        /// The device's value.
+        max: u64,
+        /// What needed more.
+        what: String,
+        /// How much it needed.
+        needed: u64,
+    },
+    /// Writing or reading an output file (npy, wav, png) failed.
+    #[error("{path}: {reason}")]
+    Output {
+        /// The path.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// `Result<T, wavegpu::Error>`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub(crate) fn param(name: &'static str, reason: impl fmt::Display) -> Self {
+        Error::InvalidParameter {
+            name,
+            reason: reason.to_string(),
+        }
+    }
+    pub(crate) fn audio(input: impl Into<String>, reason: impl fmt::Display) -> Self {
+        Error::InvalidAudio {
+            input: input.into(),
+            reason: reason.to_string(),
+        }
+    }
+    pub(crate) fn gpu(context: &'static str, reason: impl fmt::Display) -> Self {
+        Error::Gpu {
+            context,
+            reason: reason.to_string(),
+        }
+    }
+}
