@@ -2,9 +2,18 @@
 #![warn(missing_docs)]
 
 pub mod audio;
+mod cpu;
+pub mod device;
+pub mod dsp;
 pub mod error;
+mod gpu;
 pub mod io;
+pub mod transform;
 
 pub use audio::{Audio, AudioBatch};
+pub use device::{AdapterDesc, Device};
+pub use dsp::frames::PadMode;
+pub use dsp::window::Window;
 pub use error::{Error, Result};
+pub use transform::{Istft, IstftBuilder, Spectrogram, Stft, StftBuilder};
 pub use wgpu;

@@ -1,0 +1,132 @@
+// STFT: frame + pad + window + real FFT + epilogue, one workgroup per (row, frame).
+// Nothing but the output ever touches global memory: frames are read straight from the signal.
+
+struct Params {
+    n_fft: u32,
+    m: u32,            // complex FFT length: n_fft / 2 for even n_fft, n_fft for odd
+    hop: u32,
+    pad: u32,          // left padding: n_fft / 2 when centred, else 0
+    pad_mode: u32,     // 0 constant (zeros), 1 reflect
+    out_mode: u32,     // 0 complex (re, im), 1 |X|^power
+    power: f32,
+    n_freq: u32,
+    frames_out: u32,   // frames per row in this chunk's output
+    frame_offset: u32, // first frame of this chunk
+    sample_offset: u32,// signal index of the input buffer's first sample (every row)
+    row_stride: u32,   // samples per row in the input buffer
+    rows: u32,         // rows in this chunk
+    row_offset: u32,   // first row of this chunk
+    n_stages: u32,
+    _pad0: u32,
+}
+
+const WG: u32 = 128u;
+const PER_THREAD: u32 = 32u;
+override MAX_M: u32 = 2048u;
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> signal: array<f32>;
+@group(0) @binding(2) var<storage, read> rows_info: array<vec2<u32>>; // (length, frames)
+@group(0) @binding(3) var<storage, read> window: array<f32>;
+@group(0) @binding(4) var<storage, read> twiddles: array<vec2<f32>>;
+@group(0) @binding(5) var<storage, read> stages: array<vec2<u32>>;
+@group(0) @binding(6) var<storage, read_write> out: array<f32>;
+
+// Sample `t` of row `row_local` (t may be outside 0..len: padding).
+fn sample(row_local: u32, t: i32, len: i32) -> f32 {
+    var i = t;
+    if (i < 0 || i >= len) {
+        if (p.pad_mode == 0u) {
+            return 0.0;
+        }
+        if (len == 1) {
+            i = 0;
+        } else {
+            let period = 2 * (len - 1);
+            i = i % period;
+            if (i < 0) {
+                i = i + period;
+            }
+            if (i >= len) {
+                i = period - i;
+            }
+        }
+    }
+    let local = i - i32(p.sample_offset);
+    if (local < 0 || local >= i32(p.row_stride)) {
+        return 0.0;
+    }
+    return signal[row_local * p.row_stride + u32(local)];
+}
+
+fn store(row_local: u32, k: u32, f_local: u32, v: vec2<f32>) {
+    let idx = (row_local * p.n_freq + k) * p.frames_out + f_local;
+    if (p.out_mode == 0u) {
+        out[2u * idx] = v.x;
+        out[2u * idx + 1u] = v.y;
+    } else {
+        let s = v.x * v.x + v.y * v.y;
+        var r = 0.0;
+        if (p.power == 2.0) {
+            r = s;
+        } else if (p.power == 1.0) {
+            r = sqrt(s);
+        } else if (s > 0.0) {
+            r = pow(s, 0.5 * p.power);
+        }
+        out[idx] = r;
+    }
+}
+
+@compute @workgroup_size(128)
+fn stft_forward(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) tid: u32,
+) {
+    let item = wid.x + wid.y * nwg.x;
+    if (item >= p.rows * p.frames_out) {
+        return;
+    }
+    let row_local = item / p.frames_out;
+    let f_local = item - row_local * p.frames_out;
+    let info = rows_info[p.row_offset + row_local];
+    let frame = p.frame_offset + f_local;
+    if (frame >= info.y) {
+        for (var k = tid; k < p.n_freq; k = k + WG) {
+            store(row_local, k, f_local, vec2<f32>(0.0, 0.0));
+        }
+        return;
+    }
+    let len = i32(info.x);
+    let t0 = i32(frame * p.hop) - i32(p.pad);
+    let m = p.m;
+    let even = (p.n_fft & 1u) == 0u;
+    for (var n = tid; n < m; n = n + WG) {
+        if (even) {
+            let j = 2u * n;
+            fft_buf[n] = vec2<f32>(
+                sample(row_local, t0 + i32(j), len) * window[j],
+                sample(row_local, t0 + i32(j) + 1, len) * window[j + 1u],
+            );
+        } else {
+            fft_buf[n] = vec2<f32>(sample(row_local, t0 + i32(n), len) * window[n], 0.0);
+        }
+    }
+    workgroupBarrier();
+    // twiddles has T = n_fft entries; T / m = 2 (even) or 1 (odd).
+    fft_stockham(tid, m, p.n_stages, p.n_fft / m);
+    for (var k = tid; k < p.n_freq; k = k + WG) {
+        if (even) {
+            // Split the n_fft/2-point complex FFT of (even, odd) samples into the real FFT.
+            let zk = fft_buf[k % m];
+            let zc = conj(fft_buf[(m - k) % m]);
+            let e = 0.5 * (zk + zc);
+            let d = 0.5 * (zk - zc);
+            let o = vec2<f32>(d.y, -d.x); // -i * d
+            store(row_local, k, f_local, e + cmul(twiddles[k], o));
+        } else {
+            store(row_local, k, f_local, fft_buf[k]);
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! Where plans run: a GPU through wgpu, or the CPU path.
+
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+
+use crate::error::{Error, Result};
+use crate::gpu::GpuContext;
+
+/// The device a plan runs on. Cheap to clone (the GPU context is shared).
+///
+/// ```
+/// let cpu = wavegpu::Device::cpu();
+/// assert!(!cpu.is_gpu());
+/// // GPU if a hardware adapter is found, else the CPU path; never fails.
+/// let dev = wavegpu::Device::auto();
+/// println!("running on {dev}");
+/// ```
+#[derive(Clone)]
+pub struct Device {
+    kind: Kind,
+}
+
+#[derive(Clone)]
+enum Kind {
+    Cpu,
+    Gpu(Arc<GpuContext>),
+}
+
+/// What `wavegpu devices` lists for each adapter.
+#[derive(Debug, Clone)]
+pub struct AdapterDesc {
+    /// The adapter's name, e.g. "NVIDIA H100" or "llvmpipe (LLVM 15.0.6, 256 bits)".
+    pub name: String,
+    /// The backend, e.g. "Vulkan".
+    pub backend: String,
+    /// The device type: "DiscreteGpu", "IntegratedGpu", "VirtualGpu", "Cpu" or "Other".
+    pub device_type: String,
+}
+
+impl Device {
+    /// The CPU path (realfft + rayon).
+    pub fn cpu() -> Device {
+        Device { kind: Kind::Cpu }
+    }
+
+    /// A GPU adapter, software ones (lavapipe/llvmpipe) included.
+    ///
+    /// Honours `WGPU_BACKEND` (e.g. `vulkan`, `metal,dx12`) and `WGPU_ADAPTER_NAME` (a
+    /// case-insensitive substring of the adapter name). Without `WGPU_ADAPTER_NAME` the order
+    /// of preference is discrete, integrated, virtual, then CPU adapters.
+    pub fn gpu() -> Result<Device> {
+        Ok(Device {
+            kind: Kind::Gpu(Arc::new(GpuContext::open(false)?)),
+        })
+    }
+
+    /// A hardware GPU if one is found (or the adapter `WGPU_ADAPTER_NAME` names), else the
+    /// CPU path. Software rasterisers such as lavapipe are skipped here because the CPU
+    /// path is faster than them and computes the same numbers; ask for them with [`Device::gpu`].
+    pub fn auto() -> Device {
+        match GpuContext::open(true) {
+            Ok(ctx) => Device {
+                kind: Kind::Gpu(Arc::new(ctx)),
+            },
+            Err(e) => {
+                log::info!("wavegpu: using the CPU path ({e})");
+                Device::cpu()
+            }
+        }
+    }
+
+    /// `auto`, `gpu` or `cpu`, as the CLI's `--device` flag takes them.
+    pub fn from_name(name: &str) -> Result<Device> {
+        match name {
+            "auto" => Ok(Device::auto()),
+            "gpu" => Device::gpu(),
+            "cpu" => Ok(Device::cpu()),
+            other => Err(Error::param(
+                "device",
+                format!("unknown device `{other}` (expected auto, gpu or cpu)"),
+            )),
+        }
+    }
+
+    /// Wraps a wgpu device and queue the caller already has. Plans built on it share them.
+    pub fn from_wgpu(device: wgpu::Device, queue: wgpu::Queue) -> Device {
+        Device {
+            kind: Kind::Gpu(Arc::new(GpuContext::from_parts(device, queue, None))),
+        }
+    }
+
+    /// The process-wide default device, [`Device::auto`], opened on first use.
+    pub fn shared() -> &'static Device {
+        static DEFAULT: OnceLock<Device> = OnceLock::new();
+        DEFAULT.get_or_init(Device::auto)
+    }
+
+    /// Every adapter wgpu finds (after `WGPU_BACKEND` filtering).
+    pub fn adapters() -> Vec<AdapterDesc> {
+        GpuContext::adapters()
+            .into_iter()
+            .map(|a| {
+                let i = a.get_info();
+                AdapterDesc {
+                    name: i.name,
+                    backend: format!("{:?}", i.backend),
+                    device_type: format!("{:?}", i.device_type),
+                }
+            })
+            .collect()
+    }
+
+    /// True for a GPU device.
+    pub fn is_gpu(&self) -> bool {
+        matches!(self.kind, Kind::Gpu(_))
+    }
+
+    /// The wgpu device and queue, for a GPU device.
+    pub fn wgpu(&self) -> Option<(&wgpu::Device, &wgpu::Queue)> {
+        self.gpu_context().map(|c| (&c.device, &c.queue))
+    }
+
+    pub(crate) fn gpu_context(&self) -> Option<&Arc<GpuContext>> {
+        match &self.kind {
+            Kind::Gpu(c) => Some(c),
+            Kind::Cpu => None,
+        }
+    }
+}
+
+impl fmt::Display for Device {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            Kind::Cpu => write!(f, "cpu ({} threads)", rayon::current_num_threads()),
+            Kind::Gpu(c) => write!(f, "gpu: {}", c.describe()),
+        }
+    }
+}
+
+impl fmt::Debug for Device {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Device({self})")
+    }
+}

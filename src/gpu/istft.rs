@@ -1,0 +1,255 @@
+//! GPU iSTFT (`shaders/istft.wgsl`): inverse FFT per frame, then overlap-add.
+
+use std::sync::{Arc, Mutex};
+
+use bytemuck::{Pod, Zeroable};
+use ndarray::{s, Array2, ArrayView3};
+use num_complex::Complex32;
+
+use super::shaders::{source, Kernel};
+use super::stft::{check_fft_fits, grid, storage_entry, uniform_entry, WG};
+use super::GpuContext;
+use crate::dsp::fft;
+use crate::error::{Error, Result};
+use crate::transform::istft::IstftShape;
+use crate::transform::stft::StftConfig;
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable, Debug, Default)]
+struct Params {
+    n_fft: u32,
+    m: u32,
+    hop: u32,
+    n_freq: u32,
+    frames_in: u32,
+    n_frames: u32,
+    rows: u32,
+    out_len: u32,
+    start: u32,
+    n_stages: u32,
+    _pad0: u32,
+    _pad1: u32,
+}
+
+struct Buffers {
+    spec: wgpu::Buffer,
+    frames: wgpu::Buffer,
+    out: wgpu::Buffer,
+    readback: wgpu::Buffer,
+    bind: wgpu::BindGroup,
+}
+
+pub(crate) struct GpuIstft {
+    ctx: Arc<GpuContext>,
+    frames_pipe: wgpu::ComputePipeline,
+    overlap_pipe: wgpu::ComputePipeline,
+    layout: wgpu::BindGroupLayout,
+    params: wgpu::Buffer,
+    window: wgpu::Buffer,
+    twiddles: wgpu::Buffer,
+    stages: wgpu::Buffer,
+    base: Params,
+    buffers: Mutex<Option<Buffers>>,
+}
+
+impl GpuIstft {
+    pub fn new(ctx: Arc<GpuContext>, cfg: &StftConfig) -> Result<Self> {
+        let m = cfg.fft_len();
+        let n = cfg.framing.n_fft;
+        check_fft_fits(&ctx, m, n)?;
+        let stages: Vec<[u32; 2]> = cfg.stages().iter().map(|s| [s.radix, s.ns]).collect();
+        let window: Vec<f32> = cfg.window.iter().map(|&w| w as f32).collect();
+        let tw = fft::twiddles(n);
+        let d = &ctx.device;
+        let built = ctx.scoped("building the iSTFT pipelines", || {
+            let module = d.create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some("istft.wgsl"),
+                source: wgpu::ShaderSource::Wgsl(source(Kernel::Istft).into()),
+            });
+            let entries: Vec<_> = std::iter::once(uniform_entry(0))
+                .chain((1..=4).map(|b| storage_entry(b, true)))
+                .chain((5..=6).map(|b| storage_entry(b, false)))
+                .collect();
+            let layout = d.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                label: Some("istft"),
+                entries: &entries,
+            });
+            let pl = d.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                label: Some("istft"),
+                bind_group_layouts: &[Some(&layout)],
+                immediate_size: 0,
+            });
+            let pipe = |entry: &str| {
+                d.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                    label: Some(entry),
+                    layout: Some(&pl),
+                    module: &module,
+                    entry_point: Some(entry),
+                    compilation_options: wgpu::PipelineCompilationOptions {
+                        constants: &[("MAX_M", m as f64)],
+                        ..Default::default()
+                    },
+                    cache: None,
+                })
+            };
+            let st = wgpu::BufferUsages::STORAGE;
+            (
+                pipe("istft_frames"),
+                pipe("istft_overlap"),
+                layout,
+                d.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("istft params"),
+                    size: std::mem::size_of::<Params>() as u64,
+                    usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                }),
+                ctx.init_buffer("istft window", bytemuck::cast_slice(&window), st),
+                ctx.init_buffer("istft twiddles", bytemuck::cast_slice(&tw), st),
+                ctx.init_buffer("istft stages", bytemuck::cast_slice(&stages), st),
+            )
+        })?;
+        let (frames_pipe, overlap_pipe, layout, params, window, twiddles, stages_buf) = built;
+        Ok(GpuIstft {
+            ctx,
+            frames_pipe,
+            overlap_pipe,
+            layout,
+            params,
+            window,
+            twiddles,
+            stages: stages_buf,
+            base: Params {
+                n_fft: n as u32,
+                m: m as u32,
+                hop: cfg.framing.hop as u32,
+                n_freq: cfg.n_freq() as u32,
+                start: cfg.framing.left_pad() as u32,
+                n_stages: stages.len() as u32,
+                ..Default::default()
+            },
+            buffers: Mutex::new(None),
+        })
+    }
+
+    fn ensure(&self, slot: &mut Option<Buffers>, sizes: [u64; 3]) {
+        let fits = slot.as_ref().is_some_and(|b| {
+            b.spec.size() >= sizes[0] && b.frames.size() >= sizes[1] && b.out.size() >= sizes[2]
+        });
+        if fits {
+            return;
+        }
+        let old = slot.as_ref();
+        let grow = |o: Option<u64>, n: u64| o.map_or(n, |o| o.max(n)).max(16);
+        let c = &self.ctx;
+        let spec = c.storage_buffer("istft spec", grow(old.map(|b| b.spec.size()), sizes[0]), wgpu::BufferUsages::COPY_DST);
+        let frames = c.storage_buffer("istft frames", grow(old.map(|b| b.frames.size()), sizes[1]), wgpu::BufferUsages::empty());
+        let ob = grow(old.map(|b| b.out.size()), sizes[2]);
+        let out = c.storage_buffer("istft out", ob, wgpu::BufferUsages::COPY_SRC);
+        let readback = c.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("istft readback"),
+            size: ob,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let bind = c.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("istft"),
+            layout: &self.layout,
+            entries: &[
+                (0, &self.params),
+                (1, &spec),
+                (2, &self.window),
+                (3, &self.twiddles),
+                (4, &self.stages),
+                (5, &frames),
+                (6, &out),
+            ]
+            .map(|(b, buf)| wgpu::BindGroupEntry {
+                binding: b,
+                resource: buf.as_entire_binding(),
+            }),
+        });
+        *slot = Some(Buffers { spec, frames, out, readback, bind });
+    }
+
+    pub async fn run(&self, stft: ArrayView3<'_, Complex32>, shape: IstftShape) -> Result<Array2<f32>> {
+        let (rows, nf, frames_in) = stft.dim();
+        let n = self.base.n_fft as usize;
+        let lim = self.ctx.max_binding();
+        let per_row = [
+            (nf * frames_in * 8) as u64,
+            (shape.n_frames * n * 4) as u64,
+            (shape.out_len * 4) as u64,
+        ];
+        let worst = per_row.iter().copied().max().unwrap_or(0);
+        if worst > lim {
+            return Err(Error::DeviceLimit {
+                limit: "max_storage_buffer_binding_size",
+                max: lim,
+                what: "one row of the iSTFT".into(),
+                needed: worst,
+            });
+        }
+        let rows_per = ((lim / worst.max(1)) as usize).clamp(1, rows);
+        let mut out = Array2::<f32>::zeros((rows, shape.out_len));
+        let mut guard = self.buffers.lock().unwrap_or_else(|p| p.into_inner());
+        let rp = rows_per as u64;
+        self.ctx.scoped("allocating iSTFT buffers", || {
+            self.ensure(&mut guard, per_row.map(|b| b * rp))
+        })?;
+        let bufs = guard
+            .as_ref()
+            .ok_or_else(|| Error::gpu("allocating iSTFT buffers", "no buffers"))?;
+        let max_dim = self.ctx.limits.max_compute_workgroups_per_dimension;
+        for r0 in (0..rows).step_by(rows_per) {
+            let r1 = (r0 + rows_per).min(rows);
+            let nr = r1 - r0;
+            let chunk = stft.slice(s![r0..r1, .., ..]);
+            let flat: Vec<Complex32> = chunk.iter().copied().collect();
+            let params = Params {
+                frames_in: frames_in as u32,
+                n_frames: shape.n_frames as u32,
+                rows: nr as u32,
+                out_len: shape.out_len as u32,
+                ..self.base
+            };
+            let out_bytes = (nr * shape.out_len * 4) as u64;
+            let q = &self.ctx.queue;
+            self.ctx.scoped("running the iSTFT kernels", || {
+                let pairs: Vec<[f32; 2]> = flat.iter().map(|c| [c.re, c.im]).collect();
+                q.write_buffer(&bufs.spec, 0, bytemuck::cast_slice(&pairs));
+                q.write_buffer(&self.params, 0, bytemuck::bytes_of(&params));
+                let mut enc = self
+                    .ctx
+                    .device
+                    .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("istft") });
+                {
+                    let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                        label: Some("istft"),
+                        timestamp_writes: None,
+                    });
+                    pass.set_bind_group(0, &bufs.bind, &[]);
+                    pass.set_pipeline(&self.frames_pipe);
+                    let (x, y) = grid(nr * shape.n_frames, max_dim);
+                    pass.dispatch_workgroups(x, y, 1);
+                    pass.set_pipeline(&self.overlap_pipe);
+                    let (x, y) = grid((nr * shape.out_len).div_ceil(WG), max_dim);
+                    pass.dispatch_workgroups(x, y, 1);
+                }
+                if out_bytes > 0 {
+                    enc.copy_buffer_to_buffer(&bufs.out, 0, &bufs.readback, 0, out_bytes);
+                }
+                q.submit(Some(enc.finish()));
+            })?;
+            if out_bytes > 0 {
+                self.ctx
+                    .read_back(&bufs.readback, out_bytes, |bytes| {
+                        let v: &[f32] = bytemuck::cast_slice(bytes);
+                        let src = ndarray::ArrayView2::from_shape((nr, shape.out_len), v).expect("chunk shape");
+                        out.slice_mut(s![r0..r1, ..]).assign(&src);
+                    })
+                    .await?;
+            }
+        }
+        Ok(out)
+    }
+}

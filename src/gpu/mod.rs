@@ -1,0 +1,168 @@
+//! The wgpu runtime: context, shaders, buffers, readback.
+
+pub(crate) mod istft;
+pub(crate) mod shaders;
+pub(crate) mod stft;
+
+use crate::error::{Error, Result};
+
+/// An opened wgpu device and queue with the limits it was opened with.
+pub(crate) struct GpuContext {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub info: Option<wgpu::AdapterInfo>,
+    pub limits: wgpu::Limits,
+}
+
+fn instance() -> wgpu::Instance {
+    wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env())
+}
+
+fn rank(t: wgpu::DeviceType) -> u8 {
+    match t {
+        wgpu::DeviceType::DiscreteGpu => 0,
+        wgpu::DeviceType::IntegratedGpu => 1,
+        wgpu::DeviceType::VirtualGpu => 2,
+        wgpu::DeviceType::Cpu => 3,
+        wgpu::DeviceType::Other => 4,
+    }
+}
+
+impl GpuContext {
+    pub fn adapters() -> Vec<wgpu::Adapter> {
+        let inst = instance();
+        let backends = wgpu::Backends::from_env().unwrap_or(wgpu::Backends::all());
+        pollster::block_on(inst.enumerate_adapters(backends))
+    }
+
+    /// Opens the preferred adapter. With `hardware_only`, CPU adapters are refused unless
+    /// `WGPU_ADAPTER_NAME` names one.
+    pub fn open(hardware_only: bool) -> Result<GpuContext> {
+        let mut adapters = Self::adapters();
+        let wanted = std::env::var("WGPU_ADAPTER_NAME")
+            .ok()
+            .filter(|s| !s.is_empty());
+        if adapters.is_empty() {
+            return Err(Error::NoAdapter(
+                "wgpu found no adapter (is a Vulkan/Metal/DX12 driver installed? on Linux without a GPU, install mesa-vulkan-drivers for lavapipe)".into(),
+            ));
+        }
+        let adapter = if let Some(name) = &wanted {
+            let lname = name.to_lowercase();
+            adapters
+                .into_iter()
+                .find(|a| a.get_info().name.to_lowercase().contains(&lname))
+                .ok_or_else(|| {
+                    Error::NoAdapter(format!("no adapter name contains WGPU_ADAPTER_NAME=`{name}`"))
+                })?
+        } else {
+            adapters.sort_by_key(|a| rank(a.get_info().device_type));
+            let a = adapters.remove(0);
+            if hardware_only && a.get_info().device_type == wgpu::DeviceType::Cpu {
+                return Err(Error::NoAdapter(format!(
+                    "only a software adapter ({}) was found",
+                    a.get_info().name
+                )));
+            }
+            a
+        };
+        let info = adapter.get_info();
+        let limits = adapter.limits();
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("wavegpu"),
+            required_features: wgpu::Features::empty(),
+            required_limits: limits.clone(),
+            ..Default::default()
+        }))
+        .map_err(|e| Error::NoAdapter(format!("{}: request_device failed: {e}", info.name)))?;
+        Ok(Self::from_parts(device, queue, Some(info)))
+    }
+
+    pub fn from_parts(
+        device: wgpu::Device,
+        queue: wgpu::Queue,
+        info: Option<wgpu::AdapterInfo>,
+    ) -> GpuContext {
+        let limits = device.limits();
+        GpuContext {
+            device,
+            queue,
+            info,
+            limits,
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match &self.info {
+            Some(i) => format!("{} ({:?}, {:?})", i.name, i.backend, i.device_type),
+            None => "caller's wgpu device".into(),
+        }
+    }
+
+    /// The largest storage buffer binding, in bytes.
+    pub fn max_binding(&self) -> u64 {
+        (self.limits.max_storage_buffer_binding_size as u64).min(self.limits.max_buffer_size)
+    }
+
+    pub fn storage_buffer(&self, label: &str, size: u64, extra: wgpu::BufferUsages) -> wgpu::Buffer {
+        self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: size.max(16),
+            usage: wgpu::BufferUsages::STORAGE | extra,
+            mapped_at_creation: false,
+        })
+    }
+
+    pub fn init_buffer(&self, label: &str, bytes: &[u8], usage: wgpu::BufferUsages) -> wgpu::Buffer {
+        let buf = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: (bytes.len() as u64).max(16).next_multiple_of(4),
+            usage: usage | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        self.queue.write_buffer(&buf, 0, bytes);
+        buf
+    }
+
+    /// Runs `f` inside validation and out-of-memory error scopes; a caught error becomes
+    /// [`Error::Gpu`].
+    pub fn scoped<T>(&self, context: &'static str, f: impl FnOnce() -> T) -> Result<T> {
+        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let val = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let out = f();
+        let v = val.pop();
+        let o = oom.pop();
+        if let Some(e) = pollster::block_on(v) {
+            return Err(Error::gpu(context, e));
+        }
+        if let Some(e) = pollster::block_on(o) {
+            return Err(Error::gpu(context, e));
+        }
+        Ok(out)
+    }
+
+    /// Maps `buf` (MAP_READ) and hands its first `len` bytes to `f`. On native this polls
+    /// the device until the map completes.
+    pub async fn read_back<T>(&self, buf: &wgpu::Buffer, len: u64, f: impl FnOnce(&[u8]) -> T) -> Result<T> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let slice = buf.slice(..len.max(4));
+        slice.map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        #[cfg(not(target_arch = "wasm32"))]
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::gpu("device poll", e))?;
+        rx.recv()
+            .map_err(|_| Error::gpu("readback", "map callback dropped"))?
+            .map_err(|e| Error::gpu("readback map", e))?;
+        let out = {
+            let view = slice
+                .get_mapped_range()
+                .map_err(|e| Error::gpu("readback view", e))?;
+            f(&view[..len as usize])
+        };
+        buf.unmap();
+        Ok(out)
+    }
+}

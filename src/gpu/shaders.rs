@@ -1,0 +1,121 @@
+//! WGSL sources from `shaders/`, composed with their shared snippets from `shaders/common/`.
+
+/// The shared FFT core.
+const FFT_CORE: &str = include_str!("../../shaders/common/fft.wgsl");
+
+/// A kernel's full source (its file plus the common snippets it uses).
+pub(crate) fn source(kernel: Kernel) -> String {
+    match kernel {
+        Kernel::Stft => format!("{}\n{}", include_str!("../../shaders/stft.wgsl"), FFT_CORE),
+        Kernel::Istft => format!("{}\n{}", include_str!("../../shaders/istft.wgsl"), FFT_CORE),
+    }
+}
+
+/// Every kernel family, one per file in `shaders/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kernel {
+    Stft,
+    Istft,
+}
+
+#[cfg(test)]
+impl Kernel {
+    pub const ALL: [Kernel; 2] = [Kernel::Stft, Kernel::Istft];
+
+    /// The file under `shaders/` this kernel comes from.
+    pub fn file(self) -> &'static str {
+        match self {
+            Kernel::Stft => "stft.wgsl",
+            Kernel::Istft => "istft.wgsl",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! naga validation of every shader, and translation to every backend's language:
+    //! catches most backend-specific shader errors without a GPU.
+    use super::*;
+
+    fn validate(name: &str, src: &str) {
+        let module = naga::front::wgsl::parse_str(src)
+            .unwrap_or_else(|e| panic!("{name}: WGSL parse error:\n{}", e.emit_to_string(src)));
+        let mut validator = naga::valid::Validator::new(
+            naga::valid::ValidationFlags::all(),
+            naga::valid::Capabilities::all(),
+        );
+        let info = validator
+            .validate(&module)
+            .unwrap_or_else(|e| panic!("{name}: validation error:\n{}", e.emit_to_string(src)));
+        // Resolve overrides with their defaults, as a pipeline would.
+        let (module, info) = naga::back::pipeline_constants::process_overrides(
+            &module,
+            &info,
+            None,
+            &naga::back::PipelineConstants::default(),
+        )
+        .unwrap_or_else(|e| panic!("{name}: overrides: {e}"));
+        let mut spv = Vec::new();
+        let mut w = naga::back::spv::Writer::new(&naga::back::spv::Options::default())
+            .expect("spv writer");
+        w.write(&module, &info, None, &None, &mut spv)
+            .unwrap_or_else(|e| panic!("{name}: SPIR-V: {e}"));
+        assert!(!spv.is_empty());
+        naga::back::msl::write_string(
+            &module,
+            &info,
+            &naga::back::msl::Options::default(),
+            &naga::back::msl::PipelineOptions::default(),
+        )
+        .unwrap_or_else(|e| panic!("{name}: MSL: {e}"));
+        for ep in &module.entry_points {
+            let mut s = String::new();
+            let opts = naga::back::hlsl::Options::default();
+            let popts = naga::back::hlsl::PipelineOptions::default();
+            let mut w = naga::back::hlsl::Writer::new(&mut s, &opts, &popts);
+            w.write(&module, &info, None)
+                .unwrap_or_else(|e| panic!("{name}: HLSL: {e}"));
+            let mut g = String::new();
+            let gopts = naga::back::glsl::Options {
+                version: naga::back::glsl::Version::new_gles(310),
+                ..Default::default()
+            };
+            let pipe = naga::back::glsl::PipelineOptions {
+                shader_stage: naga::ShaderStage::Compute,
+                entry_point: ep.name.clone(),
+                multiview: None,
+            };
+            naga::back::glsl::Writer::new(
+                &mut g,
+                &module,
+                &info,
+                &gopts,
+                &pipe,
+                naga::proc::BoundsCheckPolicies::default(),
+            )
+            .and_then(|mut w| w.write())
+            .unwrap_or_else(|e| panic!("{name}: GLSL ({}): {e}", ep.name));
+        }
+    }
+
+    #[test]
+    fn every_shader_validates_and_translates() {
+        for k in Kernel::ALL {
+            validate(k.file(), &source(k));
+        }
+    }
+
+    #[test]
+    fn every_file_in_shaders_is_a_kernel() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/shaders");
+        for entry in std::fs::read_dir(dir).expect("shaders/") {
+            let name = entry.expect("entry").file_name().into_string().expect("utf8");
+            if name.ends_with(".wgsl") {
+                assert!(
+                    Kernel::ALL.iter().any(|k| k.file() == name),
+                    "shaders/{name} is not validated: add it to Kernel::ALL"
+                );
+            }
+        }
+    }
+}

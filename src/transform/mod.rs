@@ -1,0 +1,7 @@
+//! Public plans: build once (pipelines, windows, twiddles, buffers), run many times.
+
+pub mod istft;
+pub mod stft;
+
+pub use istft::{Istft, IstftBuilder};
+pub use stft::{Spectrogram, Stft, StftBuilder};
