@@ -1,0 +1,101 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use ndarray::{Array2, ArrayD};
+use num_complex::Complex32;
+use wavegpu::{Audio, Device};
+
+/// The GPU device for GPU tests. With CI=true a missing adapter fails the test (CI installs
+/// lavapipe); elsewhere the test is skipped with a printed reason.
+pub fn gpu() -> Option<Device> {
+    match Device::gpu() {
+        Ok(d) => Some(d),
+        Err(e) => {
+            if std::env::var("CI").map(|v| v == "true").unwrap_or(false) {
+                panic!("CI=true but no GPU adapter could be opened: {e}");
+            }
+            eprintln!("skipping GPU test: {e}");
+            None
+        }
+    }
+}
+
+pub fn data_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
+}
+
+/// Reads a WAV fixture with hound (ints divided by 2^(bits-1), as soundfile does).
+pub fn load_wav(path: &Path) -> Audio {
+    let mut r = hound::WavReader::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let spec = r.spec();
+    let ch = spec.channels as usize;
+    let inter: Vec<f32> = match spec.sample_format {
+        hound::SampleFormat::Float => r.samples::<f32>().map(|s| s.unwrap()).collect(),
+        hound::SampleFormat::Int => {
+            let scale = 1.0 / (1u64 << (spec.bits_per_sample - 1)) as f32;
+            r.samples::<i32>().map(|s| s.unwrap() as f32 * scale).collect()
+        }
+    };
+    let n = inter.len() / ch;
+    let data = Array2::from_shape_fn((ch, n), |(c, i)| inter[i * ch + c]);
+    Audio::new(data, spec.sample_rate).unwrap()
+}
+
+pub fn manifest(name: &str) -> Vec<serde_json::Value> {
+    let p = data_dir().join(name);
+    let s = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    serde_json::from_str::<serde_json::Value>(&s)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+pub fn read_npy_f32(rel: &str) -> ArrayD<f32> {
+    ndarray_npy::read_npy(data_dir().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+pub fn read_npy_c32(rel: &str) -> ArrayD<Complex32> {
+    ndarray_npy::read_npy(data_dir().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+/// ||a - b|| / ||b|| (Frobenius), or ||a - b|| when b is all zeros.
+pub fn rel_err<'a>(a: impl IntoIterator<Item = &'a f32>, b: impl IntoIterator<Item = &'a f32>) -> f64 {
+    let (mut num, mut den, mut n) = (0.0f64, 0.0f64, 0usize);
+    let mut bi = b.into_iter();
+    for x in a {
+        let y = *bi.next().expect("same length") as f64;
+        num += (*x as f64 - y).powi(2);
+        den += y * y;
+        n += 1;
+    }
+    assert!(bi.next().is_none(), "same length");
+    assert!(n > 0, "empty comparison");
+    if den == 0.0 {
+        num.sqrt()
+    } else {
+        (num / den).sqrt()
+    }
+}
+
+pub fn rel_err_c(a: &[Complex32], b: &[Complex32]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    let fa: Vec<f32> = a.iter().flat_map(|c| [c.re, c.im]).collect();
+    let fb: Vec<f32> = b.iter().flat_map(|c| [c.re, c.im]).collect();
+    rel_err(&fa, &fb)
+}
+
+/// A deterministic pseudo-random signal (xorshift), values in [-1, 1).
+pub fn noise(n: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(0x9E3779B97F4A7C15) | 1;
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        })
+        .collect()
+}
