@@ -1,0 +1,238 @@
+//! The GPU kernels against their CPU twins, over sizes and options the librosa grid does not
+//! reach (every n_fft 1..=70, primes, 8192), batches, splitting, and bad parameters.
+
+mod common;
+
+use common::*;
+use ndarray::{s, Array3, Axis};
+use num_complex::Complex32;
+use wavegpu::{Audio, AudioBatch, Device, Error, PadMode, Spectrogram, Window};
+
+const TOL: f64 = 1e-5;
+
+fn assert_send_sync<T: Send + Sync>() {}
+
+#[test]
+fn plans_are_send_and_sync() {
+    assert_send_sync::<wavegpu::Stft>();
+    assert_send_sync::<wavegpu::Istft>();
+    assert_send_sync::<Device>();
+}
+
+fn flat(a: &Array3<Complex32>) -> Vec<Complex32> {
+    a.iter().copied().collect()
+}
+
+#[test]
+fn complex_stft_every_size() {
+    let Some(gpu) = gpu() else { return };
+    let cpu = Device::cpu();
+    let mut sizes: Vec<usize> = (1..=70).collect();
+    sizes.extend([96, 100, 127, 128, 255, 256, 400, 480, 1000, 1021, 1023, 2048, 4096, 8192]);
+    let mut failures = Vec::new();
+    for (i, &n) in sizes.iter().enumerate() {
+        let hop = 1 + (n * 7 + i) % n.max(1);
+        let center = i % 3 != 0;
+        let pad = if i % 2 == 0 { PadMode::Reflect } else { PadMode::Constant };
+        let len = n + 3 * hop + i;
+        let audio = Audio::from_mono(noise(len, n as u64), 16_000);
+        let b = Spectrogram::stft().n_fft(n).hop_length(hop).center(center).pad_mode(pad);
+        let g = b.clone().build(&gpu).and_then(|p| p.run_complex(&audio));
+        let c = b.build(&cpu).and_then(|p| p.run_complex(&audio));
+        match (g, c) {
+            (Ok(g), Ok(c)) => {
+                assert_eq!(g.dim(), c.dim(), "n_fft {n}");
+                let e = rel_err_c(&flat(&g), &flat(&c));
+                if !(e <= TOL) {
+                    failures.push(format!("n_fft {n} hop {hop} center {center} {pad:?}: {e:.3e}"));
+                }
+            }
+            (g, c) => failures.push(format!("n_fft {n}: gpu {:?} cpu {:?}", g.err(), c.err())),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn powers_windows_and_win_length() {
+    let Some(gpu) = gpu() else { return };
+    let cpu = Device::cpu();
+    let audio = Audio::from_mono(noise(5000, 7), 8000);
+    for (power, window, win) in [
+        (1.0, Window::Hann, 512),
+        (2.0, Window::Hamming, 300),
+        (0.5, Window::Blackman, 511),
+        (3.0, Window::Ones, 100),
+        (1.0, Window::Custom((0..200).map(|i| (i as f32 / 200.0).sqrt()).collect()), 200),
+    ] {
+        let b = Spectrogram::stft().n_fft(512).hop_length(128).win_length(win).window(window).power(power);
+        let g = b.clone().build(&gpu).unwrap().run(&audio).unwrap();
+        let c = b.build(&cpu).unwrap().run(&audio).unwrap();
+        let e = rel_err(g.iter(), c.iter());
+        assert!(e <= TOL, "power {power} win {win}: {e:.3e}");
+    }
+}
+
+/// A batch row's result is the clip's own result, and frames past a row's end are zero.
+#[test]
+fn batch_rows_equal_single_runs() {
+    let devices: Vec<Device> = std::iter::once(Device::cpu()).chain(gpu()).collect();
+    let rows: Vec<Vec<f32>> = [3000usize, 1200, 4097, 700]
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| noise(n, i as u64 + 1))
+        .collect();
+    let batch = AudioBatch::from_rows(&rows, 16_000).unwrap();
+    for dev in &devices {
+        let plan = Spectrogram::stft().n_fft(400).hop_length(160).pad_mode(PadMode::Reflect).build(dev).unwrap();
+        let out = plan.run_batch(&batch).unwrap();
+        assert_eq!(out.dim(), (4, 201, plan.frames(4097).unwrap()));
+        for (i, r) in rows.iter().enumerate() {
+            let single = plan.run(&Audio::from_mono(r.clone(), 16_000)).unwrap();
+            let f = plan.frames(r.len()).unwrap();
+            assert_eq!(single.dim().2, f);
+            assert_eq!(out.slice(s![i, .., ..f]), single.index_axis(Axis(0), 0), "row {i} on {dev}");
+            assert!(out.slice(s![i, .., f..]).iter().all(|&v| v == 0.0), "row {i} tail on {dev}");
+        }
+    }
+}
+
+/// Work over the buffer limit is split (by rows, then by frames) with identical results.
+#[test]
+fn split_work_gives_identical_results() {
+    let Some(gpu) = gpu() else { return };
+    let rows: Vec<Vec<f32>> = (0..5).map(|i| noise(20_000 + 777 * i, i as u64 + 11)).collect();
+    let batch = AudioBatch::from_rows(&rows, 16_000).unwrap();
+    for pad in [PadMode::Constant, PadMode::Reflect] {
+        let b = Spectrogram::stft().n_fft(512).hop_length(160).pad_mode(pad);
+        let whole = b.clone().build(&gpu).unwrap();
+        let reference = whole.run_batch(&batch).unwrap();
+        let reference_c = whole.run_batch_complex(&batch).unwrap();
+        // 300 KiB fits two rows' output: split by rows. 40 KiB fits no row: split by frames.
+        for limit in [300 << 10, 40 << 10, 8 << 10] {
+            let split = b.clone().max_buffer_bytes(limit).build(&gpu).unwrap();
+            assert_eq!(split.run_batch(&batch).unwrap(), reference, "limit {limit} {pad:?}");
+            assert_eq!(split.run_batch_complex(&batch).unwrap(), reference_c, "limit {limit} {pad:?}");
+        }
+        let tiny = b.max_buffer_bytes(1024).build(&gpu).unwrap();
+        match tiny.run_batch(&batch) {
+            Err(Error::DeviceLimit { limit, .. }) => assert_eq!(limit, "max_storage_buffer_binding_size"),
+            other => panic!("expected DeviceLimit, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn stereo_channels_are_rows() {
+    let devices: Vec<Device> = std::iter::once(Device::cpu()).chain(gpu()).collect();
+    let l = noise(6000, 1);
+    let r = noise(6000, 2);
+    let data = ndarray::Array2::from_shape_fn((2, 6000), |(c, i)| if c == 0 { l[i] } else { r[i] });
+    let stereo = Audio::new(data, 22_050).unwrap();
+    for dev in &devices {
+        let plan = Spectrogram::stft().n_fft(1024).hop_length(256).build(dev).unwrap();
+        let out = plan.run(&stereo).unwrap();
+        assert_eq!(out.dim(), plan.output_shape(2, 6000).unwrap());
+        let right = plan.run_signal(&r).unwrap();
+        assert_eq!(out.index_axis(Axis(0), 1), right);
+    }
+}
+
+#[test]
+fn istft_gpu_matches_cpu_and_round_trips() {
+    let devices: Vec<Device> = std::iter::once(Device::cpu()).chain(gpu()).collect();
+    let x = noise(9000, 5);
+    let audio = Audio::from_mono(x.clone(), 16_000);
+    for (n, hop, win, center) in [(512, 128, 512, true), (400, 100, 400, false), (1023, 256, 1000, true), (64, 16, 48, true)] {
+        let mut outs = Vec::new();
+        for dev in &devices {
+            let stft = Spectrogram::stft().n_fft(n).hop_length(hop).win_length(win).center(center).build(dev).unwrap();
+            let spec = stft.run_complex(&audio).unwrap();
+            let istft = Spectrogram::istft().n_fft(n).hop_length(hop).win_length(win).center(center).build(dev).unwrap();
+            let y = istft.run(spec.view(), Some(x.len())).unwrap();
+            assert_eq!(y.dim(), (1, x.len()));
+            if center {
+                let e = rel_err(y.iter(), x.iter());
+                assert!(e <= TOL, "round trip n_fft {n} on {dev}: {e:.3e}");
+            } else {
+                // Without centring the first and last n_fft samples are under-covered by windows;
+                // the interior must come back.
+                let (a, b) = (n, x.len() - n);
+                let e = rel_err(y.slice(s![0, a..b]).iter(), x[a..b].iter());
+                assert!(e <= TOL, "round trip (interior) n_fft {n} on {dev}: {e:.3e}");
+            }
+            // A random, inconsistent spectrum tests the window-sum normalisation itself.
+            let frames = spec.dim().2;
+            let re = noise(spec.len(), 99);
+            let im = noise(spec.len(), 98);
+            let rnd = Array3::from_shape_fn(spec.dim(), |(r, k, f)| {
+                let i = (r * spec.dim().1 + k) * frames + f;
+                Complex32::new(re[i], im[i])
+            });
+            outs.push(istft.run(rnd.view(), None).unwrap());
+        }
+        if outs.len() == 2 {
+            let e = rel_err(outs[0].iter(), outs[1].iter());
+            assert!(e <= TOL, "istft gpu vs cpu n_fft {n}: {e:.3e}");
+        }
+    }
+}
+
+#[test]
+fn bad_parameters_are_typed_errors() {
+    let devices: Vec<Device> = std::iter::once(Device::cpu()).chain(gpu()).collect();
+    let ok = Audio::from_mono(noise(4000, 3), 16_000);
+    for dev in &devices {
+        let param = |r: wavegpu::Result<wavegpu::Stft>, name: &str| match r {
+            Err(Error::InvalidParameter { name: n, .. }) => assert_eq!(n, name),
+            other => panic!("expected InvalidParameter({name}), got {other:?}"),
+        };
+        param(Spectrogram::stft().n_fft(0).build(dev), "n_fft");
+        param(Spectrogram::stft().n_fft(512).hop_length(0).build(dev), "hop_length");
+        param(Spectrogram::stft().n_fft(512).win_length(513).build(dev), "win_length");
+        param(Spectrogram::stft().power(0.0).build(dev), "power");
+        param(Spectrogram::stft().power(f32::NAN).build(dev), "power");
+        param(Spectrogram::stft().n_fft(512).window(Window::Custom(vec![1.0; 100])).win_length(200).build(dev), "window");
+        param(Spectrogram::stft().n_fft(usize::MAX).build(dev), "n_fft");
+
+        let plan = Spectrogram::stft().n_fft(512).hop_length(128).center(false).build(dev).unwrap();
+        assert!(plan.run(&ok).is_ok());
+        let mut bad = noise(4000, 3);
+        bad[1234] = f32::NAN;
+        match plan.run(&Audio::from_mono(bad, 16_000)) {
+            Err(e @ Error::InvalidAudio { .. }) => assert!(e.to_string().contains("sample 1234"), "{e}"),
+            other => panic!("NaN: {other:?}"),
+        }
+        for len in [0, 100] {
+            match plan.run(&Audio::from_mono(vec![0.0; len], 16_000)) {
+                Err(Error::InvalidAudio { .. }) => {}
+                other => panic!("len {len}: {other:?}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn fft_too_large_for_workgroup_memory_is_a_device_limit() {
+    let Some(gpu) = gpu() else { return };
+    match Spectrogram::stft().n_fft(1 << 20).build(&gpu) {
+        Err(Error::DeviceLimit { .. }) => {}
+        other => panic!("expected DeviceLimit, got {other:?}"),
+    }
+}
+
+#[test]
+fn one_plan_many_threads() {
+    let devices: Vec<Device> = std::iter::once(Device::cpu()).chain(gpu()).collect();
+    for dev in &devices {
+        let plan = Spectrogram::stft().n_fft(256).hop_length(64).build(dev).unwrap();
+        let inputs: Vec<Audio> = (0..8).map(|i| Audio::from_mono(noise(3000 + 100 * i, i as u64), 8000)).collect();
+        let serial: Vec<_> = inputs.iter().map(|a| plan.run(a).unwrap()).collect();
+        std::thread::scope(|s| {
+            let hs: Vec<_> = inputs.iter().map(|a| s.spawn(|| plan.run(a).unwrap())).collect();
+            for (h, want) in hs.into_iter().zip(&serial) {
+                assert_eq!(&h.join().unwrap(), want);
+            }
+        });
+    }
+}
