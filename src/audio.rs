@@ -99,7 +99,10 @@ pub(crate) fn check_finite(data: ArrayView2<'_, f32>, input: &str) -> Result<()>
         if let Some(i) = row.iter().position(|x| !x.is_finite()) {
             return Err(Error::audio(
                 input,
-                format!("sample {i} of channel {c} is {} (NaN/Inf are not accepted)", row[i]),
+                format!(
+                    "sample {i} of channel {c} is {} (NaN/Inf are not accepted)",
+                    row[i]
+                ),
             ));
         }
     }
@@ -153,7 +156,10 @@ impl AudioBatch {
         if let Some((i, &l)) = lengths.iter().enumerate().find(|(_, &l)| l > data.ncols()) {
             return Err(Error::param(
                 "lengths",
-                format!("row {i} length {l} exceeds the array's {} columns", data.ncols()),
+                format!(
+                    "row {i} length {l} exceeds the array's {} columns",
+                    data.ncols()
+                ),
             ));
         }
         if data.nrows() == 0 {

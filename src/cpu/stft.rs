@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
+use ndarray::parallel::prelude::*;
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3, Axis};
 use num_complex::Complex32;
-use ndarray::parallel::prelude::*;
 use rayon::prelude::*;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 
@@ -81,7 +81,9 @@ impl CpuStft {
             },
         );
         let tmp = Array3::from_shape_vec((rows, frames_max, nf), tmp).expect("shape matches");
-        tmp.permuted_axes([0, 2, 1]).as_standard_layout().into_owned()
+        tmp.permuted_axes([0, 2, 1])
+            .as_standard_layout()
+            .into_owned()
     }
 
     /// Complex STFT, `(rows, freq, frames_max)`.
@@ -143,7 +145,9 @@ impl CpuStft {
                         let last = buf.len() - 1;
                         buf[last].im = 0.0;
                     }
-                    let _ = self.c2r.process_with_scratch(&mut buf, &mut frame, &mut scratch);
+                    let _ = self
+                        .c2r
+                        .process_with_scratch(&mut buf, &mut frame, &mut scratch);
                     let off = f * hop;
                     for j in 0..n {
                         acc[off + j] += (frame[j] * scale * self.window[j]) as f64;

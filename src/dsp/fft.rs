@@ -33,7 +33,10 @@ pub(crate) fn stages(m: usize) -> Vec<Stage> {
     radices
         .into_iter()
         .map(|r| {
-            let s = Stage { radix: r as u32, ns: ns as u32 };
+            let s = Stage {
+                radix: r as u32,
+                ns: ns as u32,
+            };
             ns *= r;
             s
         })

@@ -66,7 +66,10 @@ impl Framing {
             ));
         }
         if self.center && self.pad_mode == PadMode::Reflect && len < 2 && self.n_fft > 1 {
-            return Err(Error::audio(input, "reflect padding needs at least 2 samples"));
+            return Err(Error::audio(
+                input,
+                "reflect padding needs at least 2 samples",
+            ));
         }
         Ok(1 + (padded - self.n_fft) / self.hop)
     }
@@ -113,11 +116,26 @@ mod tests {
 
     #[test]
     fn frame_counts() {
-        let f = Framing { n_fft: 512, hop: 128, center: true, pad_mode: PadMode::Constant };
+        let f = Framing {
+            n_fft: 512,
+            hop: 128,
+            center: true,
+            pad_mode: PadMode::Constant,
+        };
         assert_eq!(f.frames(1000, "x").unwrap(), 1 + 1000 / 128);
-        let f = Framing { n_fft: 1023, hop: 100, center: true, pad_mode: PadMode::Constant };
+        let f = Framing {
+            n_fft: 1023,
+            hop: 100,
+            center: true,
+            pad_mode: PadMode::Constant,
+        };
         assert_eq!(f.frames(1000, "x").unwrap(), 1 + 999 / 100);
-        let f = Framing { n_fft: 512, hop: 128, center: false, pad_mode: PadMode::Constant };
+        let f = Framing {
+            n_fft: 512,
+            hop: 128,
+            center: false,
+            pad_mode: PadMode::Constant,
+        };
         assert_eq!(f.frames(1000, "x").unwrap(), 1 + (1000 - 512) / 128);
         assert!(f.frames(300, "x").is_err());
         assert!(f.frames(0, "x").is_err());

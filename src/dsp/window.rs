@@ -56,11 +56,17 @@ impl Window {
                 if w.len() != n {
                     return Err(Error::param(
                         "window",
-                        format!("custom window has {} samples, expected win_length = {n}", w.len()),
+                        format!(
+                            "custom window has {} samples, expected win_length = {n}",
+                            w.len()
+                        ),
                     ));
                 }
                 if let Some(i) = w.iter().position(|x| !x.is_finite()) {
-                    return Err(Error::param("window", format!("custom window sample {i} is not finite")));
+                    return Err(Error::param(
+                        "window",
+                        format!("custom window sample {i} is not finite"),
+                    ));
                 }
                 w.iter().map(|&x| x as f64).collect()
             }

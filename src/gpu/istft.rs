@@ -141,8 +141,16 @@ impl GpuIstft {
         let old = slot.as_ref();
         let grow = |o: Option<u64>, n: u64| o.map_or(n, |o| o.max(n)).max(16);
         let c = &self.ctx;
-        let spec = c.storage_buffer("istft spec", grow(old.map(|b| b.spec.size()), sizes[0]), wgpu::BufferUsages::COPY_DST);
-        let frames = c.storage_buffer("istft frames", grow(old.map(|b| b.frames.size()), sizes[1]), wgpu::BufferUsages::empty());
+        let spec = c.storage_buffer(
+            "istft spec",
+            grow(old.map(|b| b.spec.size()), sizes[0]),
+            wgpu::BufferUsages::COPY_DST,
+        );
+        let frames = c.storage_buffer(
+            "istft frames",
+            grow(old.map(|b| b.frames.size()), sizes[1]),
+            wgpu::BufferUsages::empty(),
+        );
         let ob = grow(old.map(|b| b.out.size()), sizes[2]);
         let out = c.storage_buffer("istft out", ob, wgpu::BufferUsages::COPY_SRC);
         let readback = c.device.create_buffer(&wgpu::BufferDescriptor {
@@ -168,10 +176,23 @@ impl GpuIstft {
                 resource: buf.as_entire_binding(),
             }),
         });
-        *slot = Some(Buffers { spec, frames, out, readback, bind });
+        *slot = Some(Buffers {
+            spec,
+            frames,
+            out,
+            readback,
+            bind,
+        });
     }
 
-    pub async fn run(&self, stft: ArrayView3<'_, Complex32>, shape: IstftShape) -> Result<Array2<f32>> {
+    // The plan's buffers are held for the whole run, readback included: concurrent runs of one
+    // plan take turns. The awaited readback does not yield on native targets.
+    #[allow(clippy::await_holding_lock)]
+    pub async fn run(
+        &self,
+        stft: ArrayView3<'_, Complex32>,
+        shape: IstftShape,
+    ) -> Result<Array2<f32>> {
         let (rows, nf, frames_in) = stft.dim();
         let n = self.base.n_fft as usize;
         let lim = self.ctx.max_binding();
@@ -218,10 +239,12 @@ impl GpuIstft {
                 let pairs: Vec<[f32; 2]> = flat.iter().map(|c| [c.re, c.im]).collect();
                 q.write_buffer(&bufs.spec, 0, bytemuck::cast_slice(&pairs));
                 q.write_buffer(&self.params, 0, bytemuck::bytes_of(&params));
-                let mut enc = self
-                    .ctx
-                    .device
-                    .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("istft") });
+                let mut enc =
+                    self.ctx
+                        .device
+                        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                            label: Some("istft"),
+                        });
                 {
                     let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
                         label: Some("istft"),
@@ -244,7 +267,8 @@ impl GpuIstft {
                 self.ctx
                     .read_back(&bufs.readback, out_bytes, |bytes| {
                         let v: &[f32] = bytemuck::cast_slice(bytes);
-                        let src = ndarray::ArrayView2::from_shape((nr, shape.out_len), v).expect("chunk shape");
+                        let src = ndarray::ArrayView2::from_shape((nr, shape.out_len), v)
+                            .expect("chunk shape");
                         out.slice_mut(s![r0..r1, ..]).assign(&src);
                     })
                     .await?;

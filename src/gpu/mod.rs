@@ -53,7 +53,9 @@ impl GpuContext {
                 .into_iter()
                 .find(|a| a.get_info().name.to_lowercase().contains(&lname))
                 .ok_or_else(|| {
-                    Error::NoAdapter(format!("no adapter name contains WGPU_ADAPTER_NAME=`{name}`"))
+                    Error::NoAdapter(format!(
+                        "no adapter name contains WGPU_ADAPTER_NAME=`{name}`"
+                    ))
                 })?
         } else {
             adapters.sort_by_key(|a| rank(a.get_info().device_type));
@@ -101,10 +103,15 @@ impl GpuContext {
 
     /// The largest storage buffer binding, in bytes.
     pub fn max_binding(&self) -> u64 {
-        (self.limits.max_storage_buffer_binding_size as u64).min(self.limits.max_buffer_size)
+        self.limits.max_storage_buffer_binding_size.min(self.limits.max_buffer_size)
     }
 
-    pub fn storage_buffer(&self, label: &str, size: u64, extra: wgpu::BufferUsages) -> wgpu::Buffer {
+    pub fn storage_buffer(
+        &self,
+        label: &str,
+        size: u64,
+        extra: wgpu::BufferUsages,
+    ) -> wgpu::Buffer {
         self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
             size: size.max(16),
@@ -113,7 +120,12 @@ impl GpuContext {
         })
     }
 
-    pub fn init_buffer(&self, label: &str, bytes: &[u8], usage: wgpu::BufferUsages) -> wgpu::Buffer {
+    pub fn init_buffer(
+        &self,
+        label: &str,
+        bytes: &[u8],
+        usage: wgpu::BufferUsages,
+    ) -> wgpu::Buffer {
         let buf = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
             size: (bytes.len() as u64).max(16).next_multiple_of(4),
@@ -143,7 +155,12 @@ impl GpuContext {
 
     /// Maps `buf` (MAP_READ) and hands its first `len` bytes to `f`. On native this polls
     /// the device until the map completes.
-    pub async fn read_back<T>(&self, buf: &wgpu::Buffer, len: u64, f: impl FnOnce(&[u8]) -> T) -> Result<T> {
+    pub async fn read_back<T>(
+        &self,
+        buf: &wgpu::Buffer,
+        len: u64,
+        f: impl FnOnce(&[u8]) -> T,
+    ) -> Result<T> {
         let (tx, rx) = std::sync::mpsc::channel();
         let slice = buf.slice(..len.max(4));
         slice.map_async(wgpu::MapMode::Read, move |r| {

@@ -56,8 +56,8 @@ mod tests {
         )
         .unwrap_or_else(|e| panic!("{name}: overrides: {e}"));
         let mut spv = Vec::new();
-        let mut w = naga::back::spv::Writer::new(&naga::back::spv::Options::default())
-            .expect("spv writer");
+        let mut w =
+            naga::back::spv::Writer::new(&naga::back::spv::Options::default()).expect("spv writer");
         w.write(&module, &info, None, &None, &mut spv)
             .unwrap_or_else(|e| panic!("{name}: SPIR-V: {e}"));
         assert!(!spv.is_empty());
@@ -109,7 +109,11 @@ mod tests {
     fn every_file_in_shaders_is_a_kernel() {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/shaders");
         for entry in std::fs::read_dir(dir).expect("shaders/") {
-            let name = entry.expect("entry").file_name().into_string().expect("utf8");
+            let name = entry
+                .expect("entry")
+                .file_name()
+                .into_string()
+                .expect("utf8");
             if name.ends_with(".wgsl") {
                 assert!(
                     Kernel::ALL.iter().any(|k| k.file() == name),

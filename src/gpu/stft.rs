@@ -135,52 +135,53 @@ impl GpuStft {
         let window: Vec<f32> = cfg.window.iter().map(|&w| w as f32).collect();
         let tw = fft::twiddles(n);
         let d = &ctx.device;
-        let (pipeline, layout, params, window, twiddles, stages_buf) = ctx.scoped("building the STFT pipeline", || {
-            let module = d.create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some("stft.wgsl"),
-                source: wgpu::ShaderSource::Wgsl(source(Kernel::Stft).into()),
-            });
-            let entries: Vec<_> = std::iter::once(uniform_entry(0))
-                .chain((1..=5).map(|b| storage_entry(b, true)))
-                .chain(std::iter::once(storage_entry(6, false)))
-                .collect();
-            let layout = d.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-                label: Some("stft"),
-                entries: &entries,
-            });
-            let pl = d.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-                label: Some("stft"),
-                bind_group_layouts: &[Some(&layout)],
-                immediate_size: 0,
-            });
-            let pipeline = d.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some("stft_forward"),
-                layout: Some(&pl),
-                module: &module,
-                entry_point: Some("stft_forward"),
-                compilation_options: wgpu::PipelineCompilationOptions {
-                    constants: &[("MAX_M", m as f64)],
-                    ..Default::default()
-                },
-                cache: None,
-            });
-            let u = wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST;
-            let params = d.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("stft params"),
-                size: std::mem::size_of::<Params>() as u64,
-                usage: u,
-                mapped_at_creation: false,
-            });
-            let st = wgpu::BufferUsages::STORAGE;
-            (
-                pipeline,
-                layout,
-                params,
-                ctx.init_buffer("stft window", bytemuck::cast_slice(&window), st),
-                ctx.init_buffer("stft twiddles", bytemuck::cast_slice(&tw), st),
-                ctx.init_buffer("stft stages", bytemuck::cast_slice(&stages), st),
-            )
-        })?;
+        let (pipeline, layout, params, window, twiddles, stages_buf) =
+            ctx.scoped("building the STFT pipeline", || {
+                let module = d.create_shader_module(wgpu::ShaderModuleDescriptor {
+                    label: Some("stft.wgsl"),
+                    source: wgpu::ShaderSource::Wgsl(source(Kernel::Stft).into()),
+                });
+                let entries: Vec<_> = std::iter::once(uniform_entry(0))
+                    .chain((1..=5).map(|b| storage_entry(b, true)))
+                    .chain(std::iter::once(storage_entry(6, false)))
+                    .collect();
+                let layout = d.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                    label: Some("stft"),
+                    entries: &entries,
+                });
+                let pl = d.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                    label: Some("stft"),
+                    bind_group_layouts: &[Some(&layout)],
+                    immediate_size: 0,
+                });
+                let pipeline = d.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                    label: Some("stft_forward"),
+                    layout: Some(&pl),
+                    module: &module,
+                    entry_point: Some("stft_forward"),
+                    compilation_options: wgpu::PipelineCompilationOptions {
+                        constants: &[("MAX_M", m as f64)],
+                        ..Default::default()
+                    },
+                    cache: None,
+                });
+                let u = wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST;
+                let params = d.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("stft params"),
+                    size: std::mem::size_of::<Params>() as u64,
+                    usage: u,
+                    mapped_at_creation: false,
+                });
+                let st = wgpu::BufferUsages::STORAGE;
+                (
+                    pipeline,
+                    layout,
+                    params,
+                    ctx.init_buffer("stft window", bytemuck::cast_slice(&window), st),
+                    ctx.init_buffer("stft twiddles", bytemuck::cast_slice(&tw), st),
+                    ctx.init_buffer("stft stages", bytemuck::cast_slice(&stages), st),
+                )
+            })?;
         let base = Params {
             n_fft: n as u32,
             m: m as u32,
@@ -256,17 +257,32 @@ impl GpuStft {
                 let f1 = (f0 + fc).min(frames_max);
                 let lo = (f0 * hop).saturating_sub(pad + n).min(len);
                 let hi = ((f1 - 1) * hop + 2 * n).saturating_sub(pad).min(len);
-                out.push(Chunk { r0: r, r1: r + 1, f0, f1, lo, hi: hi.max(lo) });
+                out.push(Chunk {
+                    r0: r,
+                    r1: r + 1,
+                    f0,
+                    f1,
+                    lo,
+                    hi: hi.max(lo),
+                });
                 f0 = f1;
             }
         }
         Ok(out)
     }
 
-    fn ensure_buffers(&self, slot: &mut Option<Buffers>, in_bytes: u64, out_bytes: u64, rows: usize) {
+    fn ensure_buffers(
+        &self,
+        slot: &mut Option<Buffers>,
+        in_bytes: u64,
+        out_bytes: u64,
+        rows: usize,
+    ) {
         let info_bytes = (rows * 8) as u64;
         let fits = slot.as_ref().is_some_and(|b| {
-            b.input.size() >= in_bytes && b.output.size() >= out_bytes && b.rows_info.size() >= info_bytes
+            b.input.size() >= in_bytes
+                && b.output.size() >= out_bytes
+                && b.rows_info.size() >= info_bytes
         });
         if !fits {
             let grow = |old: Option<u64>, need: u64| old.map_or(need, |o| o.max(need)).max(16);
@@ -301,12 +317,21 @@ impl GpuStft {
                     resource: buf.as_entire_binding(),
                 }),
             });
-            *slot = Some(Buffers { input, output, readback, rows_info, bind });
+            *slot = Some(Buffers {
+                input,
+                output,
+                readback,
+                rows_info,
+                bind,
+            });
         }
     }
 
     /// Runs every chunk; `sink(chunk, bytes)` receives each chunk's output, laid out
     /// `(rows, freq, frames)` of that chunk.
+    // The plan's buffers are held for the whole run, readback included: concurrent runs of one
+    // plan take turns. The awaited readback does not yield on native targets.
+    #[allow(clippy::await_holding_lock)]
     async fn execute(
         &self,
         data: ArrayView2<'_, f32>,
@@ -320,7 +345,11 @@ impl GpuStft {
         let chunks = self.chunks(lengths, frames_max, out_elems)?;
         let nf = self.base.n_freq as usize;
         let mut guard = self.buffers.lock().unwrap_or_else(|p| p.into_inner());
-        let need_in = chunks.iter().map(|c| (c.r1 - c.r0) * (c.hi - c.lo) * 4).max().unwrap_or(0);
+        let need_in = chunks
+            .iter()
+            .map(|c| (c.r1 - c.r0) * (c.hi - c.lo) * 4)
+            .max()
+            .unwrap_or(0);
         let need_out = chunks
             .iter()
             .map(|c| (c.r1 - c.r0) * nf * (c.f1 - c.f0) * out_elems * 4)
@@ -337,16 +366,18 @@ impl GpuStft {
         let bufs = guard
             .as_ref()
             .ok_or_else(|| Error::gpu("allocating STFT buffers", "no buffers"))?;
-        self.ctx.queue.write_buffer(&bufs.rows_info, 0, bytemuck::cast_slice(&info));
+        self.ctx
+            .queue
+            .write_buffer(&bufs.rows_info, 0, bytemuck::cast_slice(&info));
         let mut staging: Vec<f32> = Vec::new();
         for c in &chunks {
             let rows = c.r1 - c.r0;
             let stride = c.hi - c.lo;
             staging.clear();
             staging.reserve(rows * stride);
-            for r in c.r0..c.r1 {
+            for (r, &len) in lengths.iter().enumerate().take(c.r1).skip(c.r0) {
                 let row = data.row(r);
-                let hi = c.hi.min(lengths[r]);
+                let hi = c.hi.min(len);
                 let lo = c.lo.min(hi);
                 staging.extend(row.slice(s![lo..hi]).iter());
                 staging.extend(std::iter::repeat_n(0.0, stride - (hi - lo)));
@@ -368,10 +399,12 @@ impl GpuStft {
                     q.write_buffer(&bufs.input, 0, bytemuck::cast_slice(&staging));
                 }
                 q.write_buffer(&self.params, 0, bytemuck::bytes_of(&params));
-                let mut enc = self
-                    .ctx
-                    .device
-                    .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("stft") });
+                let mut enc =
+                    self.ctx
+                        .device
+                        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                            label: Some("stft"),
+                        });
                 {
                     let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
                         label: Some("stft_forward"),
@@ -379,7 +412,10 @@ impl GpuStft {
                     });
                     pass.set_pipeline(&self.pipeline);
                     pass.set_bind_group(0, &bufs.bind, &[]);
-                    let (x, y) = grid(rows * (c.f1 - c.f0), self.ctx.limits.max_compute_workgroups_per_dimension);
+                    let (x, y) = grid(
+                        rows * (c.f1 - c.f0),
+                        self.ctx.limits.max_compute_workgroups_per_dimension,
+                    );
                     pass.dispatch_workgroups(x, y, 1);
                 }
                 enc.copy_buffer_to_buffer(&bufs.output, 0, &bufs.readback, 0, out_bytes);

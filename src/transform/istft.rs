@@ -149,7 +149,11 @@ impl Istft {
         let n_frames = match length {
             Some(0) => return Err(Error::param("length", "must be >= 1")),
             Some(l) => {
-                let padded = if self.framing.center { l + 2 * (n / 2) } else { l };
+                let padded = if self.framing.center {
+                    l + 2 * (n / 2)
+                } else {
+                    l
+                };
                 frames.min(padded.div_ceil(hop))
             }
             None => frames,
@@ -160,24 +164,42 @@ impl Istft {
             None if self.framing.center => full.saturating_sub(2 * (n / 2)),
             None => full,
         };
-        Ok(IstftShape { n_frames, full, out_len })
+        Ok(IstftShape {
+            n_frames,
+            full,
+            out_len,
+        })
     }
 
     /// Inverts `(rows, n_fft/2+1, frames)` complex STFTs into `(rows, samples)`. With `length`,
     /// the output is trimmed or zero-padded to exactly that many samples (librosa's `length`).
-    pub fn run(&self, stft: ArrayView3<'_, Complex32>, length: Option<usize>) -> Result<Array2<f32>> {
+    pub fn run(
+        &self,
+        stft: ArrayView3<'_, Complex32>,
+        length: Option<usize>,
+    ) -> Result<Array2<f32>> {
         let nf = self.framing.n_fft / 2 + 1;
         if stft.len_of(Axis(1)) != nf {
             return Err(Error::param(
                 "stft_matrix",
-                format!("has {} bins, n_fft = {} needs {nf}", stft.len_of(Axis(1)), self.framing.n_fft),
+                format!(
+                    "has {} bins, n_fft = {} needs {nf}",
+                    stft.len_of(Axis(1)),
+                    self.framing.n_fft
+                ),
             ));
         }
         if stft.len_of(Axis(0)) == 0 {
             return Err(Error::param("stft_matrix", "has no rows"));
         }
-        if let Some(i) = stft.iter().position(|c| !c.re.is_finite() || !c.im.is_finite()) {
-            return Err(Error::param("stft_matrix", format!("element {i} is not finite")));
+        if let Some(i) = stft
+            .iter()
+            .position(|c| !c.re.is_finite() || !c.im.is_finite())
+        {
+            return Err(Error::param(
+                "stft_matrix",
+                format!("element {i} is not finite"),
+            ));
         }
         let shape = self.shape(stft.len_of(Axis(2)), length)?;
         match &self.gpu {

@@ -1,8 +1,6 @@
 //! The STFT plan.
 
-use std::sync::Mutex;
-
-use ndarray::{s, Array2, Array3, ArrayView2};
+use ndarray::{Array2, Array3, ArrayView2};
 use num_complex::Complex32;
 
 use crate::audio::{check_finite, Audio, AudioBatch};
@@ -147,7 +145,6 @@ impl StftBuilder {
             cfg,
             backend,
             device: device.clone(),
-            _cache: Mutex::new(()),
         })
     }
 
@@ -167,7 +164,10 @@ impl StftBuilder {
             return Err(Error::param("n_fft", "must be >= 1"));
         }
         if self.n_fft > 1 << 24 {
-            return Err(Error::param("n_fft", format!("{} is absurdly large (max 2^24)", self.n_fft)));
+            return Err(Error::param(
+                "n_fft",
+                format!("{} is absurdly large (max 2^24)", self.n_fft),
+            ));
         }
         let win_length = self
             .win_length
@@ -184,7 +184,10 @@ impl StftBuilder {
             return Err(Error::param("hop_length", "must be >= 1"));
         }
         if !self.power.is_finite() || self.power <= 0.0 {
-            return Err(Error::param("power", format!("must be finite and > 0, got {}", self.power)));
+            return Err(Error::param(
+                "power",
+                format!("must be finite and > 0, got {}", self.power),
+            ));
         }
         let window = self.window.padded(win_length, self.n_fft)?;
         Ok(StftConfig {
@@ -244,7 +247,6 @@ pub struct Stft {
     cfg: StftConfig,
     backend: Backend,
     device: Device,
-    _cache: Mutex<()>,
 }
 
 impl std::fmt::Debug for Stft {
@@ -293,44 +295,53 @@ impl Stft {
 
     /// `|X|^power` of every channel: `(channels, freq, frames)`.
     pub fn run(&self, audio: &Audio) -> Result<Array3<f32>> {
-        let lengths = vec![audio.len(); audio.channels()];
-        self.run_rows(audio.data(), &lengths, "audio")
+        pollster::block_on(self.run_async(audio))
     }
 
     /// `|X|^power` of every row of a batch: `(rows, freq, frames of the longest row)`.
     pub fn run_batch(&self, batch: &AudioBatch) -> Result<Array3<f32>> {
-        self.run_rows(batch.data(), batch.lengths(), "batch")
+        pollster::block_on(self.real_rows(batch.data(), batch.lengths(), "batch"))
     }
 
     /// The complex STFT of every channel, `(channels, freq, frames)` (the power setting is not used).
     pub fn run_complex(&self, audio: &Audio) -> Result<Array3<Complex32>> {
         let lengths = vec![audio.len(); audio.channels()];
-        self.run_complex_rows(audio.data(), &lengths, "audio")
+        pollster::block_on(self.complex_rows(audio.data(), &lengths, "audio"))
     }
 
     /// The complex STFT of every row of a batch.
     pub fn run_batch_complex(&self, batch: &AudioBatch) -> Result<Array3<Complex32>> {
-        self.run_complex_rows(batch.data(), batch.lengths(), "batch")
+        pollster::block_on(self.complex_rows(batch.data(), batch.lengths(), "batch"))
     }
 
-    /// Async form of [`run`](Self::run), for callers with an executor (and, later, WebGPU).
+    /// The async core of [`run`](Self::run), for callers with an executor (and, later,
+    /// WebGPU in browsers). On native targets the GPU path still waits for the device inside.
     pub async fn run_async(&self, audio: &Audio) -> Result<Array3<f32>> {
         let lengths = vec![audio.len(); audio.channels()];
-        let (frames, max) = self.check(audio.data(), &lengths, "audio")?;
-        match &self.backend {
-            Backend::Cpu(c) => Ok(c.real(audio.data(), &lengths, &frames, max, self.cfg.epilogue)),
-            Backend::Gpu(g) => g.real(audio.data(), &lengths, &frames, max).await,
-        }
+        self.real_rows(audio.data(), &lengths, "audio").await
     }
 
-    fn check(&self, data: ArrayView2<'_, f32>, lengths: &[usize], input: &str) -> Result<(Vec<usize>, usize)> {
+    /// A single mono signal: `(freq, frames)`, librosa's own shape.
+    pub fn run_signal(&self, samples: &[f32]) -> Result<Array2<f32>> {
+        let view =
+            ArrayView2::from_shape((1, samples.len()), samples).expect("(1, n) view of n samples");
+        let out = pollster::block_on(self.real_rows(view, &[samples.len()], "audio"))?;
+        Ok(out.index_axis_move(ndarray::Axis(0), 0))
+    }
+
+    fn check(
+        &self,
+        data: ArrayView2<'_, f32>,
+        lengths: &[usize],
+        input: &str,
+    ) -> Result<(Vec<usize>, usize)> {
         check_finite(data, input)?;
         let frames = lengths
             .iter()
             .enumerate()
             .map(|(i, &l)| {
-                let name = if lengths.len() > 1 && input == "batch" {
-                    format!("{input} row {i}")
+                let name = if input == "batch" {
+                    format!("batch row {i}")
                 } else {
                     input.to_string()
                 };
@@ -341,15 +352,20 @@ impl Stft {
         Ok((frames, max))
     }
 
-    fn run_rows(&self, data: ArrayView2<'_, f32>, lengths: &[usize], input: &str) -> Result<Array3<f32>> {
+    async fn real_rows(
+        &self,
+        data: ArrayView2<'_, f32>,
+        lengths: &[usize],
+        input: &str,
+    ) -> Result<Array3<f32>> {
         let (frames, max) = self.check(data, lengths, input)?;
         match &self.backend {
             Backend::Cpu(c) => Ok(c.real(data, lengths, &frames, max, self.cfg.epilogue)),
-            Backend::Gpu(g) => pollster::block_on(g.real(data, lengths, &frames, max)),
+            Backend::Gpu(g) => g.real(data, lengths, &frames, max).await,
         }
     }
 
-    fn run_complex_rows(
+    async fn complex_rows(
         &self,
         data: ArrayView2<'_, f32>,
         lengths: &[usize],
@@ -358,13 +374,7 @@ impl Stft {
         let (frames, max) = self.check(data, lengths, input)?;
         match &self.backend {
             Backend::Cpu(c) => Ok(c.complex(data, lengths, &frames, max)),
-            Backend::Gpu(g) => pollster::block_on(g.complex(data, lengths, &frames, max)),
+            Backend::Gpu(g) => g.complex(data, lengths, &frames, max).await,
         }
-    }
-
-    /// A single mono signal: `(freq, frames)`, librosa's own shape.
-    pub fn run_signal(&self, samples: &[f32]) -> Result<Array2<f32>> {
-        let a = Audio::from_mono(samples.to_vec(), 1);
-        Ok(self.run(&a)?.slice_move(s![0, .., ..]))
     }
 }

@@ -35,7 +35,9 @@ pub fn load_wav(path: &Path) -> Audio {
         hound::SampleFormat::Float => r.samples::<f32>().map(|s| s.unwrap()).collect(),
         hound::SampleFormat::Int => {
             let scale = 1.0 / (1u64 << (spec.bits_per_sample - 1)) as f32;
-            r.samples::<i32>().map(|s| s.unwrap() as f32 * scale).collect()
+            r.samples::<i32>()
+                .map(|s| s.unwrap() as f32 * scale)
+                .collect()
         }
     };
     let n = inter.len() / ch;
@@ -62,7 +64,10 @@ pub fn read_npy_c32(rel: &str) -> ArrayD<Complex32> {
 }
 
 /// ||a - b|| / ||b|| (Frobenius), or ||a - b|| when b is all zeros.
-pub fn rel_err<'a>(a: impl IntoIterator<Item = &'a f32>, b: impl IntoIterator<Item = &'a f32>) -> f64 {
+pub fn rel_err<'a>(
+    a: impl IntoIterator<Item = &'a f32>,
+    b: impl IntoIterator<Item = &'a f32>,
+) -> f64 {
     let (mut num, mut den, mut n) = (0.0f64, 0.0f64, 0usize);
     let mut bi = b.into_iter();
     for x in a {
