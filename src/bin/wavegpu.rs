@@ -1,1 +1,576 @@
-fn main(){}
+//! `wavegpu`: the command-line tool. See DESIGN.md, "The command line", for the contract.
+
+#[path = "wavegpu/args.rs"]
+mod args;
+#[path = "wavegpu/fail.rs"]
+mod fail;
+#[path = "wavegpu/image.rs"]
+mod image;
+
+use std::ffi::OsStr;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use clap::Parser;
+use ndarray::{ArrayView3, Axis};
+use rayon::prelude::*;
+
+use wavegpu::io::{Backend, LoadOptions};
+use wavegpu::{Audio, Device, PadMode, Spectrogram, Stft, Window};
+
+use args::{
+    Cli, Command, DecodeArgs, DecoderName, DeviceName, DevicesArgs, LoadArgs, PadModeName,
+    ProbeArgs, StftArgs, WindowName,
+};
+use fail::{Fail, EXIT_FAILURE};
+
+/// Extensions (lower case) that directory mode treats as audio files.
+const AUDIO_EXTENSIONS: &[&str] = &[
+    "wav", "wave", "flac", "mp3", "mp2", "mp1", "ogg", "oga", "opus", "m4a", "m4b", "mp4", "aac",
+    "adts", "aif", "aiff", "aifc", "caf", "mka", "mkv", "webm", "alac",
+];
+
+fn main() {
+    install_panic_hook();
+    let code = match Cli::try_parse() {
+        Ok(cli) => match guarded(&"", || run(cli)) {
+            Ok(code) => code,
+            Err(fail) => {
+                eprintln!("{fail}");
+                fail.exit_code()
+            }
+        },
+        Err(e) => match e.kind() {
+            clap::error::ErrorKind::DisplayHelp
+            | clap::error::ErrorKind::DisplayVersion
+            | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
+            _ => {
+                let msg = fail::clap_one_line(&e.render().to_string(), &command_path());
+                eprintln!("wavegpu: {msg}");
+                e.exit_code()
+            }
+        },
+    };
+    std::process::exit(code);
+}
+
+/// `wavegpu <subcommand>` when the first argument names one, else `wavegpu`.
+fn command_path() -> String {
+    use clap::CommandFactory;
+    let sub = std::env::args_os().nth(1);
+    let cmd = Cli::command();
+    match sub.as_ref().and_then(|s| s.to_str()) {
+        Some(s) if cmd.get_subcommands().any(|c| c.get_name() == s) => format!("wavegpu {s}"),
+        _ => "wavegpu".to_string(),
+    }
+}
+
+thread_local! {
+    /// How many [`guarded`] calls are active on this thread.
+    static GUARDED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Where the last caught panic happened, for [`guarded`]'s message (best effort when several
+/// threads panic at once).
+static PANIC_PLACE: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
+
+/// No code path should panic. If one does anyway (say, a decoder meeting a file it does not
+/// expect), the panic unwinds to [`guarded`], which turns it into an ordinary one-line error
+/// for that input: in directory mode the other files go on. A panic on a thread outside
+/// [`guarded`] and outside rayon (which hands panics back to its caller) ends the process
+/// with one line and exit 1. Never a backtrace, whatever RUST_BACKTRACE says.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let place = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let guarded = GUARDED.with(|g| g.get()) > 0 || rayon::current_thread_index().is_some();
+        if guarded {
+            if let Ok(mut p) = PANIC_PLACE.lock() {
+                *p = place;
+            }
+            return;
+        }
+        let msg = fail::one_line(&format!(
+            "wavegpu: internal error: {} at {place} (a bug; please report it)",
+            panic_message(info.payload())
+        ));
+        let _ = writeln!(std::io::stderr(), "{msg}");
+        std::process::exit(EXIT_FAILURE);
+    }));
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown cause".to_string())
+}
+
+/// Runs `f`, turning a panic into a [`Fail`] about `subject`.
+fn guarded<T>(
+    subject: &dyn std::fmt::Display,
+    f: impl FnOnce() -> Result<T, Fail>,
+) -> Result<T, Fail> {
+    GUARDED.with(|g| g.set(g.get() + 1));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    GUARDED.with(|g| g.set(g.get() - 1));
+    r.unwrap_or_else(|payload| {
+        let place = PANIC_PLACE
+            .lock()
+            .map(|mut p| std::mem::take(&mut *p))
+            .unwrap_or_default();
+        let place = if place.is_empty() {
+            String::new()
+        } else {
+            format!(" at {place}")
+        };
+        Err(Fail::input(
+            subject,
+            format!(
+                "internal error: {}{place} (a bug; please report it)",
+                panic_message(payload.as_ref())
+            ),
+        ))
+    })
+}
+
+fn run(cli: Cli) -> Result<i32, Fail> {
+    match cli.command {
+        Command::Devices(a) => devices(a),
+        Command::Probe(a) => probe(a),
+        Command::Decode(a) => decode(a),
+        Command::Stft(a) => stft(a),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// devices
+
+fn devices(a: DevicesArgs) -> Result<i32, Fail> {
+    let adapters = Device::adapters();
+    let mut out = String::new();
+    if adapters.is_empty() {
+        out.push_str("no GPU adapters found\n");
+    } else {
+        let w_name = adapters
+            .iter()
+            .map(|d| d.name.len())
+            .max()
+            .unwrap_or(4)
+            .max(4);
+        let w_backend = adapters
+            .iter()
+            .map(|d| d.backend.len())
+            .max()
+            .unwrap_or(7)
+            .max(7);
+        out.push_str(&format!(
+            "{:<3} {:<w_name$}  {:<w_backend$}  type\n",
+            "#", "name", "backend"
+        ));
+        for (i, d) in adapters.iter().enumerate() {
+            out.push_str(&format!(
+                "{:<3} {:<w_name$}  {:<w_backend$}  {}\n",
+                i, d.name, d.backend, d.device_type
+            ));
+        }
+    }
+    let device = open_device(a.device)?;
+    out.push_str(&format!("--device {} picks: {device}\n", a.device.name()));
+    print_stdout(&out)?;
+    Ok(0)
+}
+
+fn open_device(name: DeviceName) -> Result<Device, Fail> {
+    Device::from_name(name.name()).map_err(|e| Fail::lib(format!("--device {}", name.name()), e))
+}
+
+// ---------------------------------------------------------------------------------------
+// probe
+
+fn probe(a: ProbeArgs) -> Result<i32, Fail> {
+    let backend = backend(a.decoder.decoder);
+    check_is_file(&a.input)?;
+    let info = backend
+        .probe(a.input.as_path())
+        .map_err(|e| Fail::lib(a.input.display(), e))?;
+    print_stdout(&format!("{}\n", info.to_json()))?;
+    Ok(0)
+}
+
+// ---------------------------------------------------------------------------------------
+// decode
+
+fn decode(a: DecodeArgs) -> Result<i32, Fail> {
+    let opts = load_options(&a.load);
+    let mono = !a.load.no_mono;
+    let job = |input: &Path, output: &Path, kind: OutKind| -> Result<(), Fail> {
+        let audio = load(input, &opts)?;
+        match kind {
+            OutKind::Wav => wavegpu::io::write_wav(output, &audio),
+            OutKind::Npy if mono => {
+                wavegpu::io::write_npy(output, &audio.data().index_axis(Axis(0), 0))
+            }
+            OutKind::Npy => wavegpu::io::write_npy(output, &audio.data()),
+            OutKind::Png => return Err(Fail::usage("decode writes .wav or .npy, not .png")),
+        }
+        .map_err(|e| Fail::lib(output.display(), e))
+    };
+    dispatch(&a.input, &a.output, &[OutKind::Wav, OutKind::Npy], &job)
+}
+
+// ---------------------------------------------------------------------------------------
+// stft
+
+fn stft(a: StftArgs) -> Result<i32, Fail> {
+    let opts = load_options(&a.load);
+    let mono = !a.load.no_mono;
+    let mut builder = Spectrogram::stft()
+        .n_fft(a.n_fft as usize)
+        .window(match a.window {
+            WindowName::Hann => Window::Hann,
+            WindowName::Hamming => Window::Hamming,
+            WindowName::Blackman => Window::Blackman,
+            WindowName::Ones => Window::Ones,
+        })
+        .center(a.center)
+        .pad_mode(match a.pad_mode {
+            PadModeName::Constant => PadMode::Constant,
+            PadModeName::Reflect => PadMode::Reflect,
+        })
+        .power(a.power);
+    if let Some(h) = a.hop_length {
+        builder = builder.hop_length(h as usize);
+    }
+    if let Some(w) = a.win_length {
+        builder = builder.win_length(w as usize);
+    }
+    // The plan depends on the flags only: a parameter it rejects (win_length > n_fft) is a
+    // usage error, reported before the files are looked at. Building on the CPU is cheap (a
+    // window and an FFT plan), so check there before opening a GPU.
+    let usage = |e: wavegpu::Error| match e {
+        wavegpu::Error::InvalidParameter { .. } => Fail::usage(e),
+        other => Fail::lib(format!("--device {}", a.device.device.name()), other),
+    };
+    let cpu_plan = builder.clone().build(&Device::cpu()).map_err(usage)?;
+    let mode = plan_mode(&a.input, &a.output, &[OutKind::Npy, OutKind::Png])?;
+    let plan = match a.device.device {
+        DeviceName::Cpu => cpu_plan,
+        name => {
+            let device = open_device(name)?;
+            if device.is_gpu() {
+                builder.build(&device).map_err(usage)?
+            } else {
+                cpu_plan
+            }
+        }
+    };
+
+    let complex = a.complex;
+    let power = a.power;
+    let job = |input: &Path, output: &Path, kind: OutKind| -> Result<(), Fail> {
+        let audio = load(input, &opts)?;
+        stft_one(&plan, &audio, input, output, kind, mono, complex, power)
+    };
+    run_mode(mode, &job)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn stft_one(
+    plan: &Stft,
+    audio: &Audio,
+    input: &Path,
+    output: &Path,
+    kind: OutKind,
+    mono: bool,
+    complex: bool,
+    power: f32,
+) -> Result<(), Fail> {
+    let in_err = |e| Fail::lib(input.display(), e);
+    let out_err = |e| Fail::lib(output.display(), e);
+    match (kind, complex) {
+        (OutKind::Npy, true) => {
+            let x = plan.run_complex(audio).map_err(in_err)?;
+            if mono {
+                wavegpu::io::write_npy(output, &x.index_axis(Axis(0), 0))
+            } else {
+                wavegpu::io::write_npy(output, &x)
+            }
+            .map_err(out_err)
+        }
+        (OutKind::Npy, false) => {
+            let s = plan.run(audio).map_err(in_err)?;
+            if mono {
+                wavegpu::io::write_npy(output, &s.index_axis(Axis(0), 0))
+            } else {
+                wavegpu::io::write_npy(output, &s)
+            }
+            .map_err(out_err)
+        }
+        (OutKind::Png, true) => {
+            let x = plan.run_complex(audio).map_err(in_err)?;
+            let mag = x.mapv(|c| c.norm());
+            write_png(output, mag.view(), 1.0)
+        }
+        (OutKind::Png, false) => {
+            let s = plan.run(audio).map_err(in_err)?;
+            write_png(output, s.view(), power)
+        }
+        (OutKind::Wav, _) => Err(Fail::usage("stft writes .npy or .png, not .wav")),
+    }
+}
+
+fn write_png(output: &Path, values: ArrayView3<'_, f32>, power: f32) -> Result<(), Fail> {
+    image::write_png(output, values, power).map_err(|e| Fail::input(output.display(), e))
+}
+
+// ---------------------------------------------------------------------------------------
+// shared: loading, single file vs directory
+
+fn backend(name: DecoderName) -> Backend {
+    match name {
+        DecoderName::Symphonia => Backend::Symphonia,
+        DecoderName::Ffmpeg => Backend::Ffmpeg,
+    }
+}
+
+fn load_options(a: &LoadArgs) -> LoadOptions {
+    let mut o = LoadOptions::default().backend(backend(a.decoder.decoder));
+    o = if a.no_mono { o.no_mono() } else { o.mono() };
+    if let Some(sr) = a.sr {
+        o = o.sample_rate(sr);
+    }
+    o
+}
+
+fn load(input: &Path, opts: &LoadOptions) -> Result<Audio, Fail> {
+    check_is_file(input)?;
+    wavegpu::io::load(input, opts).map_err(|e| Fail::lib(input.display(), e))
+}
+
+/// Fails unless `input` is a readable regular file (or something that reads like one: a
+/// FIFO, /dev/stdin), with the OS's words for why not.
+fn check_is_file(input: &Path) -> Result<(), Fail> {
+    let meta = std::fs::metadata(input).map_err(|e| Fail::input(input.display(), e))?;
+    if meta.is_dir() {
+        return Err(Fail::input(input.display(), "is a directory"));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OutKind {
+    Wav,
+    Npy,
+    Png,
+}
+
+impl OutKind {
+    fn ext(self) -> &'static str {
+        match self {
+            OutKind::Wav => "wav",
+            OutKind::Npy => "npy",
+            OutKind::Png => "png",
+        }
+    }
+}
+
+enum Mode {
+    /// One file to one output.
+    File {
+        input: PathBuf,
+        output: PathBuf,
+        kind: OutKind,
+    },
+    /// Every audio file of a directory to OUT/<stem>.npy.
+    Dir { input: PathBuf, output: PathBuf },
+}
+
+/// Decides between single-file and directory mode and checks the output's extension.
+fn plan_mode(input: &Path, output: &Path, allowed: &[OutKind]) -> Result<Mode, Fail> {
+    let meta = std::fs::metadata(input).map_err(|e| Fail::input(input.display(), e))?;
+    if meta.is_dir() {
+        if output.exists() && !output.is_dir() {
+            return Err(Fail::input(
+                output.display(),
+                "exists and is not a directory (with a directory as INPUT, OUT is a directory)",
+            ));
+        }
+        return Ok(Mode::Dir {
+            input: input.to_path_buf(),
+            output: output.to_path_buf(),
+        });
+    }
+    // An existing directory as OUT: write OUT/<stem>.npy, as directory mode does.
+    if output.is_dir() {
+        let stem = input.file_stem().unwrap_or_else(|| OsStr::new("out"));
+        let mut out = output.join(stem);
+        out.set_extension("npy");
+        return Ok(Mode::File {
+            input: input.to_path_buf(),
+            output: out,
+            kind: OutKind::Npy,
+        });
+    }
+    let ext = output
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase());
+    let kind = allowed
+        .iter()
+        .copied()
+        .find(|k| ext.as_deref() == Some(k.ext()));
+    match kind {
+        Some(kind) => Ok(Mode::File {
+            input: input.to_path_buf(),
+            output: output.to_path_buf(),
+            kind,
+        }),
+        None => {
+            let names: Vec<String> = allowed.iter().map(|k| format!(".{}", k.ext())).collect();
+            Err(Fail::usage(format!(
+                "output `{}` must end in {}",
+                output.display(),
+                names.join(" or ")
+            )))
+        }
+    }
+}
+
+type Job<'a> = dyn Fn(&Path, &Path, OutKind) -> Result<(), Fail> + Sync + 'a;
+
+fn dispatch(input: &Path, output: &Path, allowed: &[OutKind], job: &Job<'_>) -> Result<i32, Fail> {
+    let mode = plan_mode(input, output, allowed)?;
+    run_mode(mode, job)
+}
+
+fn run_mode(mode: Mode, job: &Job<'_>) -> Result<i32, Fail> {
+    match mode {
+        Mode::File {
+            input,
+            output,
+            kind,
+        } => {
+            guarded(&input.display(), || job(&input, &output, kind))?;
+            Ok(0)
+        }
+        Mode::Dir { input, output } => run_dir(&input, &output, job),
+    }
+}
+
+/// Directory mode: every audio file (by extension) of `dir`, not recursing, to
+/// `out/<stem>.npy`, in parallel, with a progress bar. A failing file is reported on one line
+/// and skipped; the exit status is 1 if any failed.
+fn run_dir(dir: &Path, out: &Path, job: &Job<'_>) -> Result<i32, Fail> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Fail::input(dir.display(), e))?;
+    let mut files: Vec<PathBuf> = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Fail::input(dir.display(), e))?;
+        let path = entry.path();
+        let is_audio = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
+        // Follow symlinks; skip sub-directories and other non-files.
+        if is_audio && std::fs::metadata(&path).is_ok_and(|m| !m.is_dir()) {
+            files.push(path);
+        }
+    }
+    files.sort();
+    if files.is_empty() {
+        return Err(Fail::input(
+            dir.display(),
+            format!(
+                "no audio files in this directory (looked for .{})",
+                AUDIO_EXTENSIONS.join(", .")
+            ),
+        ));
+    }
+    std::fs::create_dir_all(out).map_err(|e| Fail::input(out.display(), e))?;
+
+    // Two inputs with the same stem (a.wav, a.flac) would write the same OUT/a.npy: the
+    // first (in name order) wins, the others fail.
+    let mut jobs: Vec<(PathBuf, PathBuf, Option<PathBuf>)> = Vec::with_capacity(files.len());
+    let mut seen: std::collections::HashMap<PathBuf, PathBuf> = std::collections::HashMap::new();
+    for f in files {
+        let mut o = out.join(f.file_stem().unwrap_or_else(|| OsStr::new("out")));
+        o.set_extension("npy");
+        let clash = seen.get(&o).cloned();
+        if clash.is_none() {
+            seen.insert(o.clone(), f.clone());
+        }
+        jobs.push((f, o, clash));
+    }
+
+    let total = jobs.len();
+    let bar = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(total as u64);
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{bar:40.cyan/blue} {pos}/{len} files [{elapsed_precise}, eta {eta}] {wide_msg}",
+        ) {
+            bar.set_style(style);
+        }
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let failed = AtomicUsize::new(0);
+    jobs.par_iter().for_each(|(input, output, clash)| {
+        let result = match clash {
+            Some(first) => Err(Fail::input(
+                input.display(),
+                format!(
+                    "not written: {} already holds the output of {}",
+                    output.display(),
+                    first.display()
+                ),
+            )),
+            None => guarded(&input.display(), || job(input, output, OutKind::Npy)),
+        };
+        if let Err(e) = result {
+            failed.fetch_add(1, Ordering::Relaxed);
+            // A usage-type error here still concerns this one file.
+            let line = match e {
+                Fail::Usage(msg) => Fail::input(input.display(), msg),
+                other => other,
+            };
+            bar.suspend(|| eprintln!("{line}"));
+        }
+        if let Some(name) = input.file_name() {
+            bar.set_message(name.to_string_lossy().into_owned());
+        }
+        bar.inc(1);
+    });
+    bar.finish_and_clear();
+    let failed = failed.into_inner();
+    if failed > 0 {
+        eprintln!(
+            "{}",
+            Fail::input(
+                dir.display(),
+                format!(
+                    "{failed} of {total} files failed; the others were written to {}",
+                    out.display()
+                )
+            )
+        );
+        Ok(EXIT_FAILURE)
+    } else {
+        Ok(0)
+    }
+}
+
+/// Prints to stdout; a closed pipe (`wavegpu probe x | head -c1`) is not an error worth a
+/// message, any other write failure is.
+fn print_stdout(s: &str) -> Result<(), Fail> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Fail::input("stdout", e)),
+    }
+}

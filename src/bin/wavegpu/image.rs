@@ -1,0 +1,179 @@
+//! Spectrogram images: dB scaling, the viridis colormap and PNG encoding.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::Path;
+
+use ndarray::ArrayView3;
+
+/// Dynamic range shown, in dB below the loudest bin (librosa's `top_db`).
+pub const TOP_DB: f32 = 80.0;
+
+/// The quietest level, in dB: librosa's `amin` (1e-5 in magnitude, 1e-10 in power).
+const AMIN_DB: f32 = -100.0;
+
+/// matplotlib's viridis, sampled at 33 evenly spaced points of its 256-entry table (sRGB,
+/// 8 bits). Piecewise-linear interpolation between them stays within 2/255 of the full table.
+const VIRIDIS: [[u8; 3]; 33] = [
+    [68, 1, 84],
+    [71, 13, 96],
+    [72, 24, 106],
+    [72, 35, 116],
+    [71, 45, 123],
+    [69, 55, 129],
+    [66, 64, 134],
+    [62, 73, 137],
+    [59, 82, 139],
+    [55, 91, 141],
+    [51, 99, 141],
+    [47, 107, 142],
+    [44, 114, 142],
+    [41, 122, 142],
+    [38, 130, 142],
+    [35, 137, 142],
+    [33, 145, 140],
+    [31, 151, 139],
+    [31, 159, 136],
+    [33, 166, 133],
+    [39, 173, 129],
+    [49, 181, 123],
+    [61, 188, 116],
+    [76, 194, 108],
+    [92, 200, 99],
+    [110, 206, 88],
+    [129, 211, 77],
+    [149, 216, 64],
+    [170, 220, 50],
+    [192, 223, 37],
+    [213, 226, 26],
+    [234, 229, 26],
+    [253, 231, 37],
+];
+
+/// The viridis colour at `t` in [0, 1] (clamped).
+pub fn viridis(t: f32) -> [u8; 3] {
+    let t = if t.is_nan() { 0.0 } else { t.clamp(0.0, 1.0) };
+    let x = t * (VIRIDIS.len() - 1) as f32;
+    let i = (x as usize).min(VIRIDIS.len() - 2);
+    let f = x - i as f32;
+    let (a, b) = (VIRIDIS[i], VIRIDIS[i + 1]);
+    let mix = |k: usize| (a[k] as f32 + (b[k] as f32 - a[k] as f32) * f).round() as u8;
+    [mix(0), mix(1), mix(2)]
+}
+
+/// Level in dB of a bin holding `|X|^power`: `(20 / power) * log10(v)`, i.e. 20 log10 of the
+/// magnitude (10 log10 for power 2), floored at -100 dB.
+fn to_db(v: f32, power: f32) -> f32 {
+    if v > 0.0 {
+        ((20.0 / power) * v.log10()).max(AMIN_DB)
+    } else {
+        AMIN_DB
+    }
+}
+
+/// Renders `(channels, freq, frames)` values `|X|^power` as an RGB image: width = frames,
+/// height = channels * freq, channel 0 on top, low frequencies at the bottom of each channel's
+/// band. Colours map `[max - 80 dB, max]` (max over the whole array) onto viridis.
+///
+/// Returns `(width, height, rgb bytes)`.
+pub fn render(values: ArrayView3<'_, f32>, power: f32) -> Result<(u32, u32, Vec<u8>), String> {
+    let (channels, freq, frames) = values.dim();
+    let height = channels
+        .checked_mul(freq)
+        .filter(|&h| h > 0 && h <= i32::MAX as usize)
+        .ok_or_else(|| format!("cannot make an image {channels} x {freq} rows high"))?;
+    if frames == 0 || frames > i32::MAX as usize {
+        return Err(format!("cannot make an image {frames} frames wide"));
+    }
+    let bytes = height
+        .checked_mul(frames)
+        .and_then(|n| n.checked_mul(3))
+        .ok_or_else(|| format!("an image of {frames} x {height} pixels is too large"))?;
+
+    let max_db = values
+        .iter()
+        .map(|&v| to_db(v, power))
+        .fold(AMIN_DB, f32::max);
+    let lo = max_db - TOP_DB;
+    // Silence (everything at the floor) is drawn in the darkest colour, not the brightest.
+    let silent = max_db <= AMIN_DB;
+
+    let mut rgb = vec![0u8; bytes];
+    for c in 0..channels {
+        for r in 0..freq {
+            let bin = freq - 1 - r;
+            let y = c * freq + r;
+            let row = &mut rgb[y * frames * 3..(y + 1) * frames * 3];
+            for (t, px) in row.chunks_exact_mut(3).enumerate() {
+                let level = if silent {
+                    0.0
+                } else {
+                    (to_db(values[[c, bin, t]], power) - lo) / TOP_DB
+                };
+                px.copy_from_slice(&viridis(level));
+            }
+        }
+    }
+    Ok((frames as u32, height as u32, rgb))
+}
+
+/// Writes [`render`]'s image to `path` as an 8-bit RGB PNG.
+pub fn write_png(path: &Path, values: ArrayView3<'_, f32>, power: f32) -> Result<(), String> {
+    let (width, height, rgb) = render(values, power)?;
+    let file = File::create(path).map_err(|e| e.to_string())?;
+    let mut enc = png::Encoder::new(BufWriter::new(file), width, height);
+    enc.set_color(png::ColorType::Rgb);
+    enc.set_depth(png::BitDepth::Eight);
+    let mut writer = enc.write_header().map_err(|e| e.to_string())?;
+    writer.write_image_data(&rgb).map_err(|e| e.to_string())?;
+    writer.finish().map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array3;
+
+    #[test]
+    fn colormap_ends() {
+        assert_eq!(viridis(0.0), [68, 1, 84]);
+        assert_eq!(viridis(1.0), [253, 231, 37]);
+        assert_eq!(viridis(-3.0), [68, 1, 84]);
+        assert_eq!(viridis(f32::NAN), [68, 1, 84]);
+        assert_eq!(viridis(0.5), VIRIDIS[16]);
+    }
+
+    #[test]
+    fn layout_low_frequencies_at_bottom() {
+        // 2 channels, 3 bins, 2 frames; only bin 0 of channel 1 is loud.
+        let mut v = Array3::<f32>::zeros((2, 3, 2));
+        v[[1, 0, 1]] = 1.0;
+        let (w, h, rgb) = render(v.view(), 1.0).unwrap();
+        assert_eq!((w, h), (2, 6));
+        let px = |x: usize, y: usize| {
+            [
+                rgb[(y * 2 + x) * 3],
+                rgb[(y * 2 + x) * 3 + 1],
+                rgb[(y * 2 + x) * 3 + 2],
+            ]
+        };
+        assert_eq!(px(1, 5), [253, 231, 37]);
+        assert_eq!(px(0, 5), [68, 1, 84]);
+        assert_eq!(px(1, 2), [68, 1, 84]);
+    }
+
+    #[test]
+    fn silence_is_dark() {
+        let v = Array3::<f32>::zeros((1, 4, 4));
+        let (_, _, rgb) = render(v.view(), 2.0).unwrap();
+        assert!(rgb.chunks(3).all(|p| p == [68, 1, 84]));
+    }
+
+    #[test]
+    fn power_two_is_ten_log10() {
+        assert!((to_db(100.0, 2.0) - 20.0).abs() < 1e-5);
+        assert!((to_db(100.0, 1.0) - 40.0).abs() < 1e-5);
+        assert_eq!(to_db(0.0, 1.0), -100.0);
+    }
+}
