@@ -33,6 +33,7 @@ const AUDIO_EXTENSIONS: &[&str] = &[
 
 fn main() {
     install_panic_hook();
+    quiet_headless_vulkan();
     let code = match Cli::try_parse() {
         Ok(cli) => match guarded(&"", || run(cli)) {
             Ok(code) => code,
@@ -53,6 +54,24 @@ fn main() {
         },
     };
     std::process::exit(code);
+}
+
+/// On a headless Linux machine Mesa's Vulkan driver prints "XDG_RUNTIME_DIR is invalid or not
+/// set" to stderr every time an instance opens, which would break the one-line error contract.
+/// Give it a private runtime directory when the variable is missing (before any thread starts).
+fn quiet_headless_vulkan() {
+    #[cfg(unix)]
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        use std::os::unix::fs::PermissionsExt;
+        let user = std::env::var("USER").unwrap_or_else(|_| "user".into());
+        let dir = std::env::temp_dir().join(format!("wavegpu-runtime-{user}"));
+        let ok = std::fs::create_dir_all(&dir).is_ok()
+            && std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).is_ok();
+        if ok {
+            // SAFETY: called first thing in main, before any other thread exists.
+            unsafe { std::env::set_var("XDG_RUNTIME_DIR", &dir) };
+        }
+    }
 }
 
 /// `wavegpu <subcommand>` when the first argument names one, else `wavegpu`.
