@@ -1,1 +1,31 @@
 //! Audio input and output.
+//!
+//! - [`load`] decodes a file or in-memory bytes into an [`Audio`](crate::Audio), like
+//!   `librosa.load`: mono mixdown, optional resampling ([`resample`]), offset and duration.
+//! - [`probe`] reads container, codec, rate, channels and length from the headers only.
+//! - [`Decoder`] is the streaming interface behind both: packets in, planar `f32`
+//!   [`AudioChunk`]s out. [`Backend::Symphonia`] (pure Rust) is always built in;
+//!   [`Backend::Ffmpeg`] needs the `ffmpeg` cargo feature.
+//! - [`write_wav`] and [`write_npy`] save results.
+//!
+//! Formats decoded by the symphonia backend: WAV (integer PCM 8/16/24/32-bit, float 32/64,
+//! A-law, µ-law, ADPCM), AIFF, CAF, FLAC, MP1/MP2/MP3, Ogg Vorbis, AAC-LC in MP4/M4A or
+//! ADTS, ALAC, and the Matroska/WebM container. Not Opus (symphonia has no Opus decoder:
+//! [`Error::Unsupported`](crate::Error::Unsupported)).
+
+mod decoder;
+mod load;
+mod mp4;
+mod probe;
+mod resample;
+mod source;
+mod symphonia_backend;
+mod write;
+
+pub use decoder::{open_decoder, AudioChunk, Backend, Decoder, StreamInfo};
+pub use load::{load, LoadOptions};
+pub use probe::{probe, ProbeInfo};
+pub use resample::resample;
+pub use source::Source;
+pub use symphonia_backend::SymphoniaDecoder;
+pub use write::{write_npy, write_wav};
