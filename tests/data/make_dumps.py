@@ -519,7 +519,7 @@ def make_load() -> list[dict]:
         path = FIX / fixture
         stem = fixture.replace(".", "_") + ("" if mono else "_stereo")
         entry = {"fixture": fixture, "mono": mono, "file": None, "sample_rate": None,
-                 "decoder_used": None, "error": None}
+                 "decoder_used": None, "error": None, "stft_file": None}
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
@@ -536,6 +536,12 @@ def make_load() -> list[dict]:
             np.save(DATA / rel, y.astype(np.float32))
             entry["file"] = rel
             entry["sample_rate"] = int(sr)
+            # librosa.load + librosa.stft with every default (n_fft 2048, hop 512, hann,
+            # center, zero padding), magnitude: what `wavegpu stft FILE` must reproduce.
+            srel = f"dumps/load/{stem}_stft.npy"
+            S = np.abs(librosa.stft(y.astype(np.float64)))
+            np.save(DATA / srel, S.astype(np.float32))
+            entry["stft_file"] = srel
             if not mono:
                 assert y.ndim == 2 and y.shape[0] == 2, y.shape
         except Exception as exc:  # record, do not fail
