@@ -3,9 +3,8 @@
 use std::sync::Arc;
 
 use ndarray::parallel::prelude::*;
-use ndarray::{Array2, Array3, ArrayView2, ArrayView3, Axis};
+use ndarray::{Array2, Array3, ArrayView1, ArrayView2, ArrayView3, Axis};
 use num_complex::Complex32;
-use rayon::prelude::*;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 
 use crate::dsp::frames::{padded_index, Framing};
@@ -34,9 +33,11 @@ impl CpuStft {
         self.framing.n_fft / 2 + 1
     }
 
-    /// Runs `f(row, frame, spectrum)` for every frame of every row in parallel; `frames[r]`
-    /// is row r's frame count. `sink` receives (rows, frames_max, freq) in frame-major order.
-    fn frames_par<T: Send + Copy + Default>(
+    /// Frames of every row in parallel, written straight into `(rows, freq, frames_max)`:
+    /// each task transforms a block of `BLOCK` consecutive frames of one row into a small
+    /// frame-major buffer, then stores it transposed into its own columns of the output.
+    /// Frames past a row's own count stay zero.
+    fn frames_par<T: Send + Sync + Copy + Default>(
         &self,
         data: ArrayView2<'_, f32>,
         lengths: &[usize],
@@ -44,46 +45,75 @@ impl CpuStft {
         frames_max: usize,
         map: impl Fn(Complex32) -> T + Sync,
     ) -> Array3<T> {
+        const BLOCK: usize = 32;
         let nf = self.n_freq();
-        let n = self.framing.n_fft;
-        let pad = self.framing.left_pad() as i64;
-        let hop = self.framing.hop as i64;
         let rows = data.nrows();
-        let mut tmp = vec![T::default(); rows * frames_max * nf];
-        tmp.par_chunks_mut(nf).enumerate().for_each_init(
-            || {
-                (
-                    self.r2c.make_input_vec(),
-                    self.r2c.make_output_vec(),
-                    self.r2c.make_scratch_vec(),
-                )
-            },
-            |(inp, spec, scratch), (idx, out)| {
-                let (r, f) = (idx / frames_max, idx % frames_max);
-                if f >= frames[r] {
-                    return; // stays zero
+        let mut out = Array3::<T>::default((rows, nf, frames_max));
+        if frames_max == 0 {
+            return out;
+        }
+        out.axis_chunks_iter_mut(Axis(2), BLOCK)
+            .into_par_iter()
+            .enumerate()
+            .for_each_init(
+                || {
+                    (
+                        self.r2c.make_input_vec(),
+                        self.r2c.make_output_vec(),
+                        self.r2c.make_scratch_vec(),
+                        vec![T::default(); BLOCK * nf],
+                    )
+                },
+                |(inp, spec, scratch, block), (b, mut dst)| {
+                    let f0 = b * BLOCK;
+                    for (r, mut dst) in dst.outer_iter_mut().enumerate() {
+                        let f1 = (f0 + dst.ncols()).min(frames[r]);
+                        if f1 <= f0 {
+                            continue;
+                        }
+                        let row = data.row(r);
+                        for f in f0..f1 {
+                            self.load_frame(row, lengths[r], f, inp);
+                            // Lengths always match the plan's own vectors, so this cannot fail.
+                            let _ = self.r2c.process_with_scratch(inp, spec, scratch);
+                            let col = &mut block[(f - f0) * nf..(f - f0 + 1) * nf];
+                            for (o, &c) in col.iter_mut().zip(spec.iter()) {
+                                *o = map(c);
+                            }
+                        }
+                        for (k, mut lane) in dst.outer_iter_mut().enumerate() {
+                            for (f, v) in lane.iter_mut().take(f1 - f0).enumerate() {
+                                *v = block[f * nf + k];
+                            }
+                        }
+                    }
+                },
+            );
+        out
+    }
+
+    /// Frame `f` of a row of `len` samples, padded and windowed, into `inp` (n_fft samples).
+    #[inline]
+    fn load_frame(&self, row: ArrayView1<'_, f32>, len: usize, f: usize, inp: &mut [f32]) {
+        let n = inp.len();
+        let t0 = (f * self.framing.hop) as i64 - self.framing.left_pad() as i64;
+        match row.as_slice() {
+            // Interior frames of a contiguous row: no padding to resolve.
+            Some(s) if t0 >= 0 && t0 as usize + n <= len => {
+                let seg = &s[t0 as usize..t0 as usize + n];
+                for ((x, &v), &w) in inp.iter_mut().zip(seg).zip(&self.window) {
+                    *x = v * w;
                 }
-                let row = data.row(r);
-                let len = lengths[r];
-                let t0 = f as i64 * hop - pad;
+            }
+            _ => {
                 for (j, x) in inp.iter_mut().enumerate() {
                     *x = match padded_index(t0 + j as i64, len, self.framing.pad_mode) {
                         Some(i) => row[i] * self.window[j],
                         None => 0.0,
                     };
                 }
-                // Lengths always match the plan's own vectors, so this cannot fail.
-                let _ = self.r2c.process_with_scratch(inp, spec, scratch);
-                for (o, &c) in out.iter_mut().zip(spec.iter()) {
-                    *o = map(c);
-                }
-                debug_assert_eq!(inp.len(), n);
-            },
-        );
-        let tmp = Array3::from_shape_vec((rows, frames_max, nf), tmp).expect("shape matches");
-        tmp.permuted_axes([0, 2, 1])
-            .as_standard_layout()
-            .into_owned()
+            }
+        }
     }
 
     /// Complex STFT, `(rows, freq, frames_max)`.
