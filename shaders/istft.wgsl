@@ -20,8 +20,6 @@ struct Params {
 }
 
 const WG: u32 = 128u;
-const PER_THREAD: u32 = 32u;
-override MAX_M: u32 = 2048u;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> spec: array<vec2<f32>>;       // (rows, n_freq, frames_in)
@@ -53,6 +51,7 @@ fn istft_frames(
     let row = item / p.n_frames;
     let f = item - row * p.n_frames;
     let m = p.m;
+    fft_begin(item, m);
     let even = (p.n_fft & 1u) == 0u;
     // Load conj(Z) where Z is the m-point spectrum whose inverse DFT gives the frame.
     for (var k = tid; k < m; k = k + WG) {
@@ -68,15 +67,15 @@ fn istft_frames(
         } else {
             z = conj(bin(row, m - k, f));
         }
-        fft_buf[k] = conj(z);
+        fft_st(k, conj(z));
     }
-    workgroupBarrier();
+    fft_sync();
     fft_stockham(tid, m, p.n_stages, p.n_fft / m);
     // ifft(Z) = conj(fft(conj Z)) / m
     let base = (row * p.n_frames + f) * p.n_fft;
     let scale = 1.0 / f32(m);
     for (var n = tid; n < m; n = n + WG) {
-        let y = fft_buf[n] * scale;
+        let y = fft_ld(n) * scale;
         if (even) {
             frames[base + 2u * n] = y.x * window[2u * n];
             frames[base + 2u * n + 1u] = -y.y * window[2u * n + 1u];

@@ -21,8 +21,6 @@ struct Params {
 }
 
 const WG: u32 = 128u;
-const PER_THREAD: u32 = 32u;
-override MAX_M: u32 = 2048u;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> signal: array<f32>;
@@ -98,6 +96,7 @@ fn stft_forward(
         }
         return;
     }
+    fft_begin(item, p.m);
     let len = i32(info.x);
     let t0 = i32(frame * p.hop) - i32(p.pad);
     let m = p.m;
@@ -105,28 +104,28 @@ fn stft_forward(
     for (var n = tid; n < m; n = n + WG) {
         if (even) {
             let j = 2u * n;
-            fft_buf[n] = vec2<f32>(
+            fft_st(n, vec2<f32>(
                 sample(row_local, t0 + i32(j), len) * window[j],
                 sample(row_local, t0 + i32(j) + 1, len) * window[j + 1u],
-            );
+            ));
         } else {
-            fft_buf[n] = vec2<f32>(sample(row_local, t0 + i32(n), len) * window[n], 0.0);
+            fft_st(n, vec2<f32>(sample(row_local, t0 + i32(n), len) * window[n], 0.0));
         }
     }
-    workgroupBarrier();
+    fft_sync();
     // twiddles has T = n_fft entries; T / m = 2 (even) or 1 (odd).
     fft_stockham(tid, m, p.n_stages, p.n_fft / m);
     for (var k = tid; k < p.n_freq; k = k + WG) {
         if (even) {
             // Split the n_fft/2-point complex FFT of (even, odd) samples into the real FFT.
-            let zk = fft_buf[k % m];
-            let zc = conj(fft_buf[(m - k) % m]);
+            let zk = fft_ld(k % m);
+            let zc = conj(fft_ld((m - k) % m));
             let e = 0.5 * (zk + zc);
             let d = 0.5 * (zk - zc);
             let o = vec2<f32>(d.y, -d.x); // -i * d
             store(row_local, k, f_local, e + cmul(twiddles[k], o));
         } else {
-            store(row_local, k, f_local, fft_buf[k]);
+            store(row_local, k, f_local, fft_ld(k));
         }
     }
 }

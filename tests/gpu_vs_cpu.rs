@@ -23,17 +23,18 @@ fn flat(a: &Array3<Complex32>) -> Vec<Complex32> {
     a.iter().copied().collect()
 }
 
-#[test]
-fn complex_stft_every_size() {
-    let Some(gpu) = gpu() else { return };
+/// GPU complex STFT against the CPU for each n_fft; `global` forces the storage-buffer FFT
+/// that sizes too large for workgroup memory take.
+fn complex_stft_sizes(
+    gpu: &Device,
+    sizes: &[usize],
+    global: bool,
+    hop_of: impl Fn(usize, usize) -> usize,
+) {
     let cpu = Device::cpu();
-    let mut sizes: Vec<usize> = (1..=70).collect();
-    sizes.extend([
-        96, 100, 127, 128, 255, 256, 400, 480, 1000, 1021, 1023, 2048, 4096, 8192,
-    ]);
     let mut failures = Vec::new();
     for (i, &n) in sizes.iter().enumerate() {
-        let hop = 1 + (n * 7 + i) % n.max(1);
+        let hop = hop_of(n, i);
         let center = i % 3 != 0;
         let pad = if i % 2 == 0 {
             PadMode::Reflect
@@ -47,7 +48,11 @@ fn complex_stft_every_size() {
             .hop_length(hop)
             .center(center)
             .pad_mode(pad);
-        let g = b.clone().build(&gpu).and_then(|p| p.run_complex(&audio));
+        let g = b
+            .clone()
+            .fft_in_global_memory(global)
+            .build(gpu)
+            .and_then(|p| p.run_complex(&audio));
         let c = b.build(&cpu).and_then(|p| p.run_complex(&audio));
         match (g, c) {
             (Ok(g), Ok(c)) => {
@@ -55,7 +60,7 @@ fn complex_stft_every_size() {
                 let e = rel_err_c(&flat(&g), &flat(&c));
                 if e.is_nan() || e > TOL {
                     failures.push(format!(
-                        "n_fft {n} hop {hop} center {center} {pad:?}: {e:.3e}"
+                        "n_fft {n} hop {hop} center {center} {pad:?} global {global}: {e:.3e}"
                     ));
                 }
             }
@@ -63,6 +68,50 @@ fn complex_stft_every_size() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Hops from 1 to n_fft, spread over the sizes.
+fn varied_hop(n: usize, i: usize) -> usize {
+    1 + (n * 7 + i) % n.max(1)
+}
+
+#[test]
+fn complex_stft_every_size() {
+    let Some(gpu) = gpu() else { return };
+    let mut sizes: Vec<usize> = (1..=70).collect();
+    sizes.extend([
+        96, 100, 127, 128, 255, 256, 400, 480, 1000, 1021, 1023, 2048, 4096, 8192,
+    ]);
+    complex_stft_sizes(&gpu, &sizes, false, varied_hop);
+}
+
+#[test]
+fn complex_stft_global_memory_fft() {
+    let Some(gpu) = gpu() else { return };
+    // Forced onto the storage-buffer path at small sizes, and sizes past any device's
+    // workgroup memory (10007 is prime: an odd 10007-point complex FFT).
+    let mut sizes: Vec<usize> = (1..=40).collect();
+    sizes.extend([400, 1023, 4096]);
+    complex_stft_sizes(&gpu, &sizes, true, varied_hop);
+    complex_stft_sizes(&gpu, &[16_384, 65_536], false, |n, _| n / 3 + 1);
+    // 10007 is prime: one radix-10007 stage, and an odd 10007-point complex FFT. Right on a
+    // real GPU; on lavapipe it crosses Mesa's loop guard and must be a typed error.
+    let plan = Spectrogram::stft()
+        .n_fft(10_007)
+        .hop_length(3_000)
+        .build(&gpu);
+    if format!("{gpu}").contains("llvmpipe") {
+        match plan {
+            Err(Error::DeviceLimit { limit, .. }) => {
+                assert_eq!(limit, "llvmpipe loop-iteration guard")
+            }
+            other => panic!("expected the llvmpipe DeviceLimit, got {other:?}"),
+        }
+        // Just under the guard: still computed, and right.
+        complex_stft_sizes(&gpu, &[2_801], false, |n, _| n / 3 + 1);
+    } else {
+        complex_stft_sizes(&gpu, &[10_007], false, |n, _| n / 3 + 1);
+    }
 }
 
 #[test]
@@ -302,12 +351,25 @@ fn bad_parameters_are_typed_errors() {
 }
 
 #[test]
-fn fft_too_large_for_workgroup_memory_is_a_device_limit() {
+fn large_n_fft_istft_round_trips_on_the_gpu() {
     let Some(gpu) = gpu() else { return };
-    match Spectrogram::stft().n_fft(1 << 20).build(&gpu) {
-        Err(Error::DeviceLimit { .. }) => {}
-        other => panic!("expected DeviceLimit, got {other:?}"),
-    }
+    let x = noise(70_000, 21);
+    let audio = Audio::from_mono(x.clone(), 16_000);
+    let n = 16_384;
+    let stft = Spectrogram::stft()
+        .n_fft(n)
+        .hop_length(4096)
+        .build(&gpu)
+        .unwrap();
+    let spec = stft.run_complex(&audio).unwrap();
+    let istft = Spectrogram::istft()
+        .n_fft(n)
+        .hop_length(4096)
+        .build(&gpu)
+        .unwrap();
+    let y = istft.run(spec.view(), Some(x.len())).unwrap();
+    let e = rel_err(y.iter(), x.iter());
+    assert!(e <= TOL, "round trip n_fft {n}: {e:.3e}");
 }
 
 #[test]

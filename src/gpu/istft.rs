@@ -7,7 +7,7 @@ use ndarray::{s, Array2, ArrayView3};
 use num_complex::Complex32;
 
 use super::shaders::{source, Kernel};
-use super::stft::{check_fft_fits, grid, storage_entry, uniform_entry, WG};
+use super::stft::{fft_memory, grid, scratch_per_frame, storage_entry, uniform_entry, WG};
 use super::GpuContext;
 use crate::dsp::fft;
 use crate::error::{Error, Result};
@@ -35,6 +35,7 @@ struct Buffers {
     spec: wgpu::Buffer,
     frames: wgpu::Buffer,
     out: wgpu::Buffer,
+    scratch: wgpu::Buffer,
     readback: wgpu::Buffer,
     bind: wgpu::BindGroup,
 }
@@ -49,6 +50,7 @@ pub(crate) struct GpuIstft {
     twiddles: wgpu::Buffer,
     stages: wgpu::Buffer,
     base: Params,
+    scratch_frame: usize,
     buffers: Mutex<Option<Buffers>>,
 }
 
@@ -56,7 +58,7 @@ impl GpuIstft {
     pub fn new(ctx: Arc<GpuContext>, cfg: &StftConfig) -> Result<Self> {
         let m = cfg.fft_len();
         let n = cfg.framing.n_fft;
-        check_fft_fits(&ctx, m, n)?;
+        let mem = fft_memory(&ctx, m, n)?;
         let stages: Vec<[u32; 2]> = cfg.stages().iter().map(|s| [s.radix, s.ns]).collect();
         let window: Vec<f32> = cfg.window.iter().map(|&w| w as f32).collect();
         let tw = fft::twiddles(n);
@@ -64,11 +66,11 @@ impl GpuIstft {
         let built = ctx.scoped("building the iSTFT pipelines", || {
             let module = d.create_shader_module(wgpu::ShaderModuleDescriptor {
                 label: Some("istft.wgsl"),
-                source: wgpu::ShaderSource::Wgsl(source(Kernel::Istft).into()),
+                source: wgpu::ShaderSource::Wgsl(source(Kernel::Istft, mem).into()),
             });
             let entries: Vec<_> = std::iter::once(uniform_entry(0))
                 .chain((1..=4).map(|b| storage_entry(b, true)))
-                .chain((5..=6).map(|b| storage_entry(b, false)))
+                .chain((5..=7).map(|b| storage_entry(b, false)))
                 .collect();
             let layout = d.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
                 label: Some("istft"),
@@ -127,32 +129,33 @@ impl GpuIstft {
                 n_stages: stages.len() as u32,
                 ..Default::default()
             },
+            scratch_frame: scratch_per_frame(mem, m),
             buffers: Mutex::new(None),
         })
     }
 
-    fn ensure(&self, slot: &mut Option<Buffers>, sizes: [u64; 3]) {
-        let fits = slot.as_ref().is_some_and(|b| {
-            b.spec.size() >= sizes[0] && b.frames.size() >= sizes[1] && b.out.size() >= sizes[2]
-        });
-        if fits {
+    fn ensure(&self, slot: &mut Option<Buffers>, sizes: [u64; 4]) {
+        let have = |b: &Buffers| {
+            [
+                b.spec.size(),
+                b.frames.size(),
+                b.out.size(),
+                b.scratch.size(),
+            ]
+        };
+        if slot
+            .as_ref()
+            .is_some_and(|b| have(b).iter().zip(sizes).all(|(&h, n)| h >= n))
+        {
             return;
         }
-        let old = slot.as_ref();
-        let grow = |o: Option<u64>, n: u64| o.map_or(n, |o| o.max(n)).max(16);
+        let old = slot.as_ref().map(have).unwrap_or([0; 4]);
+        let [sp, fb, ob, sb] = [0, 1, 2, 3].map(|i| old[i].max(sizes[i]).max(16));
         let c = &self.ctx;
-        let spec = c.storage_buffer(
-            "istft spec",
-            grow(old.map(|b| b.spec.size()), sizes[0]),
-            wgpu::BufferUsages::COPY_DST,
-        );
-        let frames = c.storage_buffer(
-            "istft frames",
-            grow(old.map(|b| b.frames.size()), sizes[1]),
-            wgpu::BufferUsages::empty(),
-        );
-        let ob = grow(old.map(|b| b.out.size()), sizes[2]);
+        let spec = c.storage_buffer("istft spec", sp, wgpu::BufferUsages::COPY_DST);
+        let frames = c.storage_buffer("istft frames", fb, wgpu::BufferUsages::empty());
         let out = c.storage_buffer("istft out", ob, wgpu::BufferUsages::COPY_SRC);
+        let scratch = c.storage_buffer("istft fft scratch", sb, wgpu::BufferUsages::empty());
         let readback = c.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("istft readback"),
             size: ob,
@@ -170,6 +173,7 @@ impl GpuIstft {
                 (4, &self.stages),
                 (5, &frames),
                 (6, &out),
+                (7, &scratch),
             ]
             .map(|(b, buf)| wgpu::BindGroupEntry {
                 binding: b,
@@ -180,6 +184,7 @@ impl GpuIstft {
             spec,
             frames,
             out,
+            scratch,
             readback,
             bind,
         });
@@ -200,6 +205,7 @@ impl GpuIstft {
             (nf * frames_in * 8) as u64,
             (shape.n_frames * n * 4) as u64,
             (shape.out_len * 4) as u64,
+            (shape.n_frames * self.scratch_frame) as u64,
         ];
         let worst = per_row.iter().copied().max().unwrap_or(0);
         if worst > lim {

@@ -101,6 +101,13 @@ impl GpuContext {
         }
     }
 
+    /// True on Mesa's software rasteriser (lavapipe / llvmpipe).
+    pub fn is_llvmpipe(&self) -> bool {
+        self.info
+            .as_ref()
+            .is_some_and(|i| i.name.to_lowercase().contains("llvmpipe"))
+    }
+
     /// The largest storage buffer binding, in bytes.
     pub fn max_binding(&self) -> u64 {
         self.limits

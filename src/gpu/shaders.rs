@@ -1,14 +1,29 @@
 //! WGSL sources from `shaders/`, composed with their shared snippets from `shaders/common/`.
 
-/// The shared FFT core.
+/// The shared FFT core and its two working memories.
 const FFT_CORE: &str = include_str!("../../shaders/common/fft.wgsl");
+const FFT_WORKGROUP: &str = include_str!("../../shaders/common/fft_workgroup.wgsl");
+const FFT_GLOBAL: &str = include_str!("../../shaders/common/fft_global.wgsl");
 
-/// A kernel's full source (its file plus the common snippets it uses).
-pub(crate) fn source(kernel: Kernel) -> String {
-    match kernel {
-        Kernel::Stft => format!("{}\n{}", include_str!("../../shaders/stft.wgsl"), FFT_CORE),
-        Kernel::Istft => format!("{}\n{}", include_str!("../../shaders/istft.wgsl"), FFT_CORE),
-    }
+/// Where a kernel's FFT works: workgroup memory (fast; n_fft bounded by the device's
+/// workgroup storage), or a storage-buffer scratch (any n_fft the buffers allow).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FftMemory {
+    Workgroup,
+    Global,
+}
+
+/// A kernel's full source: its file, the FFT core and the chosen working memory.
+pub(crate) fn source(kernel: Kernel, mem: FftMemory) -> String {
+    let body = match kernel {
+        Kernel::Stft => include_str!("../../shaders/stft.wgsl"),
+        Kernel::Istft => include_str!("../../shaders/istft.wgsl"),
+    };
+    let mem = match mem {
+        FftMemory::Workgroup => FFT_WORKGROUP,
+        FftMemory::Global => FFT_GLOBAL,
+    };
+    format!("{body}\n{FFT_CORE}\n{mem}")
 }
 
 /// Every kernel family, one per file in `shaders/`.
@@ -101,7 +116,9 @@ mod tests {
     #[test]
     fn every_shader_validates_and_translates() {
         for k in Kernel::ALL {
-            validate(k.file(), &source(k));
+            for mem in [FftMemory::Workgroup, FftMemory::Global] {
+                validate(&format!("{} ({mem:?})", k.file()), &source(k, mem));
+            }
         }
     }
 
@@ -120,6 +137,18 @@ mod tests {
                     "shaders/{name} is not validated: add it to Kernel::ALL"
                 );
             }
+        }
+        let common = concat!(env!("CARGO_MANIFEST_DIR"), "/shaders/common");
+        for entry in std::fs::read_dir(common).expect("shaders/common/") {
+            let name = entry
+                .expect("entry")
+                .file_name()
+                .into_string()
+                .expect("utf8");
+            assert!(
+                ["fft.wgsl", "fft_workgroup.wgsl", "fft_global.wgsl"].contains(&name.as_str()),
+                "shaders/common/{name} is not composed into any validated kernel"
+            );
         }
     }
 }

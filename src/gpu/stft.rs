@@ -6,7 +6,7 @@ use bytemuck::{Pod, Zeroable};
 use ndarray::{s, Array3, ArrayView2};
 use num_complex::Complex32;
 
-use super::shaders::{source, Kernel};
+use super::shaders::{source, FftMemory, Kernel};
 use super::GpuContext;
 use crate::dsp::fft;
 use crate::error::{Error, Result};
@@ -15,6 +15,8 @@ use crate::transform::stft::StftConfig;
 /// Threads per workgroup and register slots per thread in the FFT core (see common/fft.wgsl).
 pub(crate) const WG: usize = 128;
 pub(crate) const PER_THREAD: usize = 32;
+/// Iterations llvmpipe allows the loops nested in one outermost shader loop.
+const LLVMPIPE_LOOP_GUARD: usize = 65_535;
 
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable, Debug, Default)]
@@ -43,6 +45,7 @@ struct Buffers {
     output: wgpu::Buffer,
     readback: wgpu::Buffer,
     rows_info: wgpu::Buffer,
+    scratch: wgpu::Buffer,
     bind: wgpu::BindGroup,
 }
 
@@ -56,6 +59,7 @@ pub(crate) struct GpuStft {
     stages: wgpu::Buffer,
     base: Params,
     max_bytes: u64,
+    scratch_frame: usize,
     buffers: Mutex<Option<Buffers>>,
 }
 
@@ -96,27 +100,54 @@ pub(crate) fn uniform_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
     }
 }
 
-/// Checks that an FFT of complex length `m` fits the kernel and the device's workgroup memory.
-pub(crate) fn check_fft_fits(ctx: &GpuContext, m: usize, n_fft: usize) -> Result<()> {
+/// Where an FFT of complex length `m` runs on this device: workgroup memory when it fits the
+/// device and the kernel's register staging, else a storage-buffer scratch of 16 m bytes per
+/// frame, which must fit one binding.
+pub(crate) fn fft_memory(ctx: &GpuContext, m: usize, n_fft: usize) -> Result<FftMemory> {
+    // Mesa's llvmpipe (lavapipe) breaks out of loops once the iterations nested in one
+    // outermost loop pass 65535 (measured: n_fft 2801 right, 2897 wrong, both prime), and
+    // silently returns wrong numbers. A stage of prime radix r costs each thread
+    // ceil(m / WG) * (r - 1) iterations: refuse what would cross the guard there.
+    if ctx.is_llvmpipe() {
+        let r = fft::stages(m)
+            .iter()
+            .map(|s| s.radix as usize)
+            .max()
+            .unwrap_or(1);
+        let iters = m.div_ceil(WG) * r.saturating_sub(1);
+        if iters > LLVMPIPE_LOOP_GUARD {
+            return Err(Error::DeviceLimit {
+                limit: "llvmpipe loop-iteration guard",
+                max: LLVMPIPE_LOOP_GUARD as u64,
+                what: format!(
+                    "n_fft = {n_fft} (prime factor {r}: iterations per thread in one FFT stage)"
+                ),
+                needed: iters as u64,
+            });
+        }
+    }
     let wg_bytes = (m * 8) as u64;
-    let max_wg = ctx.limits.max_compute_workgroup_storage_size as u64;
-    if wg_bytes > max_wg {
+    if wg_bytes <= ctx.limits.max_compute_workgroup_storage_size as u64 && m <= WG * PER_THREAD {
+        return Ok(FftMemory::Workgroup);
+    }
+    let scratch = (16 * m) as u64;
+    if scratch > ctx.max_binding() {
         return Err(Error::DeviceLimit {
-            limit: "max_compute_workgroup_storage_size",
-            max: max_wg,
-            what: format!("an FFT of n_fft = {n_fft} in workgroup memory"),
-            needed: wg_bytes,
+            limit: "max_storage_buffer_binding_size",
+            max: ctx.max_binding(),
+            what: format!("the FFT scratch of one frame of n_fft = {n_fft}"),
+            needed: scratch,
         });
     }
-    if m > WG * PER_THREAD {
-        return Err(Error::DeviceLimit {
-            limit: "wavegpu FFT kernel size (WG * PER_THREAD complex values)",
-            max: (WG * PER_THREAD) as u64,
-            what: format!("n_fft = {n_fft}"),
-            needed: m as u64,
-        });
+    Ok(FftMemory::Global)
+}
+
+/// Scratch bytes per frame for `mem`.
+pub(crate) fn scratch_per_frame(mem: FftMemory, m: usize) -> usize {
+    match mem {
+        FftMemory::Workgroup => 0,
+        FftMemory::Global => 16 * m,
     }
-    Ok(())
 }
 
 /// Workgroup counts (x, y) for `n` workgroups, within the 65535-per-dimension limit.
@@ -127,10 +158,18 @@ pub(crate) fn grid(n: usize, max_dim: u32) -> (u32, u32) {
 }
 
 impl GpuStft {
-    pub fn new(ctx: Arc<GpuContext>, cfg: &StftConfig, max_bytes: Option<u64>) -> Result<Self> {
+    pub fn new(
+        ctx: Arc<GpuContext>,
+        cfg: &StftConfig,
+        max_bytes: Option<u64>,
+        global_fft: bool,
+    ) -> Result<Self> {
         let m = cfg.fft_len();
         let n = cfg.framing.n_fft;
-        check_fft_fits(&ctx, m, n)?;
+        let mem = match fft_memory(&ctx, m, n)? {
+            FftMemory::Workgroup if global_fft => FftMemory::Global,
+            mem => mem,
+        };
         let stages: Vec<[u32; 2]> = cfg.stages().iter().map(|s| [s.radix, s.ns]).collect();
         let window: Vec<f32> = cfg.window.iter().map(|&w| w as f32).collect();
         let tw = fft::twiddles(n);
@@ -139,11 +178,11 @@ impl GpuStft {
             ctx.scoped("building the STFT pipeline", || {
                 let module = d.create_shader_module(wgpu::ShaderModuleDescriptor {
                     label: Some("stft.wgsl"),
-                    source: wgpu::ShaderSource::Wgsl(source(Kernel::Stft).into()),
+                    source: wgpu::ShaderSource::Wgsl(source(Kernel::Stft, mem).into()),
                 });
                 let entries: Vec<_> = std::iter::once(uniform_entry(0))
                     .chain((1..=5).map(|b| storage_entry(b, true)))
-                    .chain(std::iter::once(storage_entry(6, false)))
+                    .chain((6..=7).map(|b| storage_entry(b, false)))
                     .collect();
                 let layout = d.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
                     label: Some("stft"),
@@ -207,6 +246,7 @@ impl GpuStft {
             stages: stages_buf,
             base,
             max_bytes,
+            scratch_frame: scratch_per_frame(mem, m),
             buffers: Mutex::new(None),
         })
     }
@@ -217,8 +257,10 @@ impl GpuStft {
         let max_len = lengths.iter().copied().max().unwrap_or(0);
         let nf = self.base.n_freq as usize;
         let lim = self.max_bytes as usize;
+        // Output and FFT scratch are separate buffers; each must fit.
+        let frame_bytes = (nf * out_elems * 4).max(self.scratch_frame);
         let in_row = max_len * 4;
-        let out_row = nf * frames_max * out_elems * 4;
+        let out_row = frame_bytes * frames_max;
         let per = in_row.max(out_row).max(1);
         if per <= lim {
             let rows_per = (lim / per).max(1);
@@ -239,7 +281,7 @@ impl GpuStft {
         let n = self.base.n_fft as usize;
         let hop = self.base.hop as usize;
         let pad = self.base.pad as usize;
-        let by_out = lim / (nf * out_elems * 4);
+        let by_out = lim / frame_bytes;
         let by_in = (lim / 4).saturating_sub(3 * n) / hop;
         let fc = by_out.min(by_in + 1);
         if fc == 0 {
@@ -247,7 +289,7 @@ impl GpuStft {
                 limit: "max_storage_buffer_binding_size",
                 max: self.max_bytes,
                 what: format!("one STFT frame of n_fft = {n}"),
-                needed: ((nf * out_elems * 4).max(3 * n * 4)) as u64,
+                needed: (frame_bytes.max(3 * n * 4)) as u64,
             });
         }
         let mut out = Vec::new();
@@ -271,60 +313,61 @@ impl GpuStft {
         Ok(out)
     }
 
-    fn ensure_buffers(
-        &self,
-        slot: &mut Option<Buffers>,
-        in_bytes: u64,
-        out_bytes: u64,
-        rows: usize,
-    ) {
-        let info_bytes = (rows * 8) as u64;
-        let fits = slot.as_ref().is_some_and(|b| {
-            b.input.size() >= in_bytes
-                && b.output.size() >= out_bytes
-                && b.rows_info.size() >= info_bytes
-        });
-        if !fits {
-            let grow = |old: Option<u64>, need: u64| old.map_or(need, |o| o.max(need)).max(16);
-            let old = slot.as_ref();
-            let ib = grow(old.map(|b| b.input.size()), in_bytes);
-            let ob = grow(old.map(|b| b.output.size()), out_bytes);
-            let rb = grow(old.map(|b| b.rows_info.size()), info_bytes);
-            let c = &self.ctx;
-            let input = c.storage_buffer("stft input", ib, wgpu::BufferUsages::COPY_DST);
-            let output = c.storage_buffer("stft output", ob, wgpu::BufferUsages::COPY_SRC);
-            let rows_info = c.storage_buffer("stft rows", rb, wgpu::BufferUsages::COPY_DST);
-            let readback = c.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("stft readback"),
-                size: ob,
-                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            });
-            let bind = c.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("stft"),
-                layout: &self.layout,
-                entries: &[
-                    (0, &self.params),
-                    (1, &input),
-                    (2, &rows_info),
-                    (3, &self.window),
-                    (4, &self.twiddles),
-                    (5, &self.stages),
-                    (6, &output),
-                ]
-                .map(|(b, buf)| wgpu::BindGroupEntry {
-                    binding: b,
-                    resource: buf.as_entire_binding(),
-                }),
-            });
-            *slot = Some(Buffers {
-                input,
-                output,
-                readback,
-                rows_info,
-                bind,
-            });
+    fn ensure_buffers(&self, slot: &mut Option<Buffers>, sizes: [u64; 4]) {
+        let have = |b: &Buffers| {
+            [
+                b.input.size(),
+                b.output.size(),
+                b.scratch.size(),
+                b.rows_info.size(),
+            ]
+        };
+        if slot
+            .as_ref()
+            .is_some_and(|b| have(b).iter().zip(sizes).all(|(&h, n)| h >= n))
+        {
+            return;
         }
+        // Grow to the larger of what was there and what is needed, so alternating sizes settle.
+        let old = slot.as_ref().map(have).unwrap_or([0; 4]);
+        let [ib, ob, sb, rb] = [0, 1, 2, 3].map(|i| old[i].max(sizes[i]).max(16));
+        let c = &self.ctx;
+        let input = c.storage_buffer("stft input", ib, wgpu::BufferUsages::COPY_DST);
+        let output = c.storage_buffer("stft output", ob, wgpu::BufferUsages::COPY_SRC);
+        let scratch = c.storage_buffer("stft fft scratch", sb, wgpu::BufferUsages::empty());
+        let rows_info = c.storage_buffer("stft rows", rb, wgpu::BufferUsages::COPY_DST);
+        let readback = c.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("stft readback"),
+            size: ob,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let bind = c.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("stft"),
+            layout: &self.layout,
+            entries: &[
+                (0, &self.params),
+                (1, &input),
+                (2, &rows_info),
+                (3, &self.window),
+                (4, &self.twiddles),
+                (5, &self.stages),
+                (6, &output),
+                (7, &scratch),
+            ]
+            .map(|(b, buf)| wgpu::BindGroupEntry {
+                binding: b,
+                resource: buf.as_entire_binding(),
+            }),
+        });
+        *slot = Some(Buffers {
+            input,
+            output,
+            readback,
+            rows_info,
+            scratch,
+            bind,
+        });
     }
 
     /// Runs every chunk; `sink(chunk, bytes)` receives each chunk's output, laid out
@@ -361,7 +404,13 @@ impl GpuStft {
             .map(|(&l, &f)| [l as u32, f as u32])
             .collect();
         self.ctx.scoped("allocating STFT buffers", || {
-            self.ensure_buffers(&mut guard, need_in as u64, need_out as u64, lengths.len())
+            let need_scratch = chunks
+                .iter()
+                .map(|c| (c.r1 - c.r0) * (c.f1 - c.f0) * self.scratch_frame)
+                .max()
+                .unwrap_or(0);
+            let sizes = [need_in, need_out, need_scratch, lengths.len() * 8];
+            self.ensure_buffers(&mut guard, sizes.map(|b| b as u64))
         })?;
         let bufs = guard
             .as_ref()

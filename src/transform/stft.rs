@@ -67,6 +67,7 @@ pub struct StftBuilder {
     pad_mode: PadMode,
     power: f32,
     max_buffer_bytes: Option<u64>,
+    global_fft: bool,
 }
 
 impl Default for StftBuilder {
@@ -80,6 +81,7 @@ impl Default for StftBuilder {
             pad_mode: PadMode::Constant,
             power: 1.0,
             max_buffer_bytes: None,
+            global_fft: false,
         }
     }
 }
@@ -130,6 +132,14 @@ impl StftBuilder {
         self
     }
 
+    /// Runs the GPU FFT in a storage-buffer scratch even when it would fit workgroup memory
+    /// (the path large n_fft take), so tests can hold that path to the CPU at every size.
+    #[doc(hidden)]
+    pub fn fft_in_global_memory(mut self, on: bool) -> Self {
+        self.global_fft = on;
+        self
+    }
+
     /// Builds the plan on `device`: window, FFT plan, GPU pipelines.
     pub fn build(self, device: &Device) -> Result<Stft> {
         let cfg = self.resolve()?;
@@ -138,6 +148,7 @@ impl StftBuilder {
                 ctx.clone(),
                 &cfg,
                 self.max_buffer_bytes,
+                self.global_fft,
             )?)),
             None => Backend::Cpu(CpuStft::new(cfg.framing, &cfg.window)),
         };
