@@ -6,10 +6,9 @@ use bytemuck::{Pod, Zeroable};
 use ndarray::{s, Array2, ArrayView3};
 use num_complex::Complex32;
 
-use super::shaders::{source, Kernel};
-use super::stft::{fft_memory, grid, scratch_per_frame, storage_entry, uniform_entry, WG};
+use super::kernel::{grid, grown, FftKernel, WG};
+use super::shaders::Kernel;
 use super::GpuContext;
-use crate::dsp::fft;
 use crate::error::{Error, Result};
 use crate::transform::istft::IstftShape;
 use crate::transform::stft::StftConfig;
@@ -42,144 +41,71 @@ struct Buffers {
 
 pub(crate) struct GpuIstft {
     ctx: Arc<GpuContext>,
-    frames_pipe: wgpu::ComputePipeline,
-    overlap_pipe: wgpu::ComputePipeline,
-    layout: wgpu::BindGroupLayout,
-    params: wgpu::Buffer,
-    window: wgpu::Buffer,
-    twiddles: wgpu::Buffer,
-    stages: wgpu::Buffer,
+    k: FftKernel,
     base: Params,
-    scratch_frame: usize,
     buffers: Mutex<Option<Buffers>>,
 }
 
 impl GpuIstft {
     pub fn new(ctx: Arc<GpuContext>, cfg: &StftConfig) -> Result<Self> {
-        let m = cfg.fft_len();
-        let n = cfg.framing.n_fft;
-        let mem = fft_memory(&ctx, m, n)?;
-        let stages: Vec<[u32; 2]> = cfg.stages().iter().map(|s| [s.radix, s.ns]).collect();
-        let window: Vec<f32> = cfg.window.iter().map(|&w| w as f32).collect();
-        let tw = fft::twiddles(n);
-        let d = &ctx.device;
-        let built = ctx.scoped("building the iSTFT pipelines", || {
-            let module = d.create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some("istft.wgsl"),
-                source: wgpu::ShaderSource::Wgsl(source(Kernel::Istft, mem).into()),
-            });
-            let entries: Vec<_> = std::iter::once(uniform_entry(0))
-                .chain((1..=4).map(|b| storage_entry(b, true)))
-                .chain((5..=7).map(|b| storage_entry(b, false)))
-                .collect();
-            let layout = d.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-                label: Some("istft"),
-                entries: &entries,
-            });
-            let pl = d.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-                label: Some("istft"),
-                bind_group_layouts: &[Some(&layout)],
-                immediate_size: 0,
-            });
-            let pipe = |entry: &str| {
-                d.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                    label: Some(entry),
-                    layout: Some(&pl),
-                    module: &module,
-                    entry_point: Some(entry),
-                    compilation_options: wgpu::PipelineCompilationOptions {
-                        constants: &[("MAX_M", m as f64)],
-                        ..Default::default()
-                    },
-                    cache: None,
-                })
-            };
-            let st = wgpu::BufferUsages::STORAGE;
-            (
-                pipe("istft_frames"),
-                pipe("istft_overlap"),
-                layout,
-                d.create_buffer(&wgpu::BufferDescriptor {
-                    label: Some("istft params"),
-                    size: std::mem::size_of::<Params>() as u64,
-                    usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-                    mapped_at_creation: false,
-                }),
-                ctx.init_buffer("istft window", bytemuck::cast_slice(&window), st),
-                ctx.init_buffer("istft twiddles", bytemuck::cast_slice(&tw), st),
-                ctx.init_buffer("istft stages", bytemuck::cast_slice(&stages), st),
-            )
-        })?;
-        let (frames_pipe, overlap_pipe, layout, params, window, twiddles, stages_buf) = built;
+        let k = FftKernel::new(
+            &ctx,
+            cfg,
+            Kernel::Istft,
+            4,
+            &["istft_frames", "istft_overlap"],
+            std::mem::size_of::<Params>(),
+            false,
+        )?;
+        let base = Params {
+            n_fft: cfg.framing.n_fft as u32,
+            m: cfg.fft_len() as u32,
+            hop: cfg.framing.hop as u32,
+            n_freq: cfg.n_freq() as u32,
+            start: cfg.framing.left_pad() as u32,
+            n_stages: k.n_stages,
+            ..Default::default()
+        };
         Ok(GpuIstft {
             ctx,
-            frames_pipe,
-            overlap_pipe,
-            layout,
-            params,
-            window,
-            twiddles,
-            stages: stages_buf,
-            base: Params {
-                n_fft: n as u32,
-                m: m as u32,
-                hop: cfg.framing.hop as u32,
-                n_freq: cfg.n_freq() as u32,
-                start: cfg.framing.left_pad() as u32,
-                n_stages: stages.len() as u32,
-                ..Default::default()
-            },
-            scratch_frame: scratch_per_frame(mem, m),
+            k,
+            base,
             buffers: Mutex::new(None),
         })
     }
 
     fn ensure(&self, slot: &mut Option<Buffers>, sizes: [u64; 4]) {
-        let have = |b: &Buffers| {
+        let have = slot.as_ref().map(|b| {
             [
                 b.spec.size(),
                 b.frames.size(),
                 b.out.size(),
                 b.scratch.size(),
             ]
-        };
-        if slot
-            .as_ref()
-            .is_some_and(|b| have(b).iter().zip(sizes).all(|(&h, n)| h >= n))
-        {
+        });
+        let Some([sp, fb, ob, sb]) = grown(have, sizes) else {
             return;
-        }
-        let old = slot.as_ref().map(have).unwrap_or([0; 4]);
-        let [sp, fb, ob, sb] = [0, 1, 2, 3].map(|i| old[i].max(sizes[i]).max(16));
+        };
         let c = &self.ctx;
         let spec = c.storage_buffer("istft spec", sp, wgpu::BufferUsages::COPY_DST);
         let frames = c.storage_buffer("istft frames", fb, wgpu::BufferUsages::empty());
         let out = c.storage_buffer("istft out", ob, wgpu::BufferUsages::COPY_SRC);
         let scratch = c.storage_buffer("istft fft scratch", sb, wgpu::BufferUsages::empty());
-        let readback = c.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("istft readback"),
-            size: ob,
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        let bind = c.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("istft"),
-            layout: &self.layout,
-            entries: &[
-                (0, &self.params),
-                (1, &spec),
-                (2, &self.window),
-                (3, &self.twiddles),
-                (4, &self.stages),
-                (5, &frames),
-                (6, &out),
-                (7, &scratch),
-            ]
-            .map(|(b, buf)| wgpu::BindGroupEntry {
-                binding: b,
-                resource: buf.as_entire_binding(),
-            }),
-        });
+        let readback = c.readback_buffer("istft readback", ob);
+        let k = &self.k;
+        let bind = k.bind(
+            c,
+            &[
+                &k.params,
+                &spec,
+                &k.window,
+                &k.twiddles,
+                &k.stages,
+                &frames,
+                &out,
+                &scratch,
+            ],
+        );
         *slot = Some(Buffers {
             spec,
             frames,
@@ -205,7 +131,7 @@ impl GpuIstft {
             (nf * frames_in * 8) as u64,
             (shape.n_frames * n * 4) as u64,
             (shape.out_len * 4) as u64,
-            (shape.n_frames * self.scratch_frame) as u64,
+            (shape.n_frames * self.k.scratch_frame) as u64,
         ];
         let worst = per_row.iter().copied().max().unwrap_or(0);
         if worst > lim {
@@ -244,7 +170,7 @@ impl GpuIstft {
             self.ctx.scoped("running the iSTFT kernels", || {
                 let pairs: Vec<[f32; 2]> = flat.iter().map(|c| [c.re, c.im]).collect();
                 q.write_buffer(&bufs.spec, 0, bytemuck::cast_slice(&pairs));
-                q.write_buffer(&self.params, 0, bytemuck::bytes_of(&params));
+                q.write_buffer(&self.k.params, 0, bytemuck::bytes_of(&params));
                 let mut enc =
                     self.ctx
                         .device
@@ -257,10 +183,10 @@ impl GpuIstft {
                         timestamp_writes: None,
                     });
                     pass.set_bind_group(0, &bufs.bind, &[]);
-                    pass.set_pipeline(&self.frames_pipe);
+                    pass.set_pipeline(&self.k.pipelines[0]);
                     let (x, y) = grid(nr * shape.n_frames, max_dim);
                     pass.dispatch_workgroups(x, y, 1);
-                    pass.set_pipeline(&self.overlap_pipe);
+                    pass.set_pipeline(&self.k.pipelines[1]);
                     let (x, y) = grid((nr * shape.out_len).div_ceil(WG), max_dim);
                     pass.dispatch_workgroups(x, y, 1);
                 }

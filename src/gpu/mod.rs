@@ -1,6 +1,7 @@
 //! The wgpu runtime: context, shaders, buffers, readback.
 
 pub(crate) mod istft;
+pub(crate) mod kernel;
 pub(crate) mod shaders;
 pub(crate) mod stft;
 
@@ -125,6 +126,15 @@ impl GpuContext {
             label: Some(label),
             size: size.max(16),
             usage: wgpu::BufferUsages::STORAGE | extra,
+            mapped_at_creation: false,
+        })
+    }
+
+    pub fn readback_buffer(&self, label: &str, size: u64) -> wgpu::Buffer {
+        self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: size.max(16),
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         })
     }

@@ -33,8 +33,8 @@ pub(crate) enum Kernel {
     Istft,
 }
 
-#[cfg(test)]
 impl Kernel {
+    #[cfg(test)]
     pub const ALL: [Kernel; 2] = [Kernel::Stft, Kernel::Istft];
 
     /// The file under `shaders/` this kernel comes from.

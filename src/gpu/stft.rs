@@ -6,17 +6,12 @@ use bytemuck::{Pod, Zeroable};
 use ndarray::{s, Array3, ArrayView2};
 use num_complex::Complex32;
 
-use super::shaders::{source, FftMemory, Kernel};
+use super::kernel::{grid, grown, FftKernel};
+use super::shaders::Kernel;
 use super::GpuContext;
-use crate::dsp::fft;
+use crate::dsp::frames::PadMode;
 use crate::error::{Error, Result};
 use crate::transform::stft::StftConfig;
-
-/// Threads per workgroup and register slots per thread in the FFT core (see common/fft.wgsl).
-pub(crate) const WG: usize = 128;
-pub(crate) const PER_THREAD: usize = 32;
-/// Iterations llvmpipe allows the loops nested in one outermost shader loop.
-const LLVMPIPE_LOOP_GUARD: usize = 65_535;
 
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable, Debug, Default)]
@@ -51,15 +46,9 @@ struct Buffers {
 
 pub(crate) struct GpuStft {
     ctx: Arc<GpuContext>,
-    pipeline: wgpu::ComputePipeline,
-    layout: wgpu::BindGroupLayout,
-    params: wgpu::Buffer,
-    window: wgpu::Buffer,
-    twiddles: wgpu::Buffer,
-    stages: wgpu::Buffer,
+    k: FftKernel,
     base: Params,
     max_bytes: u64,
-    scratch_frame: usize,
     buffers: Mutex<Option<Buffers>>,
 }
 
@@ -74,89 +63,6 @@ struct Chunk {
     hi: usize,
 }
 
-pub(crate) fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
-    wgpu::BindGroupLayoutEntry {
-        binding,
-        visibility: wgpu::ShaderStages::COMPUTE,
-        ty: wgpu::BindingType::Buffer {
-            ty: wgpu::BufferBindingType::Storage { read_only },
-            has_dynamic_offset: false,
-            min_binding_size: None,
-        },
-        count: None,
-    }
-}
-
-pub(crate) fn uniform_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
-    wgpu::BindGroupLayoutEntry {
-        binding,
-        visibility: wgpu::ShaderStages::COMPUTE,
-        ty: wgpu::BindingType::Buffer {
-            ty: wgpu::BufferBindingType::Uniform,
-            has_dynamic_offset: false,
-            min_binding_size: None,
-        },
-        count: None,
-    }
-}
-
-/// Where an FFT of complex length `m` runs on this device: workgroup memory when it fits the
-/// device and the kernel's register staging, else a storage-buffer scratch of 16 m bytes per
-/// frame, which must fit one binding.
-pub(crate) fn fft_memory(ctx: &GpuContext, m: usize, n_fft: usize) -> Result<FftMemory> {
-    // Mesa's llvmpipe (lavapipe) breaks out of loops once the iterations nested in one
-    // outermost loop pass 65535 (measured: n_fft 2801 right, 2897 wrong, both prime), and
-    // silently returns wrong numbers. A stage of prime radix r costs each thread
-    // ceil(m / WG) * (r - 1) iterations: refuse what would cross the guard there.
-    if ctx.is_llvmpipe() {
-        let r = fft::stages(m)
-            .iter()
-            .map(|s| s.radix as usize)
-            .max()
-            .unwrap_or(1);
-        let iters = m.div_ceil(WG) * r.saturating_sub(1);
-        if iters > LLVMPIPE_LOOP_GUARD {
-            return Err(Error::DeviceLimit {
-                limit: "llvmpipe loop-iteration guard",
-                max: LLVMPIPE_LOOP_GUARD as u64,
-                what: format!(
-                    "n_fft = {n_fft} (prime factor {r}: iterations per thread in one FFT stage)"
-                ),
-                needed: iters as u64,
-            });
-        }
-    }
-    let wg_bytes = (m * 8) as u64;
-    if wg_bytes <= ctx.limits.max_compute_workgroup_storage_size as u64 && m <= WG * PER_THREAD {
-        return Ok(FftMemory::Workgroup);
-    }
-    let scratch = (16 * m) as u64;
-    if scratch > ctx.max_binding() {
-        return Err(Error::DeviceLimit {
-            limit: "max_storage_buffer_binding_size",
-            max: ctx.max_binding(),
-            what: format!("the FFT scratch of one frame of n_fft = {n_fft}"),
-            needed: scratch,
-        });
-    }
-    Ok(FftMemory::Global)
-}
-
-/// Scratch bytes per frame for `mem`.
-pub(crate) fn scratch_per_frame(mem: FftMemory, m: usize) -> usize {
-    match mem {
-        FftMemory::Workgroup => 0,
-        FftMemory::Global => 16 * m,
-    }
-}
-
-/// Workgroup counts (x, y) for `n` workgroups, within the 65535-per-dimension limit.
-pub(crate) fn grid(n: usize, max_dim: u32) -> (u32, u32) {
-    let max = max_dim.max(1) as usize;
-    let x = n.clamp(1, max);
-    (x as u32, n.div_ceil(x) as u32)
-}
-
 impl GpuStft {
     pub fn new(
         ctx: Arc<GpuContext>,
@@ -164,89 +70,35 @@ impl GpuStft {
         max_bytes: Option<u64>,
         global_fft: bool,
     ) -> Result<Self> {
-        let m = cfg.fft_len();
-        let n = cfg.framing.n_fft;
-        let mem = match fft_memory(&ctx, m, n)? {
-            FftMemory::Workgroup if global_fft => FftMemory::Global,
-            mem => mem,
-        };
-        let stages: Vec<[u32; 2]> = cfg.stages().iter().map(|s| [s.radix, s.ns]).collect();
-        let window: Vec<f32> = cfg.window.iter().map(|&w| w as f32).collect();
-        let tw = fft::twiddles(n);
-        let d = &ctx.device;
-        let (pipeline, layout, params, window, twiddles, stages_buf) =
-            ctx.scoped("building the STFT pipeline", || {
-                let module = d.create_shader_module(wgpu::ShaderModuleDescriptor {
-                    label: Some("stft.wgsl"),
-                    source: wgpu::ShaderSource::Wgsl(source(Kernel::Stft, mem).into()),
-                });
-                let entries: Vec<_> = std::iter::once(uniform_entry(0))
-                    .chain((1..=5).map(|b| storage_entry(b, true)))
-                    .chain((6..=7).map(|b| storage_entry(b, false)))
-                    .collect();
-                let layout = d.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-                    label: Some("stft"),
-                    entries: &entries,
-                });
-                let pl = d.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-                    label: Some("stft"),
-                    bind_group_layouts: &[Some(&layout)],
-                    immediate_size: 0,
-                });
-                let pipeline = d.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                    label: Some("stft_forward"),
-                    layout: Some(&pl),
-                    module: &module,
-                    entry_point: Some("stft_forward"),
-                    compilation_options: wgpu::PipelineCompilationOptions {
-                        constants: &[("MAX_M", m as f64)],
-                        ..Default::default()
-                    },
-                    cache: None,
-                });
-                let u = wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST;
-                let params = d.create_buffer(&wgpu::BufferDescriptor {
-                    label: Some("stft params"),
-                    size: std::mem::size_of::<Params>() as u64,
-                    usage: u,
-                    mapped_at_creation: false,
-                });
-                let st = wgpu::BufferUsages::STORAGE;
-                (
-                    pipeline,
-                    layout,
-                    params,
-                    ctx.init_buffer("stft window", bytemuck::cast_slice(&window), st),
-                    ctx.init_buffer("stft twiddles", bytemuck::cast_slice(&tw), st),
-                    ctx.init_buffer("stft stages", bytemuck::cast_slice(&stages), st),
-                )
-            })?;
+        let k = FftKernel::new(
+            &ctx,
+            cfg,
+            Kernel::Stft,
+            5,
+            &["stft_forward"],
+            std::mem::size_of::<Params>(),
+            global_fft,
+        )?;
         let base = Params {
-            n_fft: n as u32,
-            m: m as u32,
+            n_fft: cfg.framing.n_fft as u32,
+            m: cfg.fft_len() as u32,
             hop: cfg.framing.hop as u32,
             pad: cfg.framing.left_pad() as u32,
             pad_mode: match cfg.framing.pad_mode {
-                crate::dsp::frames::PadMode::Constant => 0,
-                crate::dsp::frames::PadMode::Reflect => 1,
+                PadMode::Constant => 0,
+                PadMode::Reflect => 1,
             },
             power: cfg.epilogue.power,
             n_freq: cfg.n_freq() as u32,
-            n_stages: stages.len() as u32,
+            n_stages: k.n_stages,
             ..Default::default()
         };
         let max_bytes = max_bytes.unwrap_or(u64::MAX).min(ctx.max_binding()).max(64);
         Ok(GpuStft {
             ctx,
-            pipeline,
-            layout,
-            params,
-            window,
-            twiddles,
-            stages: stages_buf,
+            k,
             base,
             max_bytes,
-            scratch_frame: scratch_per_frame(mem, m),
             buffers: Mutex::new(None),
         })
     }
@@ -258,7 +110,7 @@ impl GpuStft {
         let nf = self.base.n_freq as usize;
         let lim = self.max_bytes as usize;
         // Output and FFT scratch are separate buffers; each must fit.
-        let frame_bytes = (nf * out_elems * 4).max(self.scratch_frame);
+        let frame_bytes = (nf * out_elems * 4).max(self.k.scratch_frame);
         let in_row = max_len * 4;
         let out_row = frame_bytes * frames_max;
         let per = in_row.max(out_row).max(1);
@@ -314,52 +166,37 @@ impl GpuStft {
     }
 
     fn ensure_buffers(&self, slot: &mut Option<Buffers>, sizes: [u64; 4]) {
-        let have = |b: &Buffers| {
+        let have = slot.as_ref().map(|b| {
             [
                 b.input.size(),
                 b.output.size(),
                 b.scratch.size(),
                 b.rows_info.size(),
             ]
-        };
-        if slot
-            .as_ref()
-            .is_some_and(|b| have(b).iter().zip(sizes).all(|(&h, n)| h >= n))
-        {
+        });
+        let Some([ib, ob, sb, rb]) = grown(have, sizes) else {
             return;
-        }
-        // Grow to the larger of what was there and what is needed, so alternating sizes settle.
-        let old = slot.as_ref().map(have).unwrap_or([0; 4]);
-        let [ib, ob, sb, rb] = [0, 1, 2, 3].map(|i| old[i].max(sizes[i]).max(16));
+        };
         let c = &self.ctx;
         let input = c.storage_buffer("stft input", ib, wgpu::BufferUsages::COPY_DST);
         let output = c.storage_buffer("stft output", ob, wgpu::BufferUsages::COPY_SRC);
         let scratch = c.storage_buffer("stft fft scratch", sb, wgpu::BufferUsages::empty());
         let rows_info = c.storage_buffer("stft rows", rb, wgpu::BufferUsages::COPY_DST);
-        let readback = c.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("stft readback"),
-            size: ob,
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        let bind = c.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("stft"),
-            layout: &self.layout,
-            entries: &[
-                (0, &self.params),
-                (1, &input),
-                (2, &rows_info),
-                (3, &self.window),
-                (4, &self.twiddles),
-                (5, &self.stages),
-                (6, &output),
-                (7, &scratch),
-            ]
-            .map(|(b, buf)| wgpu::BindGroupEntry {
-                binding: b,
-                resource: buf.as_entire_binding(),
-            }),
-        });
+        let readback = c.readback_buffer("stft readback", ob);
+        let k = &self.k;
+        let bind = k.bind(
+            c,
+            &[
+                &k.params,
+                &input,
+                &rows_info,
+                &k.window,
+                &k.twiddles,
+                &k.stages,
+                &output,
+                &scratch,
+            ],
+        );
         *slot = Some(Buffers {
             input,
             output,
@@ -406,7 +243,7 @@ impl GpuStft {
         self.ctx.scoped("allocating STFT buffers", || {
             let need_scratch = chunks
                 .iter()
-                .map(|c| (c.r1 - c.r0) * (c.f1 - c.f0) * self.scratch_frame)
+                .map(|c| (c.r1 - c.r0) * (c.f1 - c.f0) * self.k.scratch_frame)
                 .max()
                 .unwrap_or(0);
             let sizes = [need_in, need_out, need_scratch, lengths.len() * 8];
@@ -447,7 +284,7 @@ impl GpuStft {
                 if !staging.is_empty() {
                     q.write_buffer(&bufs.input, 0, bytemuck::cast_slice(&staging));
                 }
-                q.write_buffer(&self.params, 0, bytemuck::bytes_of(&params));
+                q.write_buffer(&self.k.params, 0, bytemuck::bytes_of(&params));
                 let mut enc =
                     self.ctx
                         .device
@@ -459,7 +296,7 @@ impl GpuStft {
                         label: Some("stft_forward"),
                         timestamp_writes: None,
                     });
-                    pass.set_pipeline(&self.pipeline);
+                    pass.set_pipeline(&self.k.pipelines[0]);
                     pass.set_bind_group(0, &bufs.bind, &[]);
                     let (x, y) = grid(
                         rows * (c.f1 - c.f0),

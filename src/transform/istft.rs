@@ -5,10 +5,11 @@ use num_complex::Complex32;
 
 use crate::cpu::stft::CpuStft;
 use crate::device::Device;
-use crate::dsp::frames::{Framing, PadMode};
+use crate::dsp::frames::Framing;
 use crate::dsp::window::Window;
 use crate::error::{Error, Result};
 use crate::gpu::istft::GpuIstft;
+use crate::transform::stft::StftBuilder;
 
 /// Builder of an [`Istft`] plan; librosa.istft's parameters and defaults.
 ///
@@ -24,25 +25,10 @@ use crate::gpu::istft::GpuIstft;
 /// assert!(err < 1e-4);
 /// # Ok::<(), wavegpu::Error>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct IstftBuilder {
-    n_fft: usize,
-    hop_length: Option<usize>,
-    win_length: Option<usize>,
-    window: Window,
-    center: bool,
-}
-
-impl Default for IstftBuilder {
-    fn default() -> Self {
-        IstftBuilder {
-            n_fft: 2048,
-            hop_length: None,
-            win_length: None,
-            window: Window::Hann,
-            center: true,
-        }
-    }
+    /// The analysis parameters being inverted (only n_fft, hop, window and center matter).
+    stft: StftBuilder,
 }
 
 impl crate::transform::stft::Spectrogram {
@@ -54,47 +40,39 @@ impl crate::transform::stft::Spectrogram {
 
 impl IstftBuilder {
     /// FFT length of the STFT being inverted (its bins are `n_fft / 2 + 1`).
-    pub fn n_fft(mut self, n: usize) -> Self {
-        self.n_fft = n;
-        self
+    pub fn n_fft(self, n: usize) -> Self {
+        IstftBuilder {
+            stft: self.stft.n_fft(n),
+        }
     }
     /// Hop length. Default `win_length / 4`.
-    pub fn hop_length(mut self, n: usize) -> Self {
-        self.hop_length = Some(n);
-        self
+    pub fn hop_length(self, n: usize) -> Self {
+        IstftBuilder {
+            stft: self.stft.hop_length(n),
+        }
     }
     /// Window length. Default n_fft.
-    pub fn win_length(mut self, n: usize) -> Self {
-        self.win_length = Some(n);
-        self
+    pub fn win_length(self, n: usize) -> Self {
+        IstftBuilder {
+            stft: self.stft.win_length(n),
+        }
     }
     /// Synthesis window (the analysis window of the STFT). Default Hann.
-    pub fn window(mut self, w: Window) -> Self {
-        self.window = w;
-        self
+    pub fn window(self, w: Window) -> Self {
+        IstftBuilder {
+            stft: self.stft.window(w),
+        }
     }
     /// Whether the STFT was centred. Default true.
-    pub fn center(mut self, c: bool) -> Self {
-        self.center = c;
-        self
+    pub fn center(self, c: bool) -> Self {
+        IstftBuilder {
+            stft: self.stft.center(c),
+        }
     }
 
     /// Builds the plan on `device`.
     pub fn build(self, device: &Device) -> Result<Istft> {
-        let cfg = crate::transform::stft::Spectrogram::stft()
-            .n_fft(self.n_fft)
-            .window(self.window.clone())
-            .center(self.center)
-            .pad_mode(PadMode::Constant);
-        let cfg = match self.hop_length {
-            Some(h) => cfg.hop_length(h),
-            None => cfg,
-        };
-        let cfg = match self.win_length {
-            Some(w) => cfg.win_length(w),
-            None => cfg,
-        }
-        .resolve()?;
+        let cfg = self.stft.resolve()?;
         let cpu = CpuStft::new(cfg.framing, &cfg.window);
         let gpu = match device.gpu_context() {
             Some(ctx) => Some(GpuIstft::new(ctx.clone(), &cfg)?),
