@@ -12,10 +12,18 @@ use crate::error::{Error, Result};
 /// let a = Audio::from_mono(vec![0.0, 0.5, -0.5], 16_000);
 /// assert_eq!((a.channels(), a.len(), a.sample_rate()), (1, 3, 16_000));
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Audio {
     data: Array2<f32>,
     sample_rate: u32,
+    name: Option<String>,
+}
+
+/// Equal samples and sample rate; the name is not compared.
+impl PartialEq for Audio {
+    fn eq(&self, other: &Self) -> bool {
+        self.sample_rate == other.sample_rate && self.data == other.data
+    }
 }
 
 impl Audio {
@@ -27,7 +35,35 @@ impl Audio {
         if sample_rate == 0 {
             return Err(Error::param("sample_rate", "must be > 0"));
         }
-        Ok(Audio { data, sample_rate })
+        Ok(Audio {
+            data,
+            sample_rate,
+            name: None,
+        })
+    }
+
+    /// Names the clip (a path, say): errors about it name it. [`crate::io::load`] names the
+    /// clips it returns after their source.
+    ///
+    /// ```
+    /// use wavegpu::{Audio, Spectrogram};
+    /// let a = Audio::from_mono(vec![f32::NAN; 4096], 8000).with_name("take3.wav");
+    /// let err = Spectrogram::stft().n_fft(512).run(&a).unwrap_err();
+    /// assert!(err.to_string().contains("take3.wav"));
+    /// ```
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// The clip's name, if it has one.
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// The clip's name, or "audio".
+    pub(crate) fn label(&self) -> &str {
+        self.name().unwrap_or("audio")
     }
 
     /// One channel from a vector of samples.
@@ -37,7 +73,11 @@ impl Audio {
     pub fn from_mono(samples: Vec<f32>, sample_rate: u32) -> Self {
         let n = samples.len();
         let data = Array2::from_shape_vec((1, n), samples).expect("(1, n) from n samples");
-        Audio { data, sample_rate }
+        Audio {
+            data,
+            sample_rate,
+            name: None,
+        }
     }
 
     /// Number of channels.
@@ -85,6 +125,7 @@ impl Audio {
         Audio {
             data: mean,
             sample_rate: self.sample_rate,
+            name: self.name.clone(),
         }
     }
 

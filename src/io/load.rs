@@ -243,9 +243,11 @@ pub fn load<'a>(source: impl Into<Source<'a>>, options: &LoadOptions) -> Result<
         Array2::from_shape_vec((out_channels, len), flat)
     }
     .expect("planes of equal length");
-    let audio = Audio::new(data, sr)?;
+    let audio = Audio::new(data, sr)?.with_name(input.as_str());
     match options.sample_rate {
-        Some(target) if target != sr => resample_named(&audio, target, &input),
+        Some(target) if target != sr => {
+            resample_named(&audio, target, &input).map(|a| a.with_name(input.as_str()))
+        }
         _ => Ok(audio),
     }
 }

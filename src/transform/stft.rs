@@ -317,7 +317,7 @@ impl Stft {
     /// The complex STFT of every channel, `(channels, freq, frames)` (the power setting is not used).
     pub fn run_complex(&self, audio: &Audio) -> Result<Array3<Complex32>> {
         let lengths = vec![audio.len(); audio.channels()];
-        pollster::block_on(self.complex_rows(audio.data(), &lengths, "audio"))
+        pollster::block_on(self.complex_rows(audio.data(), &lengths, audio.label()))
     }
 
     /// The complex STFT of every row of a batch.
@@ -329,7 +329,7 @@ impl Stft {
     /// WebGPU in browsers). On native targets the GPU path still waits for the device inside.
     pub async fn run_async(&self, audio: &Audio) -> Result<Array3<f32>> {
         let lengths = vec![audio.len(); audio.channels()];
-        self.real_rows(audio.data(), &lengths, "audio").await
+        self.real_rows(audio.data(), &lengths, audio.label()).await
     }
 
     /// A single mono signal: `(freq, frames)`, librosa's own shape.

@@ -41,7 +41,7 @@ impl Fail {
     pub fn lib(subject: impl fmt::Display, err: wavegpu::Error) -> Fail {
         let subject = subject.to_string();
         match err {
-            // The plans name their argument "audio" or "batch", not the file: say the file.
+            // Put the file first, as every other message does (the library names it inside).
             wavegpu::Error::InvalidAudio { reason, .. } => {
                 Fail::input(subject, format!("invalid audio: {reason}"))
             }
