@@ -16,7 +16,11 @@ What it does (deterministic, fixed seeds, safe to rerun):
   (c) writes the dumps under tests/data/dumps/ and the manifests
       tests/data/{stft,istft,load}_cases.json;
   (d) sanity-checks every dump (shapes, frame counts, and an independent numpy STFT/iSTFT
-      implementation that must agree with librosa to ~1e-10) and prints a summary.
+      implementation that must agree with librosa to ~1e-10) and prints a summary;
+  (e) runs make_feature_dumps.py (same directory): mel filterbanks, mel spectrograms, dB, MFCC
+      (tests/data/{mel_filter,mel,db,mfcc}_cases.json, dumps/{filters,mel,db,mfcc}/) and the
+      mel_file / mel_db_file / mfcc_file entries of load_cases.json, each checked against an
+      independent numpy reimplementation.
 
 All reference computations are done in float64 (complex128); dumps are stored as float32 /
 complex64 .npy files.
@@ -594,6 +598,8 @@ def main() -> int:
     istft_cases = make_istft(fixtures)
     write_json(DATA / "istft_cases.json", istft_cases)
     load_cases = make_load()
+    import make_feature_dumps  # (e); imports this module for its helpers
+    load_cases = make_feature_dumps.run(fixtures, load_cases)
     write_json(DATA / "load_cases.json", load_cases)
 
     # coverage summary for the STFT grid
@@ -611,6 +617,7 @@ def main() -> int:
         print(f"load {c['fixture']:17s} mono={c['mono']!s:5s} shape={shape} "
               f"decoder={c['decoder_used']} error={c['error']}")
     sizes = {d: dir_size(DUMPS / d) for d in ("stft", "istft", "load")}
+    sizes["load"] -= make_feature_dumps.load_feature_bytes()  # counted in the feature budget
     total = sum(sizes.values())
     print("dump sizes: " + ", ".join(f"{k} {v / 1e6:.2f} MB" for k, v in sizes.items())
           + f", total {total / 1e6:.2f} MB; fixtures {dir_size(FIX) / 1e6:.2f} MB")
