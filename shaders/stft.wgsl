@@ -1,5 +1,8 @@
 // STFT: frame + pad + window + real FFT + epilogue, one workgroup per (row, frame).
 // Nothing but the output ever touches global memory: frames are read straight from the signal.
+//   stft_forward: complex bins or |X|^power per bin, (rows, n_freq, frames).
+//   stft_mel:     |X|^power reduced by a sparse filterbank, (rows, n_bands, frames), and each
+//                 row's maximum (f32 bits; values are >= 0) folded into row_max.
 
 struct Params {
     n_fft: u32,
@@ -17,7 +20,7 @@ struct Params {
     rows: u32,         // rows in this chunk
     row_offset: u32,   // first row of this chunk
     n_stages: u32,
-    _pad0: u32,
+    n_bands: u32,      // stft_mel: filterbank bands
 }
 
 const WG: u32 = 128u;
@@ -29,6 +32,12 @@ const WG: u32 = 128u;
 @group(0) @binding(4) var<storage, read> twiddles: array<vec2<f32>>;
 @group(0) @binding(5) var<storage, read> stages: array<vec2<u32>>;
 @group(0) @binding(6) var<storage, read_write> out: array<f32>;
+// stft_mel only (binding 7 is the FFT scratch of fft_global.wgsl):
+@group(0) @binding(8) var<storage, read> bands: array<vec4<u32>>; // (first bin, bins, offset, 0)
+@group(0) @binding(9) var<storage, read> band_weights: array<f32>;
+@group(0) @binding(10) var<storage, read_write> row_max: array<atomic<u32>>;
+
+var<workgroup> wg_max: atomic<u32>;
 
 // Sample `t` of row `row_local` (t may be outside 0..len: padding).
 fn sample(row_local: u32, t: i32, len: i32) -> f32 {
@@ -57,23 +66,67 @@ fn sample(row_local: u32, t: i32, len: i32) -> f32 {
     return signal[row_local * p.row_stride + u32(local)];
 }
 
+fn powered(v: vec2<f32>) -> f32 {
+    let s = v.x * v.x + v.y * v.y;
+    if (p.power == 2.0) {
+        return s;
+    } else if (p.power == 1.0) {
+        return sqrt(s);
+    } else if (s > 0.0) {
+        return pow(s, 0.5 * p.power);
+    }
+    return 0.0;
+}
+
 fn store(row_local: u32, k: u32, f_local: u32, v: vec2<f32>) {
     let idx = (row_local * p.n_freq + k) * p.frames_out + f_local;
     if (p.out_mode == 0u) {
         out[2u * idx] = v.x;
         out[2u * idx + 1u] = v.y;
     } else {
-        let s = v.x * v.x + v.y * v.y;
-        var r = 0.0;
-        if (p.power == 2.0) {
-            r = s;
-        } else if (p.power == 1.0) {
-            r = sqrt(s);
-        } else if (s > 0.0) {
-            r = pow(s, 0.5 * p.power);
-        }
-        out[idx] = r;
+        out[idx] = powered(v);
     }
+}
+
+// Bin k (0 <= k <= n_fft / 2) of the real FFT, from the m-point complex FFT in fft memory.
+fn bin_value(k: u32) -> vec2<f32> {
+    let m = p.m;
+    if ((p.n_fft & 1u) == 1u) {
+        return fft_ld(k);
+    }
+    // Split the n_fft/2-point complex FFT of (even, odd) samples into the real FFT.
+    let zk = fft_ld(k % m);
+    let zc = conj(fft_ld((m - k) % m));
+    let e = 0.5 * (zk + zc);
+    let d = 0.5 * (zk - zc);
+    let o = vec2<f32>(d.y, -d.x); // -i * d
+    return e + cmul(twiddles[k], o);
+}
+
+fn bin_power(k: u32) -> f32 {
+    return powered(bin_value(k));
+}
+
+// Loads frame `frame` of row `row_local` (padded, windowed) into fft memory and transforms it.
+fn frame_fft(tid: u32, item: u32, row_local: u32, frame: u32, len: i32) {
+    fft_begin(item, p.m);
+    let t0 = i32(frame * p.hop) - i32(p.pad);
+    let m = p.m;
+    let even = (p.n_fft & 1u) == 0u;
+    for (var n = tid; n < m; n = n + WG) {
+        if (even) {
+            let j = 2u * n;
+            fft_st(n, vec2<f32>(
+                sample(row_local, t0 + i32(j), len) * window[j],
+                sample(row_local, t0 + i32(j) + 1, len) * window[j + 1u],
+            ));
+        } else {
+            fft_st(n, vec2<f32>(sample(row_local, t0 + i32(n), len) * window[n], 0.0));
+        }
+    }
+    fft_sync();
+    // twiddles has T = n_fft entries; T / m = 2 (even) or 1 (odd).
+    fft_stockham(tid, m, p.n_stages, p.n_fft / m);
 }
 
 @compute @workgroup_size(128)
@@ -96,36 +149,52 @@ fn stft_forward(
         }
         return;
     }
-    fft_begin(item, p.m);
-    let len = i32(info.x);
-    let t0 = i32(frame * p.hop) - i32(p.pad);
-    let m = p.m;
-    let even = (p.n_fft & 1u) == 0u;
-    for (var n = tid; n < m; n = n + WG) {
-        if (even) {
-            let j = 2u * n;
-            fft_st(n, vec2<f32>(
-                sample(row_local, t0 + i32(j), len) * window[j],
-                sample(row_local, t0 + i32(j) + 1, len) * window[j + 1u],
-            ));
-        } else {
-            fft_st(n, vec2<f32>(sample(row_local, t0 + i32(n), len) * window[n], 0.0));
-        }
-    }
-    fft_sync();
-    // twiddles has T = n_fft entries; T / m = 2 (even) or 1 (odd).
-    fft_stockham(tid, m, p.n_stages, p.n_fft / m);
+    frame_fft(tid, item, row_local, frame, i32(info.x));
     for (var k = tid; k < p.n_freq; k = k + WG) {
-        if (even) {
-            // Split the n_fft/2-point complex FFT of (even, odd) samples into the real FFT.
-            let zk = fft_ld(k % m);
-            let zc = conj(fft_ld((m - k) % m));
-            let e = 0.5 * (zk + zc);
-            let d = 0.5 * (zk - zc);
-            let o = vec2<f32>(d.y, -d.x); // -i * d
-            store(row_local, k, f_local, e + cmul(twiddles[k], o));
-        } else {
-            store(row_local, k, f_local, fft_ld(k));
+        store(row_local, k, f_local, bin_value(k));
+    }
+}
+
+@compute @workgroup_size(128)
+fn stft_mel(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) tid: u32,
+) {
+    let item = wid.x + wid.y * nwg.x;
+    if (item >= p.rows * p.frames_out) {
+        return;
+    }
+    let row_local = item / p.frames_out;
+    let f_local = item - row_local * p.frames_out;
+    let info = rows_info[p.row_offset + row_local];
+    let frame = p.frame_offset + f_local;
+    let base = row_local * p.n_bands * p.frames_out + f_local;
+    if (frame >= info.y) {
+        for (var b = tid; b < p.n_bands; b = b + WG) {
+            out[base + b * p.frames_out] = 0.0;
         }
+        return;
+    }
+    if (tid == 0u) {
+        atomicStore(&wg_max, 0u);
+    }
+    frame_fft(tid, item, row_local, frame, i32(info.x));
+    // |X[k]|^power for k <= n_fft / 2, in place of the spectrum (see fft_power_in_place).
+    fft_power_in_place(tid, p.m, p.n_freq);
+    var local_max = 0.0;
+    for (var b = tid; b < p.n_bands; b = b + WG) {
+        let band = bands[b];
+        var acc = 0.0;
+        for (var j = 0u; j < band.y; j = j + 1u) {
+            acc = acc + band_weights[band.z + j] * fft_power_at(band.x + j, p.m);
+        }
+        out[base + b * p.frames_out] = acc;
+        local_max = max(local_max, acc);
+    }
+    atomicMax(&wg_max, bitcast<u32>(local_max));
+    workgroupBarrier();
+    if (tid == 0u) {
+        atomicMax(&row_max[p.row_offset + row_local], atomicLoad(&wg_max));
     }
 }

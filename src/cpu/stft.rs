@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use ndarray::parallel::prelude::*;
 use ndarray::{Array2, Array3, ArrayView1, ArrayView2, ArrayView3, Axis};
-use num_complex::Complex32;
+use num_complex::{Complex32, Complex64};
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 
 use crate::dsp::frames::{padded_index, Framing};
@@ -13,43 +13,47 @@ use crate::transform::stft::Epilogue;
 /// A planned CPU STFT: the realfft plans and the window, built once.
 pub(crate) struct CpuStft {
     framing: Framing,
+    /// The analysis runs in f64 (the CPU path is the reference; an f32 FFT's noise floor,
+    /// ~130 dB under a frame's peak, would show in dB outputs far below the peak).
+    window64: Vec<f64>,
     window: Vec<f32>,
-    r2c: Arc<dyn RealToComplex<f32>>,
+    r2c: Arc<dyn RealToComplex<f64>>,
     c2r: Arc<dyn ComplexToReal<f32>>,
 }
 
 impl CpuStft {
     pub fn new(framing: Framing, window: &[f64]) -> Self {
-        let mut planner = RealFftPlanner::<f32>::new();
         CpuStft {
             framing,
+            window64: window.to_vec(),
             window: window.iter().map(|&w| w as f32).collect(),
-            r2c: planner.plan_fft_forward(framing.n_fft),
-            c2r: planner.plan_fft_inverse(framing.n_fft),
+            r2c: RealFftPlanner::<f64>::new().plan_fft_forward(framing.n_fft),
+            c2r: RealFftPlanner::<f32>::new().plan_fft_inverse(framing.n_fft),
         }
     }
 
-    fn n_freq(&self) -> usize {
+    pub fn n_freq(&self) -> usize {
         self.framing.n_fft / 2 + 1
     }
 
-    /// Frames of every row in parallel, written straight into `(rows, freq, frames_max)`:
-    /// each task transforms a block of `BLOCK` consecutive frames of one row into a small
-    /// frame-major buffer, then stores it transposed into its own columns of the output.
+    /// Frames of every row in parallel, written straight into `(rows, n_out, frames_max)`:
+    /// each task transforms a block of `BLOCK` consecutive frames into a small frame-major
+    /// buffer, `emit(spectrum, scratch, column)` reduces each frame's spectrum to its `n_out`
+    /// values, and the block is stored transposed into its own columns of the output.
     /// Frames past a row's own count stay zero.
-    fn frames_par<T: Send + Sync + Copy + Default>(
+    pub fn frames_par<T: Send + Sync + Copy + Default>(
         &self,
         data: ArrayView2<'_, f32>,
         lengths: &[usize],
         frames: &[usize],
         frames_max: usize,
-        map: impl Fn(Complex32) -> T + Sync,
+        n_out: usize,
+        emit: impl Fn(&[Complex64], &mut Vec<f64>, &mut [T]) + Sync,
     ) -> Array3<T> {
         const BLOCK: usize = 32;
-        let nf = self.n_freq();
         let rows = data.nrows();
-        let mut out = Array3::<T>::default((rows, nf, frames_max));
-        if frames_max == 0 {
+        let mut out = Array3::<T>::default((rows, n_out, frames_max));
+        if frames_max == 0 || n_out == 0 {
             return out;
         }
         out.axis_chunks_iter_mut(Axis(2), BLOCK)
@@ -61,10 +65,11 @@ impl CpuStft {
                         self.r2c.make_input_vec(),
                         self.r2c.make_output_vec(),
                         self.r2c.make_scratch_vec(),
-                        vec![T::default(); BLOCK * nf],
+                        vec![T::default(); BLOCK * n_out],
+                        Vec::new(),
                     )
                 },
-                |(inp, spec, scratch, block), (b, mut dst)| {
+                |(inp, spec, scratch, block, tmp), (b, mut dst)| {
                     let f0 = b * BLOCK;
                     for (r, mut dst) in dst.outer_iter_mut().enumerate() {
                         let f1 = (f0 + dst.ncols()).min(frames[r]);
@@ -76,14 +81,12 @@ impl CpuStft {
                             self.load_frame(row, lengths[r], f, inp);
                             // Lengths always match the plan's own vectors, so this cannot fail.
                             let _ = self.r2c.process_with_scratch(inp, spec, scratch);
-                            let col = &mut block[(f - f0) * nf..(f - f0 + 1) * nf];
-                            for (o, &c) in col.iter_mut().zip(spec.iter()) {
-                                *o = map(c);
-                            }
+                            let col = &mut block[(f - f0) * n_out..(f - f0 + 1) * n_out];
+                            emit(spec, tmp, col);
                         }
                         for (k, mut lane) in dst.outer_iter_mut().enumerate() {
                             for (f, v) in lane.iter_mut().take(f1 - f0).enumerate() {
-                                *v = block[f * nf + k];
+                                *v = block[f * n_out + k];
                             }
                         }
                     }
@@ -94,21 +97,21 @@ impl CpuStft {
 
     /// Frame `f` of a row of `len` samples, padded and windowed, into `inp` (n_fft samples).
     #[inline]
-    fn load_frame(&self, row: ArrayView1<'_, f32>, len: usize, f: usize, inp: &mut [f32]) {
+    fn load_frame(&self, row: ArrayView1<'_, f32>, len: usize, f: usize, inp: &mut [f64]) {
         let n = inp.len();
         let t0 = (f * self.framing.hop) as i64 - self.framing.left_pad() as i64;
         match row.as_slice() {
             // Interior frames of a contiguous row: no padding to resolve.
             Some(s) if t0 >= 0 && t0 as usize + n <= len => {
                 let seg = &s[t0 as usize..t0 as usize + n];
-                for ((x, &v), &w) in inp.iter_mut().zip(seg).zip(&self.window) {
-                    *x = v * w;
+                for ((x, &v), &w) in inp.iter_mut().zip(seg).zip(&self.window64) {
+                    *x = v as f64 * w;
                 }
             }
             _ => {
                 for (j, x) in inp.iter_mut().enumerate() {
                     *x = match padded_index(t0 + j as i64, len, self.framing.pad_mode) {
-                        Some(i) => row[i] * self.window[j],
+                        Some(i) => row[i] as f64 * self.window64[j],
                         None => 0.0,
                     };
                 }
@@ -124,7 +127,18 @@ impl CpuStft {
         frames: &[usize],
         frames_max: usize,
     ) -> Array3<Complex32> {
-        self.frames_par(data, lengths, frames, frames_max, |c| c)
+        self.frames_par(
+            data,
+            lengths,
+            frames,
+            frames_max,
+            self.n_freq(),
+            |s, _, col| {
+                for (o, c) in col.iter_mut().zip(s) {
+                    *o = Complex32::new(c.re as f32, c.im as f32);
+                }
+            },
+        )
     }
 
     /// `|X|^power`, `(rows, freq, frames_max)`.
@@ -136,9 +150,18 @@ impl CpuStft {
         frames_max: usize,
         epilogue: Epilogue,
     ) -> Array3<f32> {
-        self.frames_par(data, lengths, frames, frames_max, move |c| {
-            epilogue.apply(c.re, c.im)
-        })
+        self.frames_par(
+            data,
+            lengths,
+            frames,
+            frames_max,
+            self.n_freq(),
+            |s, _, col| {
+                for (o, c) in col.iter_mut().zip(s) {
+                    *o = epilogue.apply64(c.re, c.im) as f32;
+                }
+            },
+        )
     }
 
     /// librosa.istft of `(rows, freq, frames)` into `(rows, out_len)` where

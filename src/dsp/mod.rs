@@ -1,9 +1,14 @@
-//! Pure math shared by the GPU and CPU paths: windows, framing and padding rules,
-//! FFT factorisation and twiddle tables.
+//! Pure math shared by the GPU and CPU paths: windows, framing and padding rules, FFT
+//! factorisation and twiddle tables, mel filterbanks, DCT, dB scaling.
 
+pub mod db;
+pub mod dct;
+pub mod frames;
+pub mod mel;
 pub mod window;
 
 pub(crate) mod fft;
-pub mod frames;
 
+pub use db::{DbRef, DbScale};
+pub use mel::{MelNorm, MelParams};
 pub use window::Window;

@@ -52,7 +52,7 @@ impl GpuIstft {
             &ctx,
             cfg,
             Kernel::Istft,
-            4,
+            &[true, true, true, true, false, false, false],
             &["istft_frames", "istft_overlap"],
             std::mem::size_of::<Params>(),
             false,

@@ -39,12 +39,15 @@ pub(crate) fn uniform_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
     }
 }
 
-/// Binding 0 a uniform, then `read_only` read-only storage buffers, then read-write ones up
-/// to binding 7 (the FFT scratch is always binding 7).
-pub(crate) fn layout_entries(read_only: u32) -> Vec<wgpu::BindGroupLayoutEntry> {
+/// Binding 0 a uniform, then storage buffers at 1, 2, ... , read-only where `read_only` says.
+pub(crate) fn layout_entries(read_only: &[bool]) -> Vec<wgpu::BindGroupLayoutEntry> {
     std::iter::once(uniform_entry(0))
-        .chain((1..=read_only).map(|b| storage_entry(b, true)))
-        .chain((read_only + 1..=7).map(|b| storage_entry(b, false)))
+        .chain(
+            read_only
+                .iter()
+                .enumerate()
+                .map(|(i, &ro)| storage_entry(i as u32 + 1, ro)),
+        )
         .collect()
 }
 
@@ -111,14 +114,14 @@ pub(crate) struct FftKernel {
 }
 
 impl FftKernel {
-    /// Builds `entry_points` of `kernel` for the plan `cfg`, with `read_only` read-only
-    /// storage bindings after the uniform (see [`layout_entries`]) and a uniform of
-    /// `params_size` bytes.
+    /// Builds `entry_points` of `kernel` for the plan `cfg`, with storage bindings after the
+    /// uniform as `read_only` says (see [`layout_entries`]; the FFT scratch is binding 7) and
+    /// a uniform of `params_size` bytes.
     pub fn new(
         ctx: &GpuContext,
         cfg: &StftConfig,
         kernel: Kernel,
-        read_only: u32,
+        read_only: &[bool],
         entry_points: &[&str],
         params_size: usize,
         force_global: bool,
@@ -132,47 +135,19 @@ impl FftKernel {
         let stages: Vec<[u32; 2]> = cfg.stages().iter().map(|s| [s.radix, s.ns]).collect();
         let window: Vec<f32> = cfg.window.iter().map(|&w| w as f32).collect();
         let tw = fft::twiddles(n);
-        let d = &ctx.device;
         ctx.scoped("building the FFT pipelines", || {
-            let module = d.create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(kernel.file()),
-                source: wgpu::ShaderSource::Wgsl(source(kernel, mem).into()),
-            });
-            let layout = d.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-                label: Some(kernel.file()),
-                entries: &layout_entries(read_only),
-            });
-            let pl = d.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-                label: Some(kernel.file()),
-                bind_group_layouts: &[Some(&layout)],
-                immediate_size: 0,
-            });
-            let pipelines = entry_points
-                .iter()
-                .map(|&entry| {
-                    d.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                        label: Some(entry),
-                        layout: Some(&pl),
-                        module: &module,
-                        entry_point: Some(entry),
-                        compilation_options: wgpu::PipelineCompilationOptions {
-                            constants: &[("MAX_M", m as f64)],
-                            ..Default::default()
-                        },
-                        cache: None,
-                    })
-                })
-                .collect();
+            let (layout, pipelines) = ctx.pipelines(
+                kernel.file(),
+                &source(kernel, mem),
+                &layout_entries(read_only),
+                entry_points,
+                &[("MAX_M", m as f64)],
+            );
             let st = wgpu::BufferUsages::STORAGE;
             FftKernel {
                 layout,
                 pipelines,
-                params: d.create_buffer(&wgpu::BufferDescriptor {
-                    label: Some("params"),
-                    size: params_size as u64,
-                    usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-                    mapped_at_creation: false,
-                }),
+                params: ctx.uniform_buffer("params", params_size as u64),
                 window: ctx.init_buffer("window", bytemuck::cast_slice(&window), st),
                 twiddles: ctx.init_buffer("twiddles", bytemuck::cast_slice(&tw), st),
                 stages: ctx.init_buffer("fft stages", bytemuck::cast_slice(&stages), st),
@@ -187,19 +162,7 @@ impl FftKernel {
 
     /// A bind group over `buffers`, bound at 0, 1, 2 ... in order.
     pub fn bind(&self, ctx: &GpuContext, buffers: &[&wgpu::Buffer]) -> wgpu::BindGroup {
-        let entries: Vec<_> = buffers
-            .iter()
-            .enumerate()
-            .map(|(b, buf)| wgpu::BindGroupEntry {
-                binding: b as u32,
-                resource: buf.as_entire_binding(),
-            })
-            .collect();
-        ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: None,
-            layout: &self.layout,
-            entries: &entries,
-        })
+        ctx.bind(&self.layout, buffers)
     }
 }
 

@@ -1,5 +1,6 @@
 //! The wgpu runtime: context, shaders, buffers, readback.
 
+pub(crate) mod features;
 pub(crate) mod istft;
 pub(crate) mod kernel;
 pub(crate) mod shaders;
@@ -127,6 +128,78 @@ impl GpuContext {
             size: size.max(16),
             usage: wgpu::BufferUsages::STORAGE | extra,
             mapped_at_creation: false,
+        })
+    }
+
+    pub fn uniform_buffer(&self, label: &str, size: u64) -> wgpu::Buffer {
+        self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: size.max(16),
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        })
+    }
+
+    /// One shader module's `entry_points` over one explicit bind group layout.
+    pub fn pipelines(
+        &self,
+        label: &str,
+        source: &str,
+        entries: &[wgpu::BindGroupLayoutEntry],
+        entry_points: &[&str],
+        constants: &[(&str, f64)],
+    ) -> (wgpu::BindGroupLayout, Vec<wgpu::ComputePipeline>) {
+        let d = &self.device;
+        let module = d.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some(label),
+            source: wgpu::ShaderSource::Wgsl(source.into()),
+        });
+        let layout = d.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some(label),
+            entries,
+        });
+        let pl = d.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some(label),
+            bind_group_layouts: &[Some(&layout)],
+            immediate_size: 0,
+        });
+        let pipelines = entry_points
+            .iter()
+            .map(|&entry| {
+                d.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                    label: Some(entry),
+                    layout: Some(&pl),
+                    module: &module,
+                    entry_point: Some(entry),
+                    compilation_options: wgpu::PipelineCompilationOptions {
+                        constants,
+                        ..Default::default()
+                    },
+                    cache: None,
+                })
+            })
+            .collect();
+        (layout, pipelines)
+    }
+
+    /// A bind group over `buffers`, bound at 0, 1, 2 ... in order.
+    pub fn bind(
+        &self,
+        layout: &wgpu::BindGroupLayout,
+        buffers: &[&wgpu::Buffer],
+    ) -> wgpu::BindGroup {
+        let entries: Vec<_> = buffers
+            .iter()
+            .enumerate()
+            .map(|(b, buf)| wgpu::BindGroupEntry {
+                binding: b as u32,
+                resource: buf.as_entire_binding(),
+            })
+            .collect();
+        self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: None,
+            layout,
+            entries: &entries,
         })
     }
 

@@ -4,6 +4,8 @@
 const FFT_CORE: &str = include_str!("../../shaders/common/fft.wgsl");
 const FFT_WORKGROUP: &str = include_str!("../../shaders/common/fft_workgroup.wgsl");
 const FFT_GLOBAL: &str = include_str!("../../shaders/common/fft_global.wgsl");
+const POWER_WORKGROUP: &str = include_str!("../../shaders/common/power_workgroup.wgsl");
+const POWER_GLOBAL: &str = include_str!("../../shaders/common/power_global.wgsl");
 
 /// Where a kernel's FFT works: workgroup memory (fast; n_fft bounded by the device's
 /// workgroup storage), or a storage-buffer scratch (any n_fft the buffers allow).
@@ -15,15 +17,18 @@ pub(crate) enum FftMemory {
 
 /// A kernel's full source: its file, the FFT core and the chosen working memory.
 pub(crate) fn source(kernel: Kernel, mem: FftMemory) -> String {
-    let body = match kernel {
-        Kernel::Stft => include_str!("../../shaders/stft.wgsl"),
-        Kernel::Istft => include_str!("../../shaders/istft.wgsl"),
+    let (body, power) = match kernel {
+        Kernel::Stft => (include_str!("../../shaders/stft.wgsl"), true),
+        Kernel::Istft => (include_str!("../../shaders/istft.wgsl"), false),
+        // No FFT: the post stages are self-contained.
+        Kernel::Features => return include_str!("../../shaders/features.wgsl").to_string(),
     };
-    let mem = match mem {
-        FftMemory::Workgroup => FFT_WORKGROUP,
-        FftMemory::Global => FFT_GLOBAL,
+    let (mem, power_mem) = match mem {
+        FftMemory::Workgroup => (FFT_WORKGROUP, POWER_WORKGROUP),
+        FftMemory::Global => (FFT_GLOBAL, POWER_GLOBAL),
     };
-    format!("{body}\n{FFT_CORE}\n{mem}")
+    let power_mem = if power { power_mem } else { "" };
+    format!("{body}\n{FFT_CORE}\n{mem}\n{power_mem}")
 }
 
 /// Every kernel family, one per file in `shaders/`.
@@ -31,17 +36,19 @@ pub(crate) fn source(kernel: Kernel, mem: FftMemory) -> String {
 pub(crate) enum Kernel {
     Stft,
     Istft,
+    Features,
 }
 
 impl Kernel {
     #[cfg(test)]
-    pub const ALL: [Kernel; 2] = [Kernel::Stft, Kernel::Istft];
+    pub const ALL: [Kernel; 3] = [Kernel::Stft, Kernel::Istft, Kernel::Features];
 
     /// The file under `shaders/` this kernel comes from.
     pub fn file(self) -> &'static str {
         match self {
             Kernel::Stft => "stft.wgsl",
             Kernel::Istft => "istft.wgsl",
+            Kernel::Features => "features.wgsl",
         }
     }
 }
@@ -146,7 +153,14 @@ mod tests {
                 .into_string()
                 .expect("utf8");
             assert!(
-                ["fft.wgsl", "fft_workgroup.wgsl", "fft_global.wgsl"].contains(&name.as_str()),
+                [
+                    "fft.wgsl",
+                    "fft_workgroup.wgsl",
+                    "fft_global.wgsl",
+                    "power_workgroup.wgsl",
+                    "power_global.wgsl"
+                ]
+                .contains(&name.as_str()),
                 "shaders/common/{name} is not composed into any validated kernel"
             );
         }

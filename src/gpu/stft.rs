@@ -1,4 +1,6 @@
-//! GPU STFT: one fused kernel (`shaders/stft.wgsl`), work split to fit the device's buffers.
+//! GPU STFT and feature engine: one fused kernel per frame (`shaders/stft.wgsl`: complex bins,
+//! |X|^power, or |X|^power through a sparse filterbank), optional post stages
+//! (`shaders/features.wgsl`: dB, DCT), work split to fit the device's buffers.
 
 use std::sync::{Arc, Mutex};
 
@@ -6,10 +8,13 @@ use bytemuck::{Pod, Zeroable};
 use ndarray::{s, Array3, ArrayView2};
 use num_complex::Complex32;
 
-use super::kernel::{grid, grown, FftKernel};
-use super::shaders::Kernel;
+use super::kernel::{grid, grown, layout_entries, FftKernel, WG};
+use super::shaders::{source, FftMemory, Kernel};
 use super::GpuContext;
+use crate::cpu::features::Post;
+use crate::dsp::db::DbRef;
 use crate::dsp::frames::PadMode;
+use crate::dsp::mel::SparseBank;
 use crate::error::{Error, Result};
 use crate::transform::stft::StftConfig;
 
@@ -31,22 +36,69 @@ struct Params {
     rows: u32,
     row_offset: u32,
     n_stages: u32,
+    n_bands: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable, Debug, Default)]
+struct PostParams {
+    rows: u32,
+    n_bands: u32,
+    frames: u32,
+    n_out: u32,
+    per_item: u32,
+    amplitude: u32,
+    ref_is_max: u32,
+    has_top_db: u32,
+    amin: f32,
+    ref_value: f32,
+    top_db: f32,
     _pad0: u32,
+}
+
+/// What a run computes per frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Complex bins, (rows, n_freq, frames) of (re, im).
+    Complex,
+    /// |X|^power per bin.
+    Real,
+    /// |X|^power through the filterbank, then the post stages when the run is one chunk.
+    Features,
+}
+
+/// The filterbank and post stages of a feature plan, on the device.
+struct Features {
+    bands: wgpu::Buffer,
+    weights: wgpu::Buffer,
+    n_bands: usize,
+    post: Post,
+    post_layout: wgpu::BindGroupLayout,
+    /// db_scale, dct_frames.
+    post_pipes: Vec<wgpu::ComputePipeline>,
+    post_params: wgpu::Buffer,
+    dct: wgpu::Buffer,
+    lifter: wgpu::Buffer,
 }
 
 /// Buffers reused across runs, grown when a run needs more.
 struct Buffers {
     input: wgpu::Buffer,
     output: wgpu::Buffer,
-    readback: wgpu::Buffer,
-    rows_info: wgpu::Buffer,
     scratch: wgpu::Buffer,
+    rows_info: wgpu::Buffer,
+    row_max: wgpu::Buffer,
+    /// The post stages' output (MFCCs).
+    aux: wgpu::Buffer,
+    readback: wgpu::Buffer,
     bind: wgpu::BindGroup,
+    post_bind: Option<wgpu::BindGroup>,
 }
 
 pub(crate) struct GpuStft {
     ctx: Arc<GpuContext>,
     k: FftKernel,
+    features: Option<Features>,
     base: Params,
     max_bytes: u64,
     buffers: Mutex<Option<Buffers>>,
@@ -54,31 +106,50 @@ pub(crate) struct GpuStft {
 
 /// One piece of a split run: rows `r0..r1`, frames `f0..f1`, input samples `lo..hi` per row.
 #[derive(Debug, Clone, Copy)]
-struct Chunk {
-    r0: usize,
-    r1: usize,
-    f0: usize,
-    f1: usize,
+pub(crate) struct Chunk {
+    pub r0: usize,
+    pub r1: usize,
+    pub f0: usize,
+    pub f1: usize,
     lo: usize,
     hi: usize,
 }
 
 impl GpuStft {
+    /// A plain STFT plan (`features` None), or a feature plan: filterbank `bank` then `post`.
     pub fn new(
         ctx: Arc<GpuContext>,
         cfg: &StftConfig,
         max_bytes: Option<u64>,
         global_fft: bool,
+        features: Option<(&SparseBank, &Post)>,
     ) -> Result<Self> {
+        // input, rows_info, window, twiddles, stages | output, scratch | bands, weights | row_max
+        let (layout, entry): (&[bool], _) = match features {
+            None => (
+                &[true, true, true, true, true, false, false],
+                "stft_forward",
+            ),
+            Some(_) => (
+                &[
+                    true, true, true, true, true, false, false, true, true, false,
+                ],
+                "stft_mel",
+            ),
+        };
         let k = FftKernel::new(
             &ctx,
             cfg,
             Kernel::Stft,
-            5,
-            &["stft_forward"],
+            layout,
+            &[entry],
             std::mem::size_of::<Params>(),
             global_fft,
         )?;
+        let features = match features {
+            None => None,
+            Some((bank, post)) => Some(Features::new(&ctx, bank, post)?),
+        };
         let base = Params {
             n_fft: cfg.framing.n_fft as u32,
             m: cfg.fft_len() as u32,
@@ -91,26 +162,47 @@ impl GpuStft {
             power: cfg.epilogue.power,
             n_freq: cfg.n_freq() as u32,
             n_stages: k.n_stages,
+            n_bands: features.as_ref().map_or(0, |f| f.n_bands as u32),
             ..Default::default()
         };
         let max_bytes = max_bytes.unwrap_or(u64::MAX).min(ctx.max_binding()).max(64);
         Ok(GpuStft {
             ctx,
             k,
+            features,
             base,
             max_bytes,
             buffers: Mutex::new(None),
         })
     }
 
+    /// f32 values per frame of the kernel's output in `mode`.
+    fn per_frame(&self, mode: Mode) -> usize {
+        let nf = self.base.n_freq as usize;
+        match mode {
+            Mode::Complex => 2 * nf,
+            Mode::Real => nf,
+            Mode::Features => self.base.n_bands as usize,
+        }
+    }
+
+    /// f32 values per frame after the post stages.
+    fn per_frame_final(&self) -> usize {
+        match &self.features {
+            Some(f) => f.post.dct.as_ref().map_or(f.n_bands, |d| d.n_out),
+            None => 0,
+        }
+    }
+
     /// Splits the run into chunks whose input and output each fit `max_bytes`.
-    fn chunks(&self, lengths: &[usize], frames_max: usize, out_elems: usize) -> Result<Vec<Chunk>> {
+    fn chunks(&self, lengths: &[usize], frames_max: usize, mode: Mode) -> Result<Vec<Chunk>> {
         let rows = lengths.len();
         let max_len = lengths.iter().copied().max().unwrap_or(0);
-        let nf = self.base.n_freq as usize;
         let lim = self.max_bytes as usize;
-        // Output and FFT scratch are separate buffers; each must fit.
-        let frame_bytes = (nf * out_elems * 4).max(self.k.scratch_frame);
+        // Output, post output and FFT scratch are separate buffers; each must fit.
+        let frame_bytes = (self.per_frame(mode).max(self.per_frame_final()) * 4)
+            .max(self.k.scratch_frame)
+            .max(1);
         let in_row = max_len * 4;
         let out_row = frame_bytes * frames_max;
         let per = in_row.max(out_row).max(1);
@@ -165,102 +257,133 @@ impl GpuStft {
         Ok(out)
     }
 
-    fn ensure_buffers(&self, slot: &mut Option<Buffers>, sizes: [u64; 4]) {
+    /// Buffer sizes: input, output, scratch, rows_info, row_max, aux.
+    fn ensure_buffers(&self, slot: &mut Option<Buffers>, sizes: [u64; 6]) {
         let have = slot.as_ref().map(|b| {
             [
                 b.input.size(),
                 b.output.size(),
                 b.scratch.size(),
                 b.rows_info.size(),
+                b.row_max.size(),
+                b.aux.size(),
             ]
         });
-        let Some([ib, ob, sb, rb]) = grown(have, sizes) else {
+        let Some([ib, ob, sb, rb, mb, ab]) = grown(have, sizes) else {
             return;
         };
+        use wgpu::BufferUsages as U;
         let c = &self.ctx;
-        let input = c.storage_buffer("stft input", ib, wgpu::BufferUsages::COPY_DST);
-        let output = c.storage_buffer("stft output", ob, wgpu::BufferUsages::COPY_SRC);
-        let scratch = c.storage_buffer("stft fft scratch", sb, wgpu::BufferUsages::empty());
-        let rows_info = c.storage_buffer("stft rows", rb, wgpu::BufferUsages::COPY_DST);
-        let readback = c.readback_buffer("stft readback", ob);
+        let input = c.storage_buffer("stft input", ib, U::COPY_DST);
+        let output = c.storage_buffer("stft output", ob, U::COPY_SRC);
+        let scratch = c.storage_buffer("stft fft scratch", sb, U::empty());
+        let rows_info = c.storage_buffer("stft rows", rb, U::COPY_DST);
+        let row_max = c.storage_buffer("row maxima", mb, U::COPY_DST);
+        let aux = c.storage_buffer("post output", ab, U::COPY_SRC);
+        let readback = c.readback_buffer("stft readback", ob.max(ab));
         let k = &self.k;
-        let bind = k.bind(
-            c,
-            &[
-                &k.params,
-                &input,
-                &rows_info,
-                &k.window,
-                &k.twiddles,
-                &k.stages,
-                &output,
-                &scratch,
-            ],
-        );
+        let mut bound = vec![
+            &k.params,
+            &input,
+            &rows_info,
+            &k.window,
+            &k.twiddles,
+            &k.stages,
+            &output,
+            &scratch,
+        ];
+        let post_bind = self.features.as_ref().map(|f| {
+            bound.extend([&f.bands, &f.weights, &row_max]);
+            c.bind(
+                &f.post_layout,
+                &[
+                    &f.post_params,
+                    &rows_info,
+                    &row_max,
+                    &output,
+                    &f.dct,
+                    &f.lifter,
+                    &aux,
+                ],
+            )
+        });
+        let bind = k.bind(c, &bound);
         *slot = Some(Buffers {
             input,
             output,
-            readback,
-            rows_info,
             scratch,
+            rows_info,
+            row_max,
+            aux,
+            readback,
             bind,
+            post_bind,
         });
     }
 
     /// Runs every chunk; `sink(chunk, bytes)` receives each chunk's output, laid out
-    /// `(rows, freq, frames)` of that chunk.
+    /// `(rows, values per frame, frames)` of that chunk. In `Mode::Features` a run of one chunk
+    /// also runs the post stages on the device and hands over their output; the returned flag
+    /// says whether it did (otherwise the caller applies them to the filterbank output).
     // The plan's buffers are held for the whole run, readback included: concurrent runs of one
     // plan take turns. The awaited readback does not yield on native targets.
     #[allow(clippy::await_holding_lock)]
-    async fn execute(
+    pub async fn execute(
         &self,
         data: ArrayView2<'_, f32>,
         lengths: &[usize],
         frames: &[usize],
         frames_max: usize,
-        complex: bool,
+        mode: Mode,
         mut sink: impl FnMut(&Chunk, &[u8]),
-    ) -> Result<()> {
-        let out_elems = if complex { 2 } else { 1 };
-        let chunks = self.chunks(lengths, frames_max, out_elems)?;
-        let nf = self.base.n_freq as usize;
+    ) -> Result<bool> {
+        let per = self.per_frame(mode);
+        let chunks = self.chunks(lengths, frames_max, mode)?;
+        let post = match (&self.features, mode, chunks.len()) {
+            (Some(f), Mode::Features, 1) if f.post.db.is_some() || f.post.dct.is_some() => Some(f),
+            _ => None,
+        };
         let mut guard = self.buffers.lock().unwrap_or_else(|p| p.into_inner());
-        let need_in = chunks
-            .iter()
-            .map(|c| (c.r1 - c.r0) * (c.hi - c.lo) * 4)
-            .max()
-            .unwrap_or(0);
-        let need_out = chunks
-            .iter()
-            .map(|c| (c.r1 - c.r0) * nf * (c.f1 - c.f0) * out_elems * 4)
-            .max()
-            .unwrap_or(0);
-        let info: Vec<[u32; 2]> = lengths
-            .iter()
-            .zip(frames)
-            .map(|(&l, &f)| [l as u32, f as u32])
-            .collect();
+        let max_of = |f: &dyn Fn(&Chunk) -> usize| chunks.iter().map(f).max().unwrap_or(0);
+        let need_in = max_of(&|c| (c.r1 - c.r0) * (c.hi - c.lo) * 4);
+        let need_out = max_of(&|c| (c.r1 - c.r0) * per * (c.f1 - c.f0) * 4);
+        let need_scratch = max_of(&|c| (c.r1 - c.r0) * (c.f1 - c.f0) * self.k.scratch_frame);
+        let need_aux = match post {
+            Some(_) => lengths.len() * self.per_frame_final() * frames_max * 4,
+            None => 0,
+        };
+        let rows = lengths.len();
         self.ctx.scoped("allocating STFT buffers", || {
-            let need_scratch = chunks
-                .iter()
-                .map(|c| (c.r1 - c.r0) * (c.f1 - c.f0) * self.k.scratch_frame)
-                .max()
-                .unwrap_or(0);
-            let sizes = [need_in, need_out, need_scratch, lengths.len() * 8];
+            let sizes = [
+                need_in,
+                need_out,
+                need_scratch,
+                rows * 8,
+                rows * 4,
+                need_aux,
+            ];
             self.ensure_buffers(&mut guard, sizes.map(|b| b as u64))
         })?;
         let bufs = guard
             .as_ref()
             .ok_or_else(|| Error::gpu("allocating STFT buffers", "no buffers"))?;
-        self.ctx
-            .queue
-            .write_buffer(&bufs.rows_info, 0, bytemuck::cast_slice(&info));
+        let info: Vec<[u32; 2]> = lengths
+            .iter()
+            .zip(frames)
+            .map(|(&l, &f)| [l as u32, f as u32])
+            .collect();
+        let q = &self.ctx.queue;
+        q.write_buffer(&bufs.rows_info, 0, bytemuck::cast_slice(&info));
+        if mode == Mode::Features {
+            q.write_buffer(&bufs.row_max, 0, &vec![0u8; rows * 4]);
+        }
+        let max_dim = self.ctx.limits.max_compute_workgroups_per_dimension;
         let mut staging: Vec<f32> = Vec::new();
         for c in &chunks {
-            let rows = c.r1 - c.r0;
+            let nr = c.r1 - c.r0;
             let stride = c.hi - c.lo;
             staging.clear();
-            staging.reserve(rows * stride);
+            staging.reserve(nr * stride);
             for (r, &len) in lengths.iter().enumerate().take(c.r1).skip(c.r0) {
                 let row = data.row(r);
                 let hi = c.hi.min(len);
@@ -269,18 +392,17 @@ impl GpuStft {
                 staging.extend(std::iter::repeat_n(0.0, stride - (hi - lo)));
             }
             let params = Params {
-                out_mode: if complex { 0 } else { 1 },
+                out_mode: u32::from(mode != Mode::Complex),
                 frames_out: (c.f1 - c.f0) as u32,
                 frame_offset: c.f0 as u32,
                 sample_offset: c.lo as u32,
                 row_stride: stride as u32,
-                rows: rows as u32,
+                rows: nr as u32,
                 row_offset: c.r0 as u32,
                 ..self.base
             };
-            let out_bytes = (rows * nf * (c.f1 - c.f0) * out_elems * 4) as u64;
-            let q = &self.ctx.queue;
-            self.ctx.scoped("running the STFT kernel", || {
+            let mut result = (&bufs.output, (nr * per * (c.f1 - c.f0) * 4) as u64);
+            self.ctx.scoped("running the STFT kernels", || {
                 if !staging.is_empty() {
                     q.write_buffer(&bufs.input, 0, bytemuck::cast_slice(&staging));
                 }
@@ -293,25 +415,52 @@ impl GpuStft {
                         });
                 {
                     let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                        label: Some("stft_forward"),
+                        label: Some("stft"),
                         timestamp_writes: None,
                     });
                     pass.set_pipeline(&self.k.pipelines[0]);
                     pass.set_bind_group(0, &bufs.bind, &[]);
-                    let (x, y) = grid(
-                        rows * (c.f1 - c.f0),
-                        self.ctx.limits.max_compute_workgroups_per_dimension,
-                    );
+                    let (x, y) = grid(nr * (c.f1 - c.f0), max_dim);
                     pass.dispatch_workgroups(x, y, 1);
+                    if let (Some(f), Some(pb)) = (post, &bufs.post_bind) {
+                        result = f.encode(&mut pass, pb, q, bufs, nr, frames_max, max_dim);
+                    }
                 }
-                enc.copy_buffer_to_buffer(&bufs.output, 0, &bufs.readback, 0, out_bytes);
+                enc.copy_buffer_to_buffer(result.0, 0, &bufs.readback, 0, result.1);
                 q.submit(Some(enc.finish()));
             })?;
             self.ctx
-                .read_back(&bufs.readback, out_bytes, |bytes| sink(c, bytes))
+                .read_back(&bufs.readback, result.1, |bytes| sink(c, bytes))
                 .await?;
         }
-        Ok(())
+        Ok(post.is_some())
+    }
+
+    /// Runs `mode` and assembles `(rows, values per frame, frames_max)` f32 values.
+    pub async fn real_values(
+        &self,
+        data: ArrayView2<'_, f32>,
+        lengths: &[usize],
+        frames: &[usize],
+        frames_max: usize,
+        mode: Mode,
+    ) -> Result<(Array3<f32>, bool)> {
+        let mut out: Option<Array3<f32>> = None;
+        let post_done = self
+            .execute(data, lengths, frames, frames_max, mode, |c, bytes| {
+                let vals: &[f32] = bytemuck::cast_slice(bytes);
+                let nr = c.r1 - c.r0;
+                let per = vals.len() / (nr * (c.f1 - c.f0)).max(1);
+                let dst =
+                    out.get_or_insert_with(|| Array3::zeros((lengths.len(), per, frames_max)));
+                let src = ndarray::ArrayView3::from_shape((nr, per, c.f1 - c.f0), vals)
+                    .expect("chunk shape");
+                dst.slice_mut(s![c.r0..c.r1, .., c.f0..c.f1]).assign(&src);
+            })
+            .await?;
+        let out =
+            out.unwrap_or_else(|| Array3::zeros((lengths.len(), self.per_frame(mode), frames_max)));
+        Ok((out, post_done))
     }
 
     pub async fn real(
@@ -321,16 +470,10 @@ impl GpuStft {
         frames: &[usize],
         frames_max: usize,
     ) -> Result<Array3<f32>> {
-        let nf = self.base.n_freq as usize;
-        let mut out = Array3::<f32>::zeros((lengths.len(), nf, frames_max));
-        self.execute(data, lengths, frames, frames_max, false, |c, bytes| {
-            let vals: &[f32] = bytemuck::cast_slice(bytes);
-            let src = ndarray::ArrayView3::from_shape((c.r1 - c.r0, nf, c.f1 - c.f0), vals)
-                .expect("chunk shape");
-            out.slice_mut(s![c.r0..c.r1, .., c.f0..c.f1]).assign(&src);
-        })
-        .await?;
-        Ok(out)
+        Ok(self
+            .real_values(data, lengths, frames, frames_max, Mode::Real)
+            .await?
+            .0)
     }
 
     pub async fn complex(
@@ -342,14 +485,107 @@ impl GpuStft {
     ) -> Result<Array3<Complex32>> {
         let nf = self.base.n_freq as usize;
         let mut out = Array3::<Complex32>::zeros((lengths.len(), nf, frames_max));
-        self.execute(data, lengths, frames, frames_max, true, |c, bytes| {
-            let vals: &[f32] = bytemuck::cast_slice(bytes);
-            let mut dst = out.slice_mut(s![c.r0..c.r1, .., c.f0..c.f1]);
-            for (d, v) in dst.iter_mut().zip(vals.chunks_exact(2)) {
-                *d = Complex32::new(v[0], v[1]);
-            }
-        })
+        self.execute(
+            data,
+            lengths,
+            frames,
+            frames_max,
+            Mode::Complex,
+            |c, bytes| {
+                let vals: &[f32] = bytemuck::cast_slice(bytes);
+                let mut dst = out.slice_mut(s![c.r0..c.r1, .., c.f0..c.f1]);
+                for (d, v) in dst.iter_mut().zip(vals.chunks_exact(2)) {
+                    *d = Complex32::new(v[0], v[1]);
+                }
+            },
+        )
         .await?;
         Ok(out)
+    }
+}
+
+impl Features {
+    fn new(ctx: &GpuContext, bank: &SparseBank, post: &Post) -> Result<Self> {
+        let bands: Vec<[u32; 4]> = bank.bands.iter().map(|&[a, b, c]| [a, b, c, 0]).collect();
+        let (dct, lifter) = match &post.dct {
+            Some(d) => (d.matrix.clone(), d.lifter.clone()),
+            None => (vec![0.0f32], vec![0.0f32]),
+        };
+        let st = wgpu::BufferUsages::STORAGE;
+        ctx.scoped("building the feature pipelines", || {
+            let (post_layout, post_pipes) = ctx.pipelines(
+                "features.wgsl",
+                &source(Kernel::Features, FftMemory::Workgroup),
+                &layout_entries(&[true, true, false, true, true, false]),
+                &["db_scale", "dct_frames"],
+                &[],
+            );
+            Features {
+                bands: ctx.init_buffer("mel bands", bytemuck::cast_slice(&bands), st),
+                weights: ctx.init_buffer("mel weights", bytemuck::cast_slice(&bank.weights), st),
+                n_bands: bank.bands.len(),
+                post: post.clone(),
+                post_layout,
+                post_pipes,
+                post_params: ctx
+                    .uniform_buffer("post params", std::mem::size_of::<PostParams>() as u64),
+                dct: ctx.init_buffer("dct", bytemuck::cast_slice(&dct), st),
+                lifter: ctx.init_buffer("lifter", bytemuck::cast_slice(&lifter), st),
+            }
+        })
+    }
+
+    /// Records the post stages after the filterbank dispatch; returns the buffer and byte count
+    /// that hold the final values.
+    #[allow(clippy::too_many_arguments)]
+    fn encode<'b>(
+        &self,
+        pass: &mut wgpu::ComputePass<'_>,
+        bind: &wgpu::BindGroup,
+        q: &wgpu::Queue,
+        bufs: &'b Buffers,
+        rows: usize,
+        frames: usize,
+        max_dim: u32,
+    ) -> (&'b wgpu::Buffer, u64) {
+        let db = self.post.db;
+        let mut p = PostParams {
+            rows: rows as u32,
+            n_bands: self.n_bands as u32,
+            frames: frames as u32,
+            ..Default::default()
+        };
+        if let Some(db) = db {
+            p.per_item = u32::from(db.per_item);
+            p.amplitude = u32::from(db.amplitude);
+            p.amin = db.amin;
+            match db.reference {
+                DbRef::Max => p.ref_is_max = 1,
+                DbRef::Value(v) => p.ref_value = v,
+            }
+            if let Some(t) = db.top_db {
+                p.has_top_db = 1;
+                p.top_db = t;
+            }
+        }
+        if let Some(d) = &self.post.dct {
+            p.n_out = d.n_out as u32;
+        }
+        q.write_buffer(&self.post_params, 0, bytemuck::bytes_of(&p));
+        pass.set_bind_group(0, bind, &[]);
+        if db.is_some() {
+            pass.set_pipeline(&self.post_pipes[0]);
+            let (x, y) = grid((rows * self.n_bands * frames).div_ceil(WG), max_dim);
+            pass.dispatch_workgroups(x, y, 1);
+        }
+        match &self.post.dct {
+            Some(d) => {
+                pass.set_pipeline(&self.post_pipes[1]);
+                let (x, y) = grid((rows * frames).div_ceil(WG), max_dim);
+                pass.dispatch_workgroups(x, y, 1);
+                (&bufs.aux, (rows * d.n_out * frames * 4) as u64)
+            }
+            None => (&bufs.output, (rows * self.n_bands * frames * 4) as u64),
+        }
     }
 }

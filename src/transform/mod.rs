@@ -1,7 +1,9 @@
 //! Public plans: build once (pipelines, windows, twiddles, buffers), run many times.
 
 pub mod istft;
+pub mod mel;
 pub mod stft;
 
 pub use istft::{Istft, IstftBuilder};
+pub use mel::{Mel, MelBuilder, Mfcc, MfccBuilder};
 pub use stft::{Spectrogram, Stft, StftBuilder};

@@ -41,15 +41,16 @@ pub(crate) struct Epilogue {
 }
 
 impl Epilogue {
+    /// `|X|^power` in f64 (the CPU path).
     #[inline]
-    pub fn apply(self, re: f32, im: f32) -> f32 {
+    pub fn apply64(self, re: f64, im: f64) -> f64 {
         let s = re * re + im * im;
         if self.power == 2.0 {
             s
         } else if self.power == 1.0 {
             s.sqrt()
         } else if s > 0.0 {
-            s.powf(0.5 * self.power)
+            s.powf(0.5 * self.power as f64)
         } else {
             0.0
         }
@@ -149,6 +150,7 @@ impl StftBuilder {
                 &cfg,
                 self.max_buffer_bytes,
                 self.global_fft,
+                None,
             )?)),
             None => Backend::Cpu(CpuStft::new(cfg.framing, &cfg.window)),
         };
@@ -226,6 +228,30 @@ pub(crate) struct StftConfig {
 }
 
 impl StftConfig {
+    /// Checks the samples (finite, long enough) and counts each row's frames: `(frames, max)`.
+    pub fn frame_counts(
+        &self,
+        data: ArrayView2<'_, f32>,
+        lengths: &[usize],
+        input: &str,
+    ) -> Result<(Vec<usize>, usize)> {
+        check_finite(data, input)?;
+        let frames = lengths
+            .iter()
+            .enumerate()
+            .map(|(i, &l)| {
+                let name = if input == "batch" {
+                    format!("batch row {i}")
+                } else {
+                    input.to_string()
+                };
+                self.framing.frames(l, &name)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let max = frames.iter().copied().max().unwrap_or(0);
+        Ok((frames, max))
+    }
+
     pub fn n_freq(&self) -> usize {
         self.framing.n_fft / 2 + 1
     }
@@ -340,36 +366,13 @@ impl Stft {
         Ok(out.index_axis_move(ndarray::Axis(0), 0))
     }
 
-    fn check(
-        &self,
-        data: ArrayView2<'_, f32>,
-        lengths: &[usize],
-        input: &str,
-    ) -> Result<(Vec<usize>, usize)> {
-        check_finite(data, input)?;
-        let frames = lengths
-            .iter()
-            .enumerate()
-            .map(|(i, &l)| {
-                let name = if input == "batch" {
-                    format!("batch row {i}")
-                } else {
-                    input.to_string()
-                };
-                self.cfg.framing.frames(l, &name)
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let max = frames.iter().copied().max().unwrap_or(0);
-        Ok((frames, max))
-    }
-
     async fn real_rows(
         &self,
         data: ArrayView2<'_, f32>,
         lengths: &[usize],
         input: &str,
     ) -> Result<Array3<f32>> {
-        let (frames, max) = self.check(data, lengths, input)?;
+        let (frames, max) = self.cfg.frame_counts(data, lengths, input)?;
         match &self.backend {
             Backend::Cpu(c) => Ok(c.real(data, lengths, &frames, max, self.cfg.epilogue)),
             Backend::Gpu(g) => g.real(data, lengths, &frames, max).await,
@@ -382,7 +385,7 @@ impl Stft {
         lengths: &[usize],
         input: &str,
     ) -> Result<Array3<Complex32>> {
-        let (frames, max) = self.check(data, lengths, input)?;
+        let (frames, max) = self.cfg.frame_counts(data, lengths, input)?;
         match &self.backend {
             Backend::Cpu(c) => Ok(c.complex(data, lengths, &frames, max)),
             Backend::Gpu(g) => g.complex(data, lengths, &frames, max).await,
