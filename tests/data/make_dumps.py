@@ -20,6 +20,11 @@ What it does (deterministic, fixed seeds, safe to rerun):
   (e) runs make_feature_dumps.py (same directory): mel filterbanks, mel spectrograms, dB, MFCC
       (tests/data/{mel_filter,mel,db,mfcc}_cases.json, dumps/{filters,mel,db,mfcc}/) and the
       mel_file / mel_db_file / mfcc_file entries of load_cases.json, each checked against an
+      independent numpy reimplementation;
+  (f) runs make_chroma_spectral_dumps.py (same directory): chroma filterbanks, chroma_stft and
+      the spectral features (centroid, bandwidth, rolloff, flatness, contrast, rms, zero
+      crossing rate) (tests/data/{chroma_filter,chroma,spectral}_cases.json,
+      dumps/filters/chroma_*.npy, dumps/{chroma,spectral}/), again checked against an
       independent numpy reimplementation.
 
 All reference computations are done in float64 (complex128); dumps are stored as float32 /
@@ -601,6 +606,8 @@ def main() -> int:
     import make_feature_dumps  # (e); imports this module for its helpers
     load_cases = make_feature_dumps.run(fixtures, load_cases)
     write_json(DATA / "load_cases.json", load_cases)
+    import make_chroma_spectral_dumps  # (f)
+    make_chroma_spectral_dumps.run(fixtures)
 
     # coverage summary for the STFT grid
     ok = [c for c in stft_cases if not c["expect_error"]]

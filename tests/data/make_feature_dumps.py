@@ -18,6 +18,8 @@ Writes
   tests/data/mfcc_cases.json       + dumps/mfcc/*.npy      librosa.feature.mfcc
   dumps/load/*_{mel,mel_db,mfcc}.npy and the keys mel_file / mel_db_file / mfcc_file of
   load_cases.json (librosa.load + every default).
+dumps/filters/ is shared with make_chroma_spectral_dumps.py: this module clears and counts only
+the mel filterbanks there, never its chroma_*.npy files.
 
 Signals are loaded with librosa.load(sr=None, mono=False) and cast to float64; outputs are
 float32 .npy except the filterbanks (float64; large n_fft comes with few mels to keep them small).
@@ -165,6 +167,26 @@ def fresh_dir(name: str) -> Path:
     return d
 
 
+# dumps/filters/ is shared with make_chroma_spectral_dumps.py, which owns its chroma_*.npy files.
+CHROMA_FILTER_PREFIX = "chroma_"
+
+
+def fresh_mel_filters_dir() -> Path:
+    """Empties dumps/filters/ of mel filterbanks only (the chroma filterbanks stay)."""
+    d = DUMPS / "filters"
+    d.mkdir(parents=True, exist_ok=True)
+    for f in d.iterdir():
+        if not f.name.startswith(CHROMA_FILTER_PREFIX):
+            f.unlink()
+    return d
+
+
+def feature_dir_size(name: str) -> int:
+    """Bytes of this module's dumps in dumps/<name>/ (chroma filterbanks not counted)."""
+    return sum(f.stat().st_size for f in (DUMPS / name).rglob("*")
+               if f.is_file() and not f.name.startswith(CHROMA_FILTER_PREFIX))
+
+
 def fnum(x: float) -> str:
     return f"{x:g}"
 
@@ -269,7 +291,7 @@ FILTER_GRID = [
 
 
 def make_filters(stats: dict) -> list[dict]:
-    out = fresh_dir("filters")
+    out = fresh_mel_filters_dir()
     cases = []
     for sr, n_fft, n_mels, fmin, fmax, htk, norm in FILTER_GRID:
         fmax = sr / 2.0 if fmax is None else float(fmax)
@@ -682,7 +704,7 @@ def run(fixtures: dict, load_cases: list[dict]) -> list[dict]:
           + ", ".join(f"{k} {max(v):.1e}" for k, v in stats.items() if k != "mel_f64_basis")
           + f"; librosa mel (float32 basis) vs float64 basis: up to "
           f"{max(stats['mel_f64_basis']):.1e}")
-    sizes = {d: md.dir_size(DUMPS / d) for d in FEATURE_DIRS}
+    sizes = {d: feature_dir_size(d) for d in FEATURE_DIRS}
     sizes["load features"] = load_feature_bytes()
     total = sum(sizes.values())
     print("feature dump sizes: " + ", ".join(f"{k} {v / 1e6:.2f} MB" for k, v in sizes.items())
