@@ -1,7 +1,8 @@
 // Per-frame stages after the filterbank (twins in src/cpu/features.rs):
 //   db_scale:   x -> 10 log10(max(amin, x')) - offset, floored at max - top_db, in place, where
 //               x' is x (power) or x^2 (amplitude) and max is the row's or the whole array's;
-//   dct_frames: out[k] = lifter[k] * sum_b dct[k, b] * x[b] per (row, frame) (MFCC).
+//   dct_frames: out[k] = lifter[k] * sum_b dct[k, b] * x[b] per (row, frame) (MFCC);
+//   norm_frames: x / max_b |x[b]| per (row, frame) where the max is > 0 (chroma).
 // Frames past a row's own count come out zero.
 
 struct Params {
@@ -98,5 +99,33 @@ fn dct_frames(
             acc = acc * lifter[k];
         }
         out[(row * p.n_out + k) * p.frames + f] = acc;
+    }
+}
+
+// Per (row, frame): divide the bands by their largest magnitude where that is > 0
+// (librosa.util.normalize(norm=inf) over the bands, as chroma_stft does).
+@compute @workgroup_size(128)
+fn norm_frames(
+    @builtin(global_invocation_id) gid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    let idx = gid.x + gid.y * nwg.x * WG;
+    if (idx >= p.rows * p.frames) {
+        return;
+    }
+    let row = idx / p.frames;
+    let f = idx - row * p.frames;
+    if (f >= rows_info[row].y) {
+        return;
+    }
+    let base = row * p.n_bands * p.frames + f;
+    var m = 0.0;
+    for (var b = 0u; b < p.n_bands; b = b + 1u) {
+        m = max(m, abs(x[base + b * p.frames]));
+    }
+    if (m > 0.0) {
+        for (var b = 0u; b < p.n_bands; b = b + 1u) {
+            x[base + b * p.frames] = x[base + b * p.frames] / m;
+        }
     }
 }

@@ -14,9 +14,10 @@ pub use audio::{Audio, AudioBatch};
 pub use device::{AdapterDesc, Device};
 pub use dsp::frames::PadMode;
 pub use dsp::window::Window;
-pub use dsp::{DbRef, DbScale, MelNorm};
+pub use dsp::{ChromaParams, DbRef, DbScale, MelNorm};
 pub use error::{Error, Result};
 pub use transform::{
-    Istft, IstftBuilder, Mel, MelBuilder, Mfcc, MfccBuilder, Spectrogram, Stft, StftBuilder,
+    Chroma, ChromaBuilder, Istft, IstftBuilder, Mel, MelBuilder, Mfcc, MfccBuilder, Spectrogram,
+    Stft, StftBuilder,
 };
 pub use wgpu;

@@ -367,3 +367,88 @@ fn feature_parameter_errors() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Chroma filterbanks: float64 dumps of librosa.filters.chroma.
+#[test]
+fn chroma_filterbanks_match_librosa() {
+    use wavegpu::dsp::chroma::chroma_filterbank;
+    let cases = manifest("chroma_filter_cases.json");
+    assert!(cases.len() >= 12);
+    for c in &cases {
+        let p = wavegpu::ChromaParams {
+            n_chroma: c["n_chroma"].as_u64().unwrap() as usize,
+            tuning: c["tuning"].as_f64().unwrap(),
+            ctroct: c["ctroct"].as_f64().unwrap(),
+            octwidth: c["octwidth"].as_f64(),
+            norm: !c["norm"].is_null(),
+            base_c: c["base_c"].as_bool().unwrap(),
+            ..wavegpu::ChromaParams::new(
+                c["sr"].as_u64().unwrap() as u32,
+                c["n_fft"].as_u64().unwrap() as usize,
+            )
+        };
+        let ours = chroma_filterbank(&p).unwrap();
+        let theirs: ArrayD<f64> =
+            ndarray_npy::read_npy(data_dir().join(c["file"].as_str().unwrap())).unwrap();
+        assert_eq!(theirs.len(), ours.len(), "{}", c["name"]);
+        let err = ours
+            .iter()
+            .zip(theirs.iter())
+            .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+        assert!(err <= 1e-12, "{}: max abs {err:e}", c["name"]);
+    }
+}
+
+/// chroma_stft, held to the mel tolerance (a normalised power filterbank). librosa's
+/// "estimate" cases run with the tuning librosa estimated (recorded in the manifest).
+fn chroma_parity(dev: &Device) {
+    let cases = manifest("chroma_cases.json");
+    assert!(cases.len() >= 12);
+    let mut failures = Vec::new();
+    for c in &cases {
+        let name = c["name"].as_str().unwrap();
+        let u = |k: &str| c[k].as_u64().unwrap() as usize;
+        let tuning = c["tuning"]
+            .as_f64()
+            .or_else(|| c["estimated_tuning"].as_f64())
+            .unwrap();
+        let plan = Spectrogram::chroma(c["sr"].as_u64().unwrap() as u32)
+            .n_fft(u("n_fft"))
+            .hop_length(u("hop_length"))
+            .win_length(u("win_length"))
+            .window(Window::from_name(c["window"].as_str().unwrap()).unwrap())
+            .center(c["center"].as_bool().unwrap())
+            .pad_mode(PadMode::from_name(c["pad_mode"].as_str().unwrap()).unwrap())
+            .n_chroma(u("n_chroma"))
+            .tuning(tuning)
+            .normalize(!c["norm"].is_null())
+            .build(dev);
+        let r = read_npy_f32(c["file"].as_str().unwrap());
+        match plan.and_then(|p| p.run(&fixture(c))) {
+            Ok(x) => {
+                let x = as_ref_shape(x, &r);
+                if x.shape() != r.shape() {
+                    failures.push(format!("{name}: shape {:?} vs {:?}", x.shape(), r.shape()));
+                    continue;
+                }
+                let e = rel_err(x.iter(), r.iter());
+                if e.is_nan() || e > MEL_TOL {
+                    failures.push(format!("{name}: {e:.3e}"));
+                }
+            }
+            Err(e) => failures.push(format!("{name}: {e}")),
+        }
+    }
+    assert!(failures.is_empty(), "on {dev}:\n{}", failures.join("\n"));
+}
+
+#[test]
+fn chroma_matches_librosa_cpu() {
+    chroma_parity(&Device::cpu());
+}
+#[test]
+fn chroma_matches_librosa_gpu() {
+    if let Some(d) = gpu() {
+        chroma_parity(&d);
+    }
+}

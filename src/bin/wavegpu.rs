@@ -4,6 +4,8 @@
 mod args;
 #[path = "wavegpu/fail.rs"]
 mod fail;
+#[path = "wavegpu/features.rs"]
+mod features;
 #[path = "wavegpu/image.rs"]
 mod image;
 
@@ -13,17 +15,19 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use clap::Parser;
-use ndarray::{ArrayView3, Axis};
+use ndarray::{Array3, Axis};
 use rayon::prelude::*;
 
 use wavegpu::io::{Backend, LoadOptions};
-use wavegpu::{Audio, Device, PadMode, Spectrogram, Stft, Window};
+use wavegpu::Window;
+use wavegpu::{Audio, Device, MelBuilder, MfccBuilder, PadMode, Spectrogram, Stft, StftBuilder};
 
 use args::{
-    Cli, Command, DecodeArgs, DecoderName, DeviceName, DevicesArgs, LoadArgs, PadModeName,
-    ProbeArgs, StftArgs, WindowName,
+    Cli, Command, DecodeArgs, DecoderName, DeviceName, DevicesArgs, FramingArgs, LoadArgs,
+    PadModeName, ProbeArgs, StftArgs, WindowName,
 };
 use fail::{Fail, EXIT_FAILURE};
+use image::Scale;
 
 /// Extensions (lower case) that directory mode treats as audio files.
 const AUDIO_EXTENSIONS: &[&str] = &[
@@ -163,6 +167,8 @@ fn run(cli: Cli) -> Result<i32, Fail> {
         Command::Probe(a) => probe(a),
         Command::Decode(a) => decode(a),
         Command::Stft(a) => stft(a),
+        Command::Mel(a) => features::mel(a),
+        Command::Mfcc(a) => features::mfcc(a),
     }
 }
 
@@ -248,41 +254,24 @@ fn decode(a: DecodeArgs) -> Result<i32, Fail> {
 fn stft(a: StftArgs) -> Result<i32, Fail> {
     let opts = load_options(&a.load);
     let mono = !a.load.no_mono;
-    let mut builder = Spectrogram::stft()
-        .n_fft(a.n_fft as usize)
-        .window(match a.window {
-            WindowName::Hann => Window::Hann,
-            WindowName::Hamming => Window::Hamming,
-            WindowName::Blackman => Window::Blackman,
-            WindowName::Ones => Window::Ones,
-        })
-        .center(a.center)
-        .pad_mode(match a.pad_mode {
-            PadModeName::Constant => PadMode::Constant,
-            PadModeName::Reflect => PadMode::Reflect,
-        })
-        .power(a.power);
-    if let Some(h) = a.hop_length {
-        builder = builder.hop_length(h as usize);
-    }
-    if let Some(w) = a.win_length {
-        builder = builder.win_length(w as usize);
-    }
+    let builder = with_framing(Spectrogram::stft(), &a.framing).power(a.power);
     // The plan depends on the flags only: a parameter it rejects (win_length > n_fft) is a
     // usage error, reported before the files are looked at. Building on the CPU is cheap (a
     // window and an FFT plan), so check there before opening a GPU.
-    let usage = |e: wavegpu::Error| match e {
-        wavegpu::Error::InvalidParameter { .. } => Fail::usage(e),
-        other => Fail::lib(format!("--device {}", a.device.device.name()), other),
-    };
-    let cpu_plan = builder.clone().build(&Device::cpu()).map_err(usage)?;
+    let device_name = a.device.device;
+    let cpu_plan = builder
+        .clone()
+        .build(&Device::cpu())
+        .map_err(|e| plan_error(e, device_name))?;
     let mode = plan_mode(&a.input, &a.output, &[OutKind::Npy, OutKind::Png])?;
-    let plan = match a.device.device {
+    let plan = match device_name {
         DeviceName::Cpu => cpu_plan,
         name => {
             let device = open_device(name)?;
             if device.is_gpu() {
-                builder.build(&device).map_err(usage)?
+                builder
+                    .build(&device)
+                    .map_err(|e| plan_error(e, device_name))?
             } else {
                 cpu_plan
             }
@@ -310,41 +299,113 @@ fn stft_one(
     power: f32,
 ) -> Result<(), Fail> {
     let in_err = |e| Fail::lib(input.display(), e);
-    let out_err = |e| Fail::lib(output.display(), e);
-    match (kind, complex) {
-        (OutKind::Npy, true) => {
-            let x = plan.run_complex(audio).map_err(in_err)?;
-            if mono {
-                wavegpu::io::write_npy(output, &x.index_axis(Axis(0), 0))
-            } else {
-                wavegpu::io::write_npy(output, &x)
-            }
-            .map_err(out_err)
+    if !complex {
+        let s = plan.run(audio).map_err(in_err)?;
+        return write_real(output, kind, s, mono, Scale::PowerDb { power }, "stft");
+    }
+    let x = plan.run_complex(audio).map_err(in_err)?;
+    match kind {
+        OutKind::Npy => if mono {
+            wavegpu::io::write_npy(output, &x.index_axis(Axis(0), 0))
+        } else {
+            wavegpu::io::write_npy(output, &x)
         }
-        (OutKind::Npy, false) => {
-            let s = plan.run(audio).map_err(in_err)?;
-            if mono {
-                wavegpu::io::write_npy(output, &s.index_axis(Axis(0), 0))
-            } else {
-                wavegpu::io::write_npy(output, &s)
-            }
-            .map_err(out_err)
-        }
-        (OutKind::Png, true) => {
-            let x = plan.run_complex(audio).map_err(in_err)?;
+        .map_err(|e| Fail::lib(output.display(), e)),
+        _ => {
             let mag = x.mapv(|c| c.norm());
-            write_png(output, mag.view(), 1.0)
+            write_real(
+                output,
+                kind,
+                mag,
+                mono,
+                Scale::PowerDb { power: 1.0 },
+                "stft",
+            )
         }
-        (OutKind::Png, false) => {
-            let s = plan.run(audio).map_err(in_err)?;
-            write_png(output, s.view(), power)
-        }
-        (OutKind::Wav, _) => Err(Fail::usage("stft writes .npy or .png, not .wav")),
     }
 }
 
-fn write_png(output: &Path, values: ArrayView3<'_, f32>, power: f32) -> Result<(), Fail> {
-    image::write_png(output, values, power).map_err(|e| Fail::input(output.display(), e))
+/// The setters librosa's framing flags map to, on every builder that has them.
+trait Framing: Sized {
+    fn n_fft(self, n: usize) -> Self;
+    fn hop_length(self, n: usize) -> Self;
+    fn win_length(self, n: usize) -> Self;
+    fn window(self, w: Window) -> Self;
+    fn center(self, c: bool) -> Self;
+    fn pad_mode(self, m: PadMode) -> Self;
+}
+
+macro_rules! impl_framing {
+    ($($ty:ty),*) => {$(
+        impl Framing for $ty {
+            fn n_fft(self, n: usize) -> Self { <$ty>::n_fft(self, n) }
+            fn hop_length(self, n: usize) -> Self { <$ty>::hop_length(self, n) }
+            fn win_length(self, n: usize) -> Self { <$ty>::win_length(self, n) }
+            fn window(self, w: Window) -> Self { <$ty>::window(self, w) }
+            fn center(self, c: bool) -> Self { <$ty>::center(self, c) }
+            fn pad_mode(self, m: PadMode) -> Self { <$ty>::pad_mode(self, m) }
+        }
+    )*};
+}
+impl_framing!(StftBuilder, MelBuilder, MfccBuilder);
+
+/// Applies the `--n-fft ... --pad-mode` flags to a builder.
+fn with_framing<B: Framing>(builder: B, f: &FramingArgs) -> B {
+    let mut b = builder
+        .n_fft(f.n_fft as usize)
+        .window(match f.window {
+            WindowName::Hann => Window::Hann,
+            WindowName::Hamming => Window::Hamming,
+            WindowName::Blackman => Window::Blackman,
+            WindowName::Ones => Window::Ones,
+        })
+        .center(f.center)
+        .pad_mode(match f.pad_mode {
+            PadModeName::Constant => PadMode::Constant,
+            PadModeName::Reflect => PadMode::Reflect,
+        });
+    if let Some(h) = f.hop_length {
+        b = b.hop_length(h as usize);
+    }
+    if let Some(w) = f.win_length {
+        b = b.win_length(w as usize);
+    }
+    b
+}
+
+/// A plan the flags alone make impossible is a usage error; anything else that stops a build
+/// (a GPU failure) concerns the device.
+fn plan_error(e: wavegpu::Error, device: DeviceName) -> Fail {
+    match e {
+        wavegpu::Error::InvalidParameter { .. } => Fail::usage(e),
+        other => Fail::lib(format!("--device {}", device.name()), other),
+    }
+}
+
+/// Writes a real `(channels, rows, frames)` result: `.npy` of `(rows, frames)` for mono (one
+/// channel) or the whole array, or a `.png` drawn with `scale`.
+fn write_real(
+    output: &Path,
+    kind: OutKind,
+    x: Array3<f32>,
+    mono: bool,
+    scale: Scale,
+    command: &str,
+) -> Result<(), Fail> {
+    match kind {
+        OutKind::Npy => if mono {
+            wavegpu::io::write_npy(output, &x.index_axis(Axis(0), 0))
+        } else {
+            wavegpu::io::write_npy(output, &x)
+        }
+        .map_err(|e| Fail::lib(output.display(), e)),
+        OutKind::Png => {
+            image::write_png(output, x.view(), scale).map_err(|e| Fail::input(output.display(), e))
+        }
+        OutKind::Wav => Err(Fail::usage(format!(
+            "{command} writes .npy or .png, not .wav"
+        ))),
+    }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-//! CPU twin of `shaders/features.wgsl`: dB scaling (with the array or per-row maximum) and
-//! the DCT of MFCCs, over `(rows, bands, frames)` arrays whose rows have their own frame counts.
+//! CPU twin of `shaders/features.wgsl`: dB scaling (with the array or per-row maximum), the
+//! DCT of MFCCs and per-frame max normalisation (chroma), over `(rows, bands, frames)` arrays
+//! whose rows have their own frame counts.
 
 use ndarray::{Array3, Axis, Zip};
 
@@ -19,6 +20,8 @@ pub(crate) struct Dct {
 pub(crate) struct Post {
     pub db: Option<DbScale>,
     pub dct: Option<Dct>,
+    /// Divide each frame by its largest band where that is > 0 (`util.normalize(norm=inf)`).
+    pub normalize: bool,
 }
 
 /// Maximum over each row's valid frames (0 for a row without frames).
@@ -34,6 +37,11 @@ pub(crate) fn row_max(x: &Array3<f32>, frames: &[usize]) -> Vec<f32> {
 }
 
 impl Post {
+    /// True when there is nothing to do after the filterbank.
+    pub fn is_empty(&self) -> bool {
+        self.db.is_none() && self.dct.is_none() && !self.normalize
+    }
+
     /// Applies dB then DCT in place of `x` (or into a new array for the DCT). Frames past a
     /// row's count come out zero. `maxes` are the rows' maxima of `x` before any scaling.
     pub fn apply(&self, mut x: Array3<f32>, frames: &[usize], maxes: &[f32]) -> Array3<f32> {
@@ -54,6 +62,19 @@ impl Post {
                             } else {
                                 0.0
                             };
+                        }
+                    }
+                });
+        }
+        if self.normalize {
+            Zip::from(x.outer_iter_mut())
+                .and(frames)
+                .par_for_each(|mut row, &f| {
+                    for t in 0..f {
+                        let mut col = row.index_axis_mut(Axis(1), t);
+                        let m = col.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+                        if m > 0.0 {
+                            col.mapv_inplace(|v| v / m);
                         }
                     }
                 });

@@ -9,7 +9,7 @@ use super::stft::{GpuStft, Mode};
 use super::GpuContext;
 use crate::cpu::features::row_max;
 use crate::error::Result;
-use crate::transform::mel::FeatureConfig;
+use crate::transform::features::FeatureConfig;
 
 pub(crate) struct GpuFeatures {
     engine: GpuStft,
@@ -36,7 +36,7 @@ impl GpuFeatures {
             .real_values(data, lengths, frames, frames_max, Mode::Features)
             .await?;
         let post = &self.cfg_post;
-        if post_done || (post.db.is_none() && post.dct.is_none()) {
+        if post_done || post.is_empty() {
             return Ok(x);
         }
         // Split runs: the filterbank output came back in chunks; finish on the CPU twin.

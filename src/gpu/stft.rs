@@ -340,7 +340,7 @@ impl GpuStft {
         let per = self.per_frame(mode);
         let chunks = self.chunks(lengths, frames_max, mode)?;
         let post = match (&self.features, mode, chunks.len()) {
-            (Some(f), Mode::Features, 1) if f.post.db.is_some() || f.post.dct.is_some() => Some(f),
+            (Some(f), Mode::Features, 1) if !f.post.is_empty() => Some(f),
             _ => None,
         };
         let mut guard = self.buffers.lock().unwrap_or_else(|p| p.into_inner());
@@ -517,7 +517,7 @@ impl Features {
                 "features.wgsl",
                 &source(Kernel::Features, FftMemory::Workgroup),
                 &layout_entries(&[true, true, false, true, true, false]),
-                &["db_scale", "dct_frames"],
+                &["db_scale", "dct_frames", "norm_frames"],
                 &[],
             );
             Features {
@@ -576,6 +576,11 @@ impl Features {
         if db.is_some() {
             pass.set_pipeline(&self.post_pipes[0]);
             let (x, y) = grid((rows * self.n_bands * frames).div_ceil(WG), max_dim);
+            pass.dispatch_workgroups(x, y, 1);
+        }
+        if self.post.normalize {
+            pass.set_pipeline(&self.post_pipes[2]);
+            let (x, y) = grid((rows * frames).div_ceil(WG), max_dim);
             pass.dispatch_workgroups(x, y, 1);
         }
         match &self.post.dct {

@@ -1,10 +1,9 @@
 //! Mel spectrogram, log-mel (dB) and MFCC plans.
 
-use ndarray::{Array3, ArrayView2};
+use ndarray::Array3;
 
 use crate::audio::{Audio, AudioBatch};
-use crate::cpu::features::{row_max, Dct, Post};
-use crate::cpu::stft::CpuStft;
+use crate::cpu::features::{Dct, Post};
 use crate::device::Device;
 use crate::dsp::db::DbScale;
 use crate::dsp::dct::dct2_ortho;
@@ -12,8 +11,8 @@ use crate::dsp::frames::PadMode;
 use crate::dsp::mel::{mel_filterbank, MelNorm, MelParams, SparseBank};
 use crate::dsp::window::Window;
 use crate::error::{Error, Result};
-use crate::gpu::features::GpuFeatures;
-use crate::transform::stft::{Spectrogram, StftBuilder, StftConfig};
+use crate::transform::features::{FeatureConfig, FeaturePlan};
+use crate::transform::stft::{Spectrogram, StftBuilder};
 
 impl Spectrogram {
     /// A mel spectrogram for audio at `sample_rate`, librosa.feature.melspectrogram's defaults:
@@ -66,6 +65,7 @@ impl Spectrogram {
     }
 }
 
+/// Builder setters forwarded to an inner `StftBuilder` field.
 macro_rules! stft_setters {
     ($field:ident) => {
         /// FFT length. Default 2048.
@@ -100,6 +100,8 @@ macro_rules! stft_setters {
         }
     };
 }
+
+pub(crate) use stft_setters;
 
 /// Builder of a [`Mel`] plan (mel power, or its dB with [`MelBuilder::to_db`]).
 #[derive(Debug, Clone)]
@@ -180,7 +182,11 @@ impl MelBuilder {
             stft,
             sr: self.sr,
             bank,
-            post: Post { db: self.db, dct },
+            post: Post {
+                db: self.db,
+                dct,
+                normalize: false,
+            },
         })
     }
 
@@ -284,160 +290,14 @@ impl MfccBuilder {
     }
 }
 
-/// Everything a feature plan computes with, resolved once.
-#[derive(Debug, Clone)]
-pub(crate) struct FeatureConfig {
-    pub stft: StftConfig,
-    pub sr: u32,
-    pub bank: SparseBank,
-    pub post: Post,
-}
-
-impl FeatureConfig {
-    pub fn n_bands(&self) -> usize {
-        self.bank.bands.len()
-    }
-    pub fn n_out(&self) -> usize {
-        self.post.dct.as_ref().map_or(self.n_bands(), |d| d.n_out)
-    }
-}
-
-enum Backend {
-    Cpu(CpuStft),
-    Gpu(Box<GpuFeatures>),
-}
-
-/// The engine behind [`Mel`] and [`Mfcc`]: STFT -> |X|^power -> sparse mel -> dB -> DCT.
-struct FeaturePlan {
-    cfg: FeatureConfig,
-    backend: Backend,
-    device: Device,
-}
-
-impl FeaturePlan {
-    fn new(cfg: FeatureConfig, device: &Device) -> Result<Self> {
-        let backend = match device.gpu_context() {
-            Some(ctx) => Backend::Gpu(Box::new(GpuFeatures::new(ctx.clone(), &cfg)?)),
-            None => Backend::Cpu(CpuStft::new(cfg.stft.framing, &cfg.stft.window)),
-        };
-        Ok(FeaturePlan {
-            cfg,
-            backend,
-            device: device.clone(),
-        })
-    }
-
-    fn shape(&self, rows: usize, len: usize) -> Result<(usize, usize, usize)> {
-        Ok((
-            rows,
-            self.cfg.n_out(),
-            self.cfg.stft.framing.frames(len, "audio")?,
-        ))
-    }
-
-    async fn rows(
-        &self,
-        data: ArrayView2<'_, f32>,
-        lengths: &[usize],
-        sr: u32,
-        input: &str,
-    ) -> Result<Array3<f32>> {
-        if sr != self.cfg.sr {
-            return Err(Error::audio(
-                input,
-                format!(
-                    "sample rate is {sr} Hz, the plan was built for {} Hz",
-                    self.cfg.sr
-                ),
-            ));
-        }
-        let (frames, max) = self.cfg.stft.frame_counts(data, lengths, input)?;
-        match &self.backend {
-            Backend::Cpu(c) => Ok(cpu_features(c, &self.cfg, data, lengths, &frames, max)),
-            Backend::Gpu(g) => g.run(data, lengths, &frames, max).await,
-        }
-    }
-}
-
-/// The CPU path: mel power per frame (power scratch reused per thread), then the post stages.
-pub(crate) fn cpu_features(
-    c: &CpuStft,
-    cfg: &FeatureConfig,
-    data: ArrayView2<'_, f32>,
-    lengths: &[usize],
-    frames: &[usize],
-    frames_max: usize,
-) -> Array3<f32> {
-    let epilogue = cfg.stft.epilogue;
-    let bank = &cfg.bank;
-    let mel = c.frames_par(
-        data,
-        lengths,
-        frames,
-        frames_max,
-        cfg.n_bands(),
-        |spec, tmp, col| {
-            tmp.clear();
-            tmp.extend(spec.iter().map(|x| epilogue.apply64(x.re, x.im)));
-            bank.apply(tmp, col);
-        },
-    );
-    if cfg.post.db.is_none() && cfg.post.dct.is_none() {
-        return mel;
-    }
-    let maxes = row_max(&mel, frames);
-    cfg.post.apply(mel, frames, &maxes)
-}
-
-macro_rules! feature_plan_api {
-    ($ty:ident, $what:literal) => {
-        impl $ty {
-            #[doc = concat!("The ", $what, " of every channel: `(channels, bands, frames)`.")]
-            pub fn run(&self, audio: &Audio) -> Result<Array3<f32>> {
-                pollster::block_on(self.run_async(audio))
-            }
-            #[doc = concat!("The ", $what, " of every row of a batch: `(rows, bands, frames of the longest row)`; a row's frames past its own count are zero.")]
-            pub fn run_batch(&self, batch: &AudioBatch) -> Result<Array3<f32>> {
-                pollster::block_on(self.plan.rows(batch.data(), batch.lengths(), batch.sample_rate(), "batch"))
-            }
-            /// The async core of `run`.
-            pub async fn run_async(&self, audio: &Audio) -> Result<Array3<f32>> {
-                let lengths = vec![audio.len(); audio.channels()];
-                self.plan.rows(audio.data(), &lengths, audio.sample_rate(), audio.label()).await
-            }
-            /// The shape `run` returns for `rows` rows of `len` samples.
-            pub fn output_shape(&self, rows: usize, len: usize) -> Result<(usize, usize, usize)> {
-                self.plan.shape(rows, len)
-            }
-            /// The device the plan runs on.
-            pub fn device(&self) -> &Device {
-                &self.plan.device
-            }
-        }
-
-        impl std::fmt::Debug for $ty {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.debug_struct(stringify!($ty))
-                    .field("sr", &self.plan.cfg.sr)
-                    .field("n_fft", &self.plan.cfg.stft.framing.n_fft)
-                    .field("hop_length", &self.plan.cfg.stft.framing.hop)
-                    .field("bands", &self.plan.cfg.n_bands())
-                    .field("outputs", &self.plan.cfg.n_out())
-                    .field("device", &self.plan.device)
-                    .finish()
-            }
-        }
-    };
-}
-
 /// A built mel spectrogram plan (power, or dB): `Send + Sync`, run it many times.
 pub struct Mel {
     plan: FeaturePlan,
 }
-feature_plan_api!(Mel, "mel spectrogram");
+crate::transform::features::feature_plan_api!(Mel, "mel spectrogram");
 
 /// A built MFCC plan: `Send + Sync`, run it many times.
 pub struct Mfcc {
     plan: FeaturePlan,
 }
-feature_plan_api!(Mfcc, "MFCCs");
+crate::transform::features::feature_plan_api!(Mfcc, "MFCCs");

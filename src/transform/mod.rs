@@ -1,9 +1,12 @@
 //! Public plans: build once (pipelines, windows, twiddles, buffers), run many times.
 
+pub mod chroma;
+pub(crate) mod features;
 pub mod istft;
 pub mod mel;
 pub mod stft;
 
+pub use chroma::{Chroma, ChromaBuilder};
 pub use istft::{Istft, IstftBuilder};
 pub use mel::{Mel, MelBuilder, Mfcc, MfccBuilder};
 pub use stft::{Spectrogram, Stft, StftBuilder};

@@ -42,6 +42,15 @@ pub enum Command {
     /// shape (freq, frames), (channels, freq, frames) with --no-mono, or an OUT.png image in dB
     #[command(after_help = AFTER_HELP)]
     Stft(StftArgs),
+    /// Mel spectrogram (librosa.feature.melspectrogram), or its dB with --db
+    /// (librosa.power_to_db, amplitude_to_db with --power 1): OUT.npy of shape (n_mels, frames),
+    /// (channels, n_mels, frames) with --no-mono, or an OUT.png image
+    #[command(after_help = AFTER_HELP)]
+    Mel(MelArgs),
+    /// MFCCs (librosa.feature.mfcc): the orthonormal DCT-II of the dB mel spectrogram, to
+    /// OUT.npy of shape (n_mfcc, frames), (channels, n_mfcc, frames) with --no-mono, or OUT.png
+    #[command(after_help = AFTER_HELP)]
+    Mfcc(MfccArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -149,13 +158,9 @@ pub struct DecodeArgs {
     pub device: DeviceName,
 }
 
+/// librosa.stft's framing: shared by `stft`, `mel` and `mfcc`.
 #[derive(Debug, Args)]
-pub struct StftArgs {
-    /// The audio file, or a directory of them
-    pub input: PathBuf,
-    /// OUT.npy (float32, complex64 with --complex) or OUT.png; a directory when INPUT is one
-    #[arg(short, long, value_name = "OUT")]
-    pub output: PathBuf,
+pub struct FramingArgs {
     /// FFT length in samples; any length works, powers of two are fastest
     #[arg(long, default_value_t = 2048, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=(1 << 24)))]
@@ -176,6 +181,17 @@ pub struct StftArgs {
     /// Padding used when centering
     #[arg(long, value_enum, default_value_t = PadModeName::Constant, value_name = "MODE")]
     pub pad_mode: PadModeName,
+}
+
+#[derive(Debug, Args)]
+pub struct StftArgs {
+    /// The audio file, or a directory of them
+    pub input: PathBuf,
+    /// OUT.npy (float32, complex64 with --complex) or OUT.png; a directory when INPUT is one
+    #[arg(short, long, value_name = "OUT")]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub framing: FramingArgs,
     /// Exponent of the output |X|^power: 1 is magnitude, 2 is power
     #[arg(long, default_value_t = 1.0, value_name = "P", value_parser = parse_power,
           conflicts_with = "complex")]
@@ -187,6 +203,210 @@ pub struct StftArgs {
     pub load: LoadArgs,
     #[command(flatten)]
     pub device: DeviceArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MelNormName {
+    /// Divide each triangle by its width in Hz: constant-area filters (librosa's default)
+    Slaney,
+    /// Triangles peaking at 1 (librosa's norm=None)
+    #[value(name = "none")]
+    NoNorm,
+}
+
+/// librosa.filters.mel's options: shared by `mel` and `mfcc`.
+#[derive(Debug, Args)]
+pub struct MelFlags {
+    /// Number of mel bands
+    #[arg(long, default_value_t = 128, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub n_mels: u32,
+    /// Lowest band edge in Hz
+    #[arg(long, default_value_t = 0.0, value_name = "HZ", value_parser = parse_fmin,
+          allow_negative_numbers = true)]
+    pub fmin: f64,
+    /// Highest band edge in Hz; above sr / 2 is allowed (as in librosa: bands past the
+    /// Nyquist frequency come out empty) [default: sr / 2, of the decoded audio after --sr]
+    #[arg(long, value_name = "HZ", value_parser = parse_fmax, allow_negative_numbers = true)]
+    pub fmax: Option<f64>,
+    /// HTK's mel scale instead of Slaney's
+    #[arg(long)]
+    pub htk: bool,
+    /// Filter normalisation
+    #[arg(long, value_enum, default_value_t = MelNormName::Slaney, value_name = "NORM")]
+    pub norm: MelNormName,
+}
+
+/// `--top-db`: a number of dB, or `none` (librosa's top_db=None).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TopDb(pub Option<f32>);
+
+/// `--ref`: a fixed level, or `max` (librosa's ref=np.max).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RefLevel {
+    Value(f32),
+    Max,
+}
+
+/// librosa.power_to_db's options (amplitude_to_db's with `mel --power 1`).
+#[derive(Debug, Args)]
+pub struct DbFlags {
+    /// Floor the output this many dB below its maximum (over the whole array, every channel
+    /// together, as librosa); `none` keeps everything [default: 80]
+    #[arg(long, value_name = "DB|none", value_parser = parse_top_db, allow_negative_numbers = true)]
+    pub top_db: Option<TopDb>,
+    /// Reference level, 0 dB: a number, or `max` for the maximum of the output (librosa's
+    /// ref=np.max, over every channel together) [default: 1.0]
+    #[arg(long = "ref", value_name = "REF|max", value_parser = parse_ref,
+          allow_negative_numbers = true)]
+    pub reference: Option<RefLevel>,
+    /// Smallest level before the log [default: 1e-10, or 1e-5 for amplitude_to_db (mel --power 1)]
+    #[arg(long, value_name = "A", value_parser = parse_amin, allow_negative_numbers = true)]
+    pub amin: Option<f32>,
+}
+
+impl DbFlags {
+    pub fn any_given(&self) -> bool {
+        self.top_db.is_some() || self.reference.is_some() || self.amin.is_some()
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct MelArgs {
+    /// The audio file, or a directory of them
+    pub input: PathBuf,
+    /// OUT.npy (float32) or OUT.png; a directory when INPUT is one
+    #[arg(short, long, value_name = "OUT")]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub framing: FramingArgs,
+    /// Exponent of the magnitude before the mel filterbank: 2 is power, 1 is magnitude
+    #[arg(long, default_value_t = 2.0, value_name = "P", value_parser = parse_power)]
+    pub power: f32,
+    #[command(flatten)]
+    pub mel: MelFlags,
+    /// Output in dB: librosa.power_to_db(S, ref, amin, top_db), or amplitude_to_db with
+    /// --power 1 (librosa's defaults for each)
+    #[arg(long)]
+    pub db: bool,
+    #[command(flatten)]
+    pub db_flags: DbFlags,
+    #[command(flatten)]
+    pub load: LoadArgs,
+    #[command(flatten)]
+    pub device: DeviceArg,
+}
+
+#[derive(Debug, Args)]
+pub struct MfccArgs {
+    /// The audio file, or a directory of them
+    pub input: PathBuf,
+    /// OUT.npy (float32) or OUT.png; a directory when INPUT is one
+    #[arg(short, long, value_name = "OUT")]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub framing: FramingArgs,
+    /// Exponent of the mel spectrogram: librosa.feature.mfcc works on power (2), the only
+    /// value supported here
+    #[arg(long, default_value_t = 2.0, value_name = "P", value_parser = parse_mfcc_power)]
+    pub power: f32,
+    #[command(flatten)]
+    pub mel: MelFlags,
+    /// MFCCs are always computed on the dB mel spectrogram; accepted for uniform scripts
+    #[arg(long, hide = true)]
+    pub db: bool,
+    #[command(flatten)]
+    pub db_flags: DbFlags,
+    /// Number of coefficients, at most n_mels
+    #[arg(long, default_value_t = 20, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub n_mfcc: u32,
+    /// Cepstral liftering 1 + (lifter / 2) sin(pi (k + 1) / lifter); 0 for none
+    #[arg(long, default_value_t = 0.0, value_name = "L", value_parser = parse_lifter,
+          allow_negative_numbers = true)]
+    pub lifter: f32,
+    #[command(flatten)]
+    pub load: LoadArgs,
+    #[command(flatten)]
+    pub device: DeviceArg,
+}
+
+fn parse_number<T: std::str::FromStr>(s: &str) -> Result<T, String> {
+    s.trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number"))
+}
+
+fn parse_fmin(s: &str) -> Result<f64, String> {
+    let f: f64 = parse_number(s)?;
+    if f.is_finite() && f >= 0.0 {
+        Ok(f)
+    } else {
+        Err(format!("must be finite and >= 0 Hz, got {s}"))
+    }
+}
+
+fn parse_fmax(s: &str) -> Result<f64, String> {
+    let f: f64 = parse_number(s)?;
+    if f.is_finite() && f > 0.0 {
+        Ok(f)
+    } else {
+        Err(format!("must be finite and > 0 Hz, got {s}"))
+    }
+}
+
+fn parse_top_db(s: &str) -> Result<TopDb, String> {
+    if s.trim().eq_ignore_ascii_case("none") {
+        return Ok(TopDb(None));
+    }
+    let t: f32 = parse_number(s).map_err(|e| format!("{e} (nor `none`)"))?;
+    if t.is_finite() && t >= 0.0 {
+        Ok(TopDb(Some(t)))
+    } else {
+        Err(format!("must be finite and >= 0 dB (or `none`), got {s}"))
+    }
+}
+
+fn parse_ref(s: &str) -> Result<RefLevel, String> {
+    if s.trim().eq_ignore_ascii_case("max") {
+        return Ok(RefLevel::Max);
+    }
+    let r: f32 = parse_number(s).map_err(|e| format!("{e} (nor `max`)"))?;
+    if r.is_finite() && r > 0.0 {
+        Ok(RefLevel::Value(r))
+    } else {
+        Err(format!("must be finite and > 0 (or `max`), got {s}"))
+    }
+}
+
+fn parse_amin(s: &str) -> Result<f32, String> {
+    let a: f32 = parse_number(s)?;
+    if a.is_finite() && a > 0.0 {
+        Ok(a)
+    } else {
+        Err(format!("must be finite and > 0, got {s}"))
+    }
+}
+
+fn parse_lifter(s: &str) -> Result<f32, String> {
+    let l: f32 = parse_number(s)?;
+    if l.is_finite() && l >= 0.0 {
+        Ok(l)
+    } else {
+        Err(format!("must be finite and >= 0, got {s}"))
+    }
+}
+
+fn parse_mfcc_power(s: &str) -> Result<f32, String> {
+    let p = parse_power(s)?;
+    if p == 2.0 {
+        Ok(p)
+    } else {
+        Err(format!(
+            "only 2 is supported: MFCCs are taken of the power mel spectrogram, as in \
+             librosa.feature.mfcc (got {s})"
+        ))
+    }
 }
 
 fn parse_power(s: &str) -> Result<f32, String> {
@@ -217,12 +437,12 @@ mod tests {
         let Command::Stft(a) = cli.command else {
             panic!("not stft")
         };
-        assert_eq!(a.n_fft, 2048);
-        assert_eq!(a.hop_length, None);
-        assert_eq!(a.win_length, None);
-        assert_eq!(a.window, WindowName::Hann);
-        assert!(a.center);
-        assert_eq!(a.pad_mode, PadModeName::Constant);
+        assert_eq!(a.framing.n_fft, 2048);
+        assert_eq!(a.framing.hop_length, None);
+        assert_eq!(a.framing.win_length, None);
+        assert_eq!(a.framing.window, WindowName::Hann);
+        assert!(a.framing.center);
+        assert_eq!(a.framing.pad_mode, PadModeName::Constant);
         assert_eq!(a.power, 1.0);
         assert!(!a.complex && !a.load.no_mono);
         assert_eq!(a.device.device, DeviceName::Auto);
@@ -246,6 +466,58 @@ mod tests {
             argv.extend_from_slice(bad);
             let e = Cli::try_parse_from(&argv).unwrap_err();
             assert_eq!(e.exit_code(), 2, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn mel_and_mfcc_defaults_are_librosas() {
+        let cli = Cli::try_parse_from(["wavegpu", "mel", "a.wav", "-o", "a.npy"]).unwrap();
+        let Command::Mel(a) = cli.command else {
+            panic!("not mel")
+        };
+        assert_eq!(a.framing.n_fft, 2048);
+        assert_eq!(a.power, 2.0);
+        assert_eq!(a.mel.n_mels, 128);
+        assert_eq!(a.mel.fmin, 0.0);
+        assert_eq!(a.mel.fmax, None);
+        assert!(!a.mel.htk && !a.db);
+        assert_eq!(a.mel.norm, MelNormName::Slaney);
+        assert!(!a.db_flags.any_given());
+
+        let cli = Cli::try_parse_from([
+            "wavegpu", "mfcc", "a.wav", "-o", "a.npy", "--top-db", "none", "--ref", "max",
+        ])
+        .unwrap();
+        let Command::Mfcc(a) = cli.command else {
+            panic!("not mfcc")
+        };
+        assert_eq!((a.n_mfcc, a.lifter, a.power), (20, 0.0, 2.0));
+        assert_eq!(a.db_flags.top_db, Some(TopDb(None)));
+        assert_eq!(a.db_flags.reference, Some(RefLevel::Max));
+        assert_eq!(a.db_flags.amin, None);
+    }
+
+    #[test]
+    fn bad_feature_values_are_usage_errors() {
+        for (cmd, bad) in [
+            ("mel", &["--n-mels", "0"][..]),
+            ("mel", &["--norm", "foo"]),
+            ("mel", &["--fmin", "-5"]),
+            ("mel", &["--fmin", "nan"]),
+            ("mel", &["--fmax", "0"]),
+            ("mel", &["--db", "--top-db", "-1"]),
+            ("mel", &["--db", "--top-db", "inf"]),
+            ("mel", &["--db", "--ref", "foo"]),
+            ("mel", &["--db", "--ref", "-1"]),
+            ("mel", &["--db", "--amin", "0"]),
+            ("mfcc", &["--n-mfcc", "0"]),
+            ("mfcc", &["--lifter", "-1"]),
+            ("mfcc", &["--power", "1"]),
+        ] {
+            let mut argv = vec!["wavegpu", cmd, "a.wav", "-o", "a.npy"];
+            argv.extend_from_slice(bad);
+            let e = Cli::try_parse_from(&argv).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{cmd} {bad:?}");
         }
     }
 }

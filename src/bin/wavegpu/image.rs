@@ -71,12 +71,23 @@ fn to_db(v: f32, power: f32) -> f32 {
     }
 }
 
-/// Renders `(channels, freq, frames)` values `|X|^power` as an RGB image: width = frames,
-/// height = channels * freq, channel 0 on top, low frequencies at the bottom of each channel's
-/// band. Colours map `[max - 80 dB, max]` (max over the whole array) onto viridis.
+/// How values map onto the colormap.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Scale {
+    /// Values are `|X|^power` (a spectrogram, a mel spectrogram): drawn in dB, `[max - 80 dB,
+    /// max]` (max over the whole array) onto viridis.
+    PowerDb { power: f32 },
+    /// Values are drawn as they are, `[min, max]` (finite values, whole array) onto viridis,
+    /// as `librosa.display.specshow` sets its colour limits: for dB spectrograms and MFCCs.
+    Linear,
+}
+
+/// Renders `(channels, rows, frames)` values as an RGB image: width = frames, height =
+/// channels * rows, channel 0 on top, row 0 (the lowest frequency, band or coefficient) at the
+/// bottom of each channel's strip.
 ///
 /// Returns `(width, height, rgb bytes)`.
-pub fn render(values: ArrayView3<'_, f32>, power: f32) -> Result<(u32, u32, Vec<u8>), String> {
+pub fn render(values: ArrayView3<'_, f32>, scale: Scale) -> Result<(u32, u32, Vec<u8>), String> {
     let (channels, freq, frames) = values.dim();
     let height = channels
         .checked_mul(freq)
@@ -90,13 +101,35 @@ pub fn render(values: ArrayView3<'_, f32>, power: f32) -> Result<(u32, u32, Vec<
         .and_then(|n| n.checked_mul(3))
         .ok_or_else(|| format!("an image of {frames} x {height} pixels is too large"))?;
 
-    let max_db = values
-        .iter()
-        .map(|&v| to_db(v, power))
-        .fold(AMIN_DB, f32::max);
-    let lo = max_db - TOP_DB;
-    // Silence (everything at the floor) is drawn in the darkest colour, not the brightest.
-    let silent = max_db <= AMIN_DB;
+    // level(v) in [0, 1]; a flat array (silence) is drawn in the darkest colour.
+    let level: Box<dyn Fn(f32) -> f32> = match scale {
+        Scale::PowerDb { power } => {
+            let max_db = values
+                .iter()
+                .map(|&v| to_db(v, power))
+                .fold(AMIN_DB, f32::max);
+            let lo = max_db - TOP_DB;
+            if max_db <= AMIN_DB {
+                Box::new(|_| 0.0)
+            } else {
+                Box::new(move |v| (to_db(v, power) - lo) / TOP_DB)
+            }
+        }
+        Scale::Linear => {
+            let (lo, hi) = values
+                .iter()
+                .filter(|v| v.is_finite())
+                .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
+                    (lo.min(v), hi.max(v))
+                });
+            let span = hi - lo;
+            if span.is_finite() && span > 0.0 {
+                Box::new(move |v| (v - lo) / span)
+            } else {
+                Box::new(|_| 0.0)
+            }
+        }
+    };
 
     let mut rgb = vec![0u8; bytes];
     for c in 0..channels {
@@ -105,12 +138,7 @@ pub fn render(values: ArrayView3<'_, f32>, power: f32) -> Result<(u32, u32, Vec<
             let y = c * freq + r;
             let row = &mut rgb[y * frames * 3..(y + 1) * frames * 3];
             for (t, px) in row.chunks_exact_mut(3).enumerate() {
-                let level = if silent {
-                    0.0
-                } else {
-                    (to_db(values[[c, bin, t]], power) - lo) / TOP_DB
-                };
-                px.copy_from_slice(&viridis(level));
+                px.copy_from_slice(&viridis(level(values[[c, bin, t]])));
             }
         }
     }
@@ -118,8 +146,8 @@ pub fn render(values: ArrayView3<'_, f32>, power: f32) -> Result<(u32, u32, Vec<
 }
 
 /// Writes [`render`]'s image to `path` as an 8-bit RGB PNG.
-pub fn write_png(path: &Path, values: ArrayView3<'_, f32>, power: f32) -> Result<(), String> {
-    let (width, height, rgb) = render(values, power)?;
+pub fn write_png(path: &Path, values: ArrayView3<'_, f32>, scale: Scale) -> Result<(), String> {
+    let (width, height, rgb) = render(values, scale)?;
     let file = File::create(path).map_err(|e| e.to_string())?;
     let mut enc = png::Encoder::new(BufWriter::new(file), width, height);
     enc.set_color(png::ColorType::Rgb);
@@ -149,7 +177,7 @@ mod tests {
         // 2 channels, 3 bins, 2 frames; only bin 0 of channel 1 is loud.
         let mut v = Array3::<f32>::zeros((2, 3, 2));
         v[[1, 0, 1]] = 1.0;
-        let (w, h, rgb) = render(v.view(), 1.0).unwrap();
+        let (w, h, rgb) = render(v.view(), Scale::PowerDb { power: 1.0 }).unwrap();
         assert_eq!((w, h), (2, 6));
         let px = |x: usize, y: usize| {
             [
@@ -166,7 +194,33 @@ mod tests {
     #[test]
     fn silence_is_dark() {
         let v = Array3::<f32>::zeros((1, 4, 4));
-        let (_, _, rgb) = render(v.view(), 2.0).unwrap();
+        let (_, _, rgb) = render(v.view(), Scale::PowerDb { power: 2.0 }).unwrap();
+        assert!(rgb.chunks(3).all(|p| p == [68, 1, 84]));
+    }
+
+    #[test]
+    fn linear_spans_min_to_max() {
+        // MFCC-like values: negative and positive, one NaN (drawn dark), low row at the bottom.
+        let mut v = Array3::<f32>::zeros((1, 2, 3));
+        v[[0, 0, 0]] = -300.0;
+        v[[0, 0, 1]] = 50.0;
+        v[[0, 1, 2]] = f32::NAN;
+        let (w, h, rgb) = render(v.view(), Scale::Linear).unwrap();
+        assert_eq!((w, h), (3, 2));
+        let px = |x: usize, y: usize| {
+            let i = (y * 3 + x) * 3;
+            [rgb[i], rgb[i + 1], rgb[i + 2]]
+        };
+        assert_eq!(px(0, 1), [68, 1, 84]);
+        assert_eq!(px(1, 1), [253, 231, 37]);
+        assert_eq!(px(2, 0), [68, 1, 84]);
+        assert_eq!(px(0, 0), viridis(300.0 / 350.0));
+        // A constant array is flat and dark.
+        let (_, _, rgb) = render(
+            Array3::<f32>::from_elem((1, 2, 2), -7.0).view(),
+            Scale::Linear,
+        )
+        .unwrap();
         assert!(rgb.chunks(3).all(|p| p == [68, 1, 84]));
     }
 

@@ -1,0 +1,284 @@
+//! `mel` and `mfcc`: plans that depend on the sample rate, so one plan per distinct rate
+//! (built on first use, shared by every file at that rate) instead of one per command.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use ndarray::Array3;
+use wavegpu::{Audio, DbRef, DbScale, Device, Mel, MelNorm, Mfcc, Spectrogram};
+
+use crate::args::{DbFlags, DeviceName, LoadArgs, MelArgs, MelFlags, MelNormName, MfccArgs};
+use crate::args::{RefLevel, TopDb};
+use crate::fail::Fail;
+use crate::image::Scale;
+use crate::{
+    load, load_options, open_device, plan_error, plan_mode, run_mode, with_framing, write_real,
+    OutKind,
+};
+
+/// librosa's `amin` for `power_to_db`.
+const AMIN_POWER: f32 = 1e-10;
+/// librosa's `amin` for `amplitude_to_db`.
+const AMIN_AMPLITUDE: f32 = 1e-5;
+
+pub fn mel(a: MelArgs) -> Result<i32, Fail> {
+    if !a.db && a.db_flags.any_given() {
+        return Err(Fail::usage(
+            "--top-db, --ref and --amin set the dB conversion of `mel --db`: add --db",
+        ));
+    }
+    // librosa users take power_to_db of a power spectrogram and amplitude_to_db of a
+    // magnitude one (--power 1); any other exponent is treated as power.
+    let amplitude = a.power == 1.0;
+    let db = a.db.then(|| db_scale(&a.db_flags, amplitude));
+    // The picture: dB values are drawn as they are; powers are converted to dB for it.
+    let scale = if a.db {
+        Scale::Linear
+    } else {
+        Scale::PowerDb { power: a.power }
+    };
+    let (framing, mel, power) = (&a.framing, &a.mel, a.power);
+    let make = |sr: u32, device: &Device| -> wavegpu::Result<Mel> {
+        let mut b = with_framing(Spectrogram::mel(sr), framing)
+            .power(power)
+            .n_mels(mel.n_mels as usize)
+            .fmin(mel.fmin)
+            .htk(mel.htk)
+            .norm(mel_norm(mel.norm));
+        if let Some(f) = mel.fmax {
+            b = b.fmax(f);
+        }
+        if let Some(db) = db {
+            b = b.db(db);
+        }
+        b.build(device)
+    };
+    let job = Features {
+        load: &a.load,
+        device: a.device.device,
+        mel,
+        scale,
+        command: "mel",
+    };
+    job.run(&a.input, &a.output, make, |p: &Mel, x: &Audio| p.run(x))
+}
+
+pub fn mfcc(a: MfccArgs) -> Result<i32, Fail> {
+    // librosa.feature.mfcc: power_to_db of the power mel spectrogram; --db (always on) and
+    // --power (only 2 parses) change nothing.
+    let (_always_db, _power_two) = (a.db, a.power);
+    let db = db_scale(&a.db_flags, false);
+    let (framing, mel) = (&a.framing, &a.mel);
+    let (n_mfcc, lifter) = (a.n_mfcc as usize, a.lifter);
+    let make = |sr: u32, device: &Device| -> wavegpu::Result<Mfcc> {
+        let mut b = with_framing(Spectrogram::mfcc(sr), framing)
+            .n_mels(mel.n_mels as usize)
+            .fmin(mel.fmin)
+            .htk(mel.htk)
+            .norm(mel_norm(mel.norm))
+            .db(db)
+            .n_mfcc(n_mfcc)
+            .lifter(lifter);
+        if let Some(f) = mel.fmax {
+            b = b.fmax(f);
+        }
+        b.build(device)
+    };
+    let job = Features {
+        load: &a.load,
+        device: a.device.device,
+        mel,
+        scale: Scale::Linear,
+        command: "mfcc",
+    };
+    job.run(&a.input, &a.output, make, |p: &Mfcc, x: &Audio| p.run(x))
+}
+
+fn mel_norm(n: MelNormName) -> MelNorm {
+    match n {
+        MelNormName::Slaney => MelNorm::Slaney,
+        MelNormName::NoNorm => MelNorm::None,
+    }
+}
+
+/// `power_to_db` (or `amplitude_to_db`) with librosa's defaults where a flag is not given.
+/// The maximum (for --top-db and --ref max) is over the whole output, every channel together,
+/// as librosa computes it on the array it is given.
+fn db_scale(f: &DbFlags, amplitude: bool) -> DbScale {
+    DbScale {
+        reference: match f.reference {
+            None => DbRef::Value(1.0),
+            Some(RefLevel::Value(r)) => DbRef::Value(r),
+            Some(RefLevel::Max) => DbRef::Max,
+        },
+        amin: f.amin.unwrap_or(if amplitude {
+            AMIN_AMPLITUDE
+        } else {
+            AMIN_POWER
+        }),
+        top_db: f.top_db.unwrap_or(TopDb(Some(80.0))).0,
+        per_item: false,
+        amplitude,
+    }
+}
+
+/// What `mel` and `mfcc` share: loading, the device, the plan cache, single file or directory.
+struct Features<'a> {
+    load: &'a LoadArgs,
+    device: DeviceName,
+    mel: &'a MelFlags,
+    scale: Scale,
+    command: &'static str,
+}
+
+impl Features<'_> {
+    /// A sample rate to check the flags at before any file is read: --sr when given (every
+    /// file is resampled to it), else one at which fmax's default (sr / 2) clears fmin, so
+    /// that only a combination no rate could satisfy fails here. A rate-dependent failure
+    /// (--fmin above a file's Nyquist frequency) is that file's error.
+    fn nominal_rate(&self) -> u32 {
+        if let Some(sr) = self.load.sr {
+            return sr;
+        }
+        if self.mel.fmax.is_some() {
+            return 22_050;
+        }
+        let need = (2.0 * self.mel.fmin).floor() + 2.0;
+        if need >= u32::MAX as f64 {
+            u32::MAX
+        } else {
+            (need as u32).max(22_050)
+        }
+    }
+
+    fn run<P: Send + Sync>(
+        &self,
+        input: &Path,
+        output: &Path,
+        make: impl Fn(u32, &Device) -> wavegpu::Result<P> + Sync,
+        run: impl Fn(&P, &Audio) -> wavegpu::Result<Array3<f32>> + Sync,
+    ) -> Result<i32, Fail> {
+        // Flags the plan rejects are usage errors, found before the files are looked at; a
+        // CPU build is cheap (a filterbank, a window, an FFT plan).
+        let nominal = self.nominal_rate();
+        let cpu_check = make(nominal, &Device::cpu()).map_err(|e| plan_error(e, self.device))?;
+        let mode = plan_mode(input, output, &[OutKind::Npy, OutKind::Png])?;
+        let device = match self.device {
+            DeviceName::Cpu => Device::cpu(),
+            name => open_device(name)?,
+        };
+        let cache = PlanCache::new(|sr| make(sr, &device));
+        if self.load.sr.is_some() {
+            // Every file comes out at this rate: build its plan now, once.
+            let plan = if device.is_gpu() {
+                make(nominal, &device).map_err(|e| plan_error(e, self.device))?
+            } else {
+                cpu_check
+            };
+            cache.insert(nominal, plan);
+        } else {
+            drop(cpu_check);
+        }
+
+        let opts = load_options(self.load);
+        let mono = !self.load.no_mono;
+        let job = |input: &Path, output: &Path, kind: OutKind| -> Result<(), Fail> {
+            let audio = load(input, &opts)?;
+            let sr = audio.sample_rate();
+            let plan = cache.get(sr).map_err(|e| {
+                let why = match self.mel.fmax {
+                    Some(_) => format!("at this file's sample rate, {sr} Hz"),
+                    None => format!(
+                        "at this file's sample rate, {sr} Hz, where fmax defaults to sr / 2 = {} Hz",
+                        sr as f64 / 2.0
+                    ),
+                };
+                Fail::input(input.display(), format!("{e} ({why})"))
+            })?;
+            let x = run(&plan, &audio).map_err(|e| Fail::lib(input.display(), e))?;
+            write_real(output, kind, x, mono, self.scale, self.command)
+        };
+        run_mode(mode, &job)
+    }
+}
+
+/// Plans keyed by sample rate, each built once on first use, even when files of the same
+/// rate arrive on several threads at once (the others wait for the first build). A failed
+/// build is remembered as its message: every file at that rate reports it.
+struct PlanCache<P, F> {
+    build: F,
+    plans: Mutex<HashMap<u32, Arc<OnceLock<Result<Arc<P>, String>>>>>,
+}
+
+impl<P, F> PlanCache<P, F>
+where
+    F: Fn(u32) -> wavegpu::Result<P>,
+{
+    fn new(build: F) -> Self {
+        PlanCache {
+            build,
+            plans: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn cell(&self, sr: u32) -> Arc<OnceLock<Result<Arc<P>, String>>> {
+        let mut plans = self.plans.lock().unwrap_or_else(|p| p.into_inner());
+        plans.entry(sr).or_default().clone()
+    }
+
+    fn insert(&self, sr: u32, plan: P) {
+        let _ = self.cell(sr).set(Ok(Arc::new(plan)));
+    }
+
+    fn get(&self, sr: u32) -> Result<Arc<P>, String> {
+        self.cell(sr)
+            .get_or_init(|| (self.build)(sr).map(Arc::new).map_err(|e| e.to_string()))
+            .clone()
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.plans.lock().map(|p| p.len()).unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn one_build_per_rate_across_threads() {
+        let builds = AtomicUsize::new(0);
+        let cache = PlanCache::new(|sr: u32| {
+            builds.fetch_add(1, Ordering::SeqCst);
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            if sr == 1 {
+                Err(wavegpu::Error::InvalidParameter {
+                    name: "fmax",
+                    reason: "too low".into(),
+                })
+            } else {
+                Ok(sr * 10)
+            }
+        });
+        cache.insert(44_100, 7);
+        std::thread::scope(|s| {
+            for i in 0..12u32 {
+                let cache = &cache;
+                s.spawn(move || {
+                    let sr = [16_000, 48_000, 1, 44_100][i as usize % 4];
+                    let got = cache.get(sr);
+                    match sr {
+                        1 => assert!(got.unwrap_err().contains("fmax")),
+                        44_100 => assert_eq!(*got.unwrap(), 7),
+                        _ => assert_eq!(*got.unwrap(), sr * 10),
+                    }
+                });
+            }
+        });
+        assert_eq!(builds.load(Ordering::SeqCst), 3);
+        assert_eq!(cache.len(), 4);
+    }
+}

@@ -1,0 +1,161 @@
+//! The engine behind every feature plan (mel, MFCC, chroma): STFT -> |X|^power -> sparse
+//! filterbank -> post stages (dB, DCT, per-frame normalisation), on the GPU or the CPU.
+
+use ndarray::{Array3, ArrayView2};
+
+use crate::cpu::features::{row_max, Post};
+use crate::cpu::stft::CpuStft;
+use crate::device::Device;
+use crate::dsp::mel::SparseBank;
+use crate::error::{Error, Result};
+use crate::gpu::features::GpuFeatures;
+use crate::transform::stft::StftConfig;
+
+/// Everything a feature plan computes with, resolved once.
+#[derive(Debug, Clone)]
+pub(crate) struct FeatureConfig {
+    pub stft: StftConfig,
+    pub sr: u32,
+    pub bank: SparseBank,
+    pub post: Post,
+}
+
+impl FeatureConfig {
+    pub fn n_bands(&self) -> usize {
+        self.bank.bands.len()
+    }
+    pub fn n_out(&self) -> usize {
+        self.post.dct.as_ref().map_or(self.n_bands(), |d| d.n_out)
+    }
+}
+
+pub(crate) enum Backend {
+    Cpu(CpuStft),
+    Gpu(Box<GpuFeatures>),
+}
+
+/// The engine behind [`Mel`] and [`Mfcc`]: STFT -> |X|^power -> sparse mel -> dB -> DCT.
+pub(crate) struct FeaturePlan {
+    pub cfg: FeatureConfig,
+    backend: Backend,
+    pub device: Device,
+}
+
+impl FeaturePlan {
+    pub fn new(cfg: FeatureConfig, device: &Device) -> Result<Self> {
+        let backend = match device.gpu_context() {
+            Some(ctx) => Backend::Gpu(Box::new(GpuFeatures::new(ctx.clone(), &cfg)?)),
+            None => Backend::Cpu(CpuStft::new(cfg.stft.framing, &cfg.stft.window)),
+        };
+        Ok(FeaturePlan {
+            cfg,
+            backend,
+            device: device.clone(),
+        })
+    }
+
+    pub fn shape(&self, rows: usize, len: usize) -> Result<(usize, usize, usize)> {
+        Ok((
+            rows,
+            self.cfg.n_out(),
+            self.cfg.stft.framing.frames(len, "audio")?,
+        ))
+    }
+
+    pub async fn rows(
+        &self,
+        data: ArrayView2<'_, f32>,
+        lengths: &[usize],
+        sr: u32,
+        input: &str,
+    ) -> Result<Array3<f32>> {
+        if sr != self.cfg.sr {
+            return Err(Error::audio(
+                input,
+                format!(
+                    "sample rate is {sr} Hz, the plan was built for {} Hz",
+                    self.cfg.sr
+                ),
+            ));
+        }
+        let (frames, max) = self.cfg.stft.frame_counts(data, lengths, input)?;
+        match &self.backend {
+            Backend::Cpu(c) => Ok(cpu_features(c, &self.cfg, data, lengths, &frames, max)),
+            Backend::Gpu(g) => g.run(data, lengths, &frames, max).await,
+        }
+    }
+}
+
+/// The CPU path: mel power per frame (power scratch reused per thread), then the post stages.
+pub(crate) fn cpu_features(
+    c: &CpuStft,
+    cfg: &FeatureConfig,
+    data: ArrayView2<'_, f32>,
+    lengths: &[usize],
+    frames: &[usize],
+    frames_max: usize,
+) -> Array3<f32> {
+    let epilogue = cfg.stft.epilogue;
+    let bank = &cfg.bank;
+    let mel = c.frames_par(
+        data,
+        lengths,
+        frames,
+        frames_max,
+        cfg.n_bands(),
+        |spec, tmp, col| {
+            tmp.clear();
+            tmp.extend(spec.iter().map(|x| epilogue.apply64(x.re, x.im)));
+            bank.apply(tmp, col);
+        },
+    );
+    if cfg.post.is_empty() {
+        return mel;
+    }
+    let maxes = row_max(&mel, frames);
+    cfg.post.apply(mel, frames, &maxes)
+}
+
+/// The public methods of a feature plan type wrapping `plan: FeaturePlan`.
+macro_rules! feature_plan_api {
+    ($ty:ident, $what:literal) => {
+        impl $ty {
+            #[doc = concat!("The ", $what, " of every channel: `(channels, bands, frames)`.")]
+            pub fn run(&self, audio: &Audio) -> Result<Array3<f32>> {
+                pollster::block_on(self.run_async(audio))
+            }
+            #[doc = concat!("The ", $what, " of every row of a batch: `(rows, bands, frames of the longest row)`; a row's frames past its own count are zero.")]
+            pub fn run_batch(&self, batch: &AudioBatch) -> Result<Array3<f32>> {
+                pollster::block_on(self.plan.rows(batch.data(), batch.lengths(), batch.sample_rate(), "batch"))
+            }
+            /// The async core of `run`.
+            pub async fn run_async(&self, audio: &Audio) -> Result<Array3<f32>> {
+                let lengths = vec![audio.len(); audio.channels()];
+                self.plan.rows(audio.data(), &lengths, audio.sample_rate(), audio.label()).await
+            }
+            /// The shape `run` returns for `rows` rows of `len` samples.
+            pub fn output_shape(&self, rows: usize, len: usize) -> Result<(usize, usize, usize)> {
+                self.plan.shape(rows, len)
+            }
+            /// The device the plan runs on.
+            pub fn device(&self) -> &Device {
+                &self.plan.device
+            }
+        }
+
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    .field("sr", &self.plan.cfg.sr)
+                    .field("n_fft", &self.plan.cfg.stft.framing.n_fft)
+                    .field("hop_length", &self.plan.cfg.stft.framing.hop)
+                    .field("bands", &self.plan.cfg.n_bands())
+                    .field("outputs", &self.plan.cfg.n_out())
+                    .field("device", &self.plan.device)
+                    .finish()
+            }
+        }
+    };
+}
+
+pub(crate) use feature_plan_api;
