@@ -208,8 +208,11 @@ impl Features<'_> {
 /// build is remembered as its message: every file at that rate reports it.
 struct PlanCache<P, F> {
     build: F,
-    plans: Mutex<HashMap<u32, Arc<OnceLock<Result<Arc<P>, String>>>>>,
+    plans: Mutex<HashMap<u32, Arc<Slot<P>>>>,
 }
+
+/// One rate's plan, or the message of its failed build, once set.
+type Slot<P> = OnceLock<Result<Arc<P>, String>>;
 
 impl<P, F> PlanCache<P, F>
 where
@@ -222,7 +225,7 @@ where
         }
     }
 
-    fn cell(&self, sr: u32) -> Arc<OnceLock<Result<Arc<P>, String>>> {
+    fn cell(&self, sr: u32) -> Arc<Slot<P>> {
         let mut plans = self.plans.lock().unwrap_or_else(|p| p.into_inner());
         plans.entry(sr).or_default().clone()
     }
