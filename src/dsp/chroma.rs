@@ -57,6 +57,15 @@ impl ChromaParams {
                 format!("must be in [-0.5, 0.5], got {}", self.tuning),
             ));
         }
+        let entries = self.n_chroma as u64 * self.n_fft as u64;
+        if entries > 1 << 26 {
+            return Err(Error::param(
+                "n_fft",
+                format!(
+                    "a chroma filterbank of n_chroma x n_fft = {entries} weights is too large (max 2^26)"
+                ),
+            ));
+        }
         if !self.ctroct.is_finite() {
             return Err(Error::param("ctroct", "must be finite"));
         }

@@ -95,8 +95,8 @@ impl MelParams {
     }
 }
 
-/// The dense `(n_mels, n_fft / 2 + 1)` filterbank, row-major, computed in f64.
-pub fn mel_filterbank(p: &MelParams) -> Result<Vec<f64>> {
+/// The band edges `mel_f` (n_mels + 2 frequencies in Hz) and the FFT bin frequencies.
+fn edges(p: &MelParams) -> Result<(Vec<f64>, Vec<f64>)> {
     p.validate()?;
     let n_freq = p.n_fft / 2 + 1;
     // np.fft.rfftfreq(n_fft, 1 / sr)
@@ -106,27 +106,32 @@ pub fn mel_filterbank(p: &MelParams) -> Result<Vec<f64>> {
     let (mmin, mmax) = (hz_to_mel(p.fmin, p.htk), hz_to_mel(p.fmax, p.htk));
     let n_pts = p.n_mels + 2;
     let mel_f: Vec<f64> = (0..n_pts)
-        .map(|i| {
-            let m = if n_pts == 1 {
-                mmin
-            } else {
-                mmin + (mmax - mmin) * i as f64 / (n_pts - 1) as f64
-            };
-            mel_to_hz(m, p.htk)
-        })
+        .map(|i| mel_to_hz(mmin + (mmax - mmin) * i as f64 / (n_pts - 1) as f64, p.htk))
         .collect();
+    Ok((mel_f, fftfreqs))
+}
+
+/// Band `i`'s weight at frequency `f` (librosa's triangle, times the Slaney norm).
+#[inline]
+fn weight(p: &MelParams, mel_f: &[f64], i: usize, f: f64) -> f64 {
+    let (lo, c, hi) = (mel_f[i], mel_f[i + 1], mel_f[i + 2]);
+    let enorm = match p.norm {
+        MelNorm::Slaney => 2.0 / (hi - lo),
+        MelNorm::None => 1.0,
+    };
+    let lower = (f - lo) / (c - lo);
+    let upper = (hi - f) / (hi - c);
+    lower.min(upper).max(0.0) * enorm
+}
+
+/// The dense `(n_mels, n_fft / 2 + 1)` filterbank, row-major, computed in f64.
+pub fn mel_filterbank(p: &MelParams) -> Result<Vec<f64>> {
+    let (mel_f, fftfreqs) = edges(p)?;
+    let n_freq = fftfreqs.len();
     let mut w = vec![0.0f64; p.n_mels * n_freq];
     for i in 0..p.n_mels {
-        let (lo, c, hi) = (mel_f[i], mel_f[i + 1], mel_f[i + 2]);
-        let (fd0, fd1) = (c - lo, hi - c);
-        let enorm = match p.norm {
-            MelNorm::Slaney => 2.0 / (hi - lo),
-            MelNorm::None => 1.0,
-        };
         for (k, &f) in fftfreqs.iter().enumerate() {
-            let lower = (f - lo) / fd0;
-            let upper = (hi - f) / fd1;
-            w[i * n_freq + k] = lower.min(upper).max(0.0) * enorm;
+            w[i * n_freq + k] = weight(p, &mel_f, i, f);
         }
     }
     Ok(w)
@@ -142,6 +147,33 @@ pub(crate) struct SparseBank {
 }
 
 impl SparseBank {
+    /// The mel filterbank built sparse directly: each band visits only the bins inside its
+    /// triangle, so memory is O(nonzero weights) whatever n_fft is.
+    pub fn mel(p: &MelParams) -> Result<Self> {
+        let (mel_f, fftfreqs) = edges(p)?;
+        let bin = p.sr as f64 / p.n_fft as f64;
+        let n_freq = fftfreqs.len();
+        let mut bands = Vec::with_capacity(p.n_mels);
+        let mut weights = Vec::new();
+        for i in 0..p.n_mels {
+            // Bins strictly inside (lo, hi), widened by one each side against rounding.
+            let first = ((mel_f[i] / bin).floor().max(0.0) as usize).min(n_freq);
+            let last = ((mel_f[i + 2] / bin).ceil() as usize + 1).min(n_freq);
+            let ws: Vec<(usize, f64)> = (first..last)
+                .map(|k| (k, weight(p, &mel_f, i, fftfreqs[k])))
+                .filter(|&(_, w)| w != 0.0)
+                .collect();
+            match (ws.first(), ws.last()) {
+                (Some(&(f, _)), Some(&(l, _))) => {
+                    bands.push([f as u32, (l + 1 - f) as u32, weights.len() as u32]);
+                    weights.extend((f..=l).map(|k| weight(p, &mel_f, i, fftfreqs[k]) as f32));
+                }
+                _ => bands.push([0, 0, weights.len() as u32]),
+            }
+        }
+        Ok(SparseBank { bands, weights })
+    }
+
     pub fn from_dense(dense: &[f64], n_bands: usize, n_freq: usize) -> Self {
         let mut bands = Vec::with_capacity(n_bands);
         let mut weights = Vec::new();
@@ -201,7 +233,8 @@ mod tests {
             norm: MelNorm::Slaney,
         };
         let dense = mel_filterbank(&p).unwrap();
-        let bank = SparseBank::from_dense(&dense, 40, 257);
+        let bank = SparseBank::mel(&p).unwrap();
+        assert_eq!(bank, SparseBank::from_dense(&dense, 40, 257));
         let spec: Vec<f64> = (0..257).map(|k| (k as f64 * 0.1).sin().abs()).collect();
         let mut out = vec![0.0; 40];
         bank.apply(&spec, &mut out);

@@ -8,7 +8,7 @@ use crate::device::Device;
 use crate::dsp::db::DbScale;
 use crate::dsp::dct::dct2_ortho;
 use crate::dsp::frames::PadMode;
-use crate::dsp::mel::{mel_filterbank, MelNorm, MelParams, SparseBank};
+use crate::dsp::mel::{MelNorm, MelParams, SparseBank};
 use crate::dsp::window::Window;
 use crate::error::{Error, Result};
 use crate::transform::features::{FeatureConfig, FeaturePlan};
@@ -173,8 +173,7 @@ impl MelBuilder {
             htk: self.htk,
             norm: self.norm,
         };
-        let dense = mel_filterbank(&params)?;
-        let bank = SparseBank::from_dense(&dense, self.n_mels, stft.n_freq());
+        let bank = SparseBank::mel(&params)?;
         if let Some(db) = &self.db {
             db.validate()?;
         }
@@ -209,6 +208,11 @@ pub struct MfccBuilder {
 impl MfccBuilder {
     stft_setters!(mel);
 
+    /// Exponent of the magnitude before the filterbank: 2 (power, default) or 1.
+    pub fn power(mut self, p: f32) -> Self {
+        self.mel = self.mel.power(p);
+        self
+    }
     /// Number of coefficients. Default 20.
     pub fn n_mfcc(mut self, n: usize) -> Self {
         self.n_mfcc = n;
