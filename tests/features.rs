@@ -90,29 +90,56 @@ fn mel_filterbanks_match_librosa() {
     }
 }
 
-fn mel_parity(dev: &Device) {
-    let cases = manifest("mel_cases.json");
-    assert!(cases.len() >= 30);
+/// Runs every case of `manifest` through `run` on `dev` and holds the result to librosa's dump
+/// with `check` (which returns the failure, if any); asserts no case failed.
+fn parity(
+    dev: &Device,
+    manifest_name: &str,
+    min_cases: usize,
+    run: impl Fn(&Value) -> wavegpu::Result<Array3<f32>>,
+    check: impl Fn(&Value, &ArrayD<f32>, &ArrayD<f32>) -> Option<String>,
+) {
+    let cases = manifest(manifest_name);
+    assert!(
+        cases.len() >= min_cases,
+        "{manifest_name}: {} cases",
+        cases.len()
+    );
     let mut failures = Vec::new();
     for c in &cases {
         let name = c["name"].as_str().unwrap();
         let r = read_npy_f32(c["file"].as_str().unwrap());
-        match mel_builder(c).build(dev).and_then(|p| p.run(&fixture(c))) {
+        match run(c) {
             Ok(x) => {
                 let x = as_ref_shape(x, &r);
                 if x.shape() != r.shape() {
                     failures.push(format!("{name}: shape {:?} vs {:?}", x.shape(), r.shape()));
-                    continue;
-                }
-                let e = rel_err(x.iter(), r.iter());
-                if e.is_nan() || e > MEL_TOL {
-                    failures.push(format!("{name}: {e:.3e}"));
+                } else if let Some(f) = check(c, &x, &r) {
+                    failures.push(format!("{name}: {f}"));
                 }
             }
             Err(e) => failures.push(format!("{name}: {e}")),
         }
     }
     assert!(failures.is_empty(), "on {dev}:\n{}", failures.join("\n"));
+}
+
+/// Relative Frobenius error within `tol`.
+fn within(tol: f64) -> impl Fn(&Value, &ArrayD<f32>, &ArrayD<f32>) -> Option<String> {
+    move |_, x, r| {
+        let e = rel_err(x.iter(), r.iter());
+        (e.is_nan() || e > tol).then(|| format!("{e:.3e}"))
+    }
+}
+
+fn mel_parity(dev: &Device) {
+    parity(
+        dev,
+        "mel_cases.json",
+        30,
+        |c| mel_builder(c).build(dev)?.run(&fixture(c)),
+        within(MEL_TOL),
+    );
 }
 
 fn db_scale(c: &Value) -> DbScale {
@@ -134,88 +161,62 @@ fn db_scale(c: &Value) -> DbScale {
 /// without `top_db` (unbounded range) are held to DB_TOL over the top 80 dB of the array,
 /// librosa's default `top_db` range, and the error below is printed, not asserted.
 fn db_parity(dev: &Device) {
-    let cases = manifest("db_cases.json");
-    assert!(cases.len() >= 20);
-    let mut failures = Vec::new();
-    for c in &cases {
-        let name = c["name"].as_str().unwrap();
-        let r = read_npy_f32(c["file"].as_str().unwrap());
-        match mel_builder(c)
-            .db(db_scale(c))
-            .build(dev)
-            .and_then(|p| p.run(&fixture(c)))
-        {
-            Ok(x) => {
-                let x = as_ref_shape(x, &r);
-                if x.shape() != r.shape() {
-                    failures.push(format!("{name}: shape {:?} vs {:?}", x.shape(), r.shape()));
-                    continue;
-                }
-                let gpu_unbounded = dev.is_gpu() && c["top_db"].is_null();
-                let top = r.iter().cloned().fold(f32::MIN, f32::max);
-                let (mut e, mut below) = (0.0f32, 0.0f32);
-                for (a, b) in x.iter().zip(r.iter()) {
-                    let d = (a - b).abs();
-                    let d = if d.is_nan() { f32::INFINITY } else { d };
-                    if gpu_unbounded && *b < top - 80.0 {
-                        below = below.max(d);
-                    } else {
-                        e = e.max(d);
-                    }
-                }
-                if gpu_unbounded {
-                    eprintln!("{name}: {e:.1e} dB within 80 dB of the max, {below:.1e} below");
-                }
-                if e > DB_TOL {
-                    failures.push(format!("{name}: max abs {e:.3e} dB"));
+    parity(
+        dev,
+        "db_cases.json",
+        20,
+        |c| mel_builder(c).db(db_scale(c)).build(dev)?.run(&fixture(c)),
+        |c, x, r| {
+            let gpu_unbounded = dev.is_gpu() && c["top_db"].is_null();
+            let top = r.iter().cloned().fold(f32::MIN, f32::max);
+            let (mut e, mut below) = (0.0f32, 0.0f32);
+            for (a, b) in x.iter().zip(r.iter()) {
+                let d = (a - b).abs();
+                let d = if d.is_nan() { f32::INFINITY } else { d };
+                if gpu_unbounded && *b < top - 80.0 {
+                    below = below.max(d);
+                } else {
+                    e = e.max(d);
                 }
             }
-            Err(e) => failures.push(format!("{name}: {e}")),
-        }
-    }
-    assert!(failures.is_empty(), "on {dev}:\n{}", failures.join("\n"));
+            if gpu_unbounded {
+                eprintln!(
+                    "{}: {e:.1e} dB within 80 dB of the max, {below:.1e} below",
+                    c["name"]
+                );
+            }
+            (e > DB_TOL).then(|| format!("max abs {e:.3e} dB"))
+        },
+    );
 }
 
 fn mfcc_parity(dev: &Device) {
-    let cases = manifest("mfcc_cases.json");
-    assert!(cases.len() >= 15);
-    let mut failures = Vec::new();
-    for c in &cases {
-        let name = c["name"].as_str().unwrap();
-        let u = |k: &str| c[k].as_u64().unwrap() as usize;
-        let f = |k: &str| c[k].as_f64().unwrap();
-        let plan = Spectrogram::mfcc(c["sr"].as_u64().unwrap() as u32)
-            .n_fft(u("n_fft"))
-            .hop_length(u("hop_length"))
-            .win_length(u("win_length"))
-            .window(Window::from_name(c["window"].as_str().unwrap()).unwrap())
-            .center(c["center"].as_bool().unwrap())
-            .pad_mode(PadMode::from_name(c["pad_mode"].as_str().unwrap()).unwrap())
-            .n_mels(u("n_mels"))
-            .fmin(f("fmin"))
-            .fmax(f("fmax"))
-            .htk(c["htk"].as_bool().unwrap())
-            .norm(norm_of(c))
-            .n_mfcc(u("n_mfcc"))
-            .lifter(f("lifter") as f32)
-            .build(dev);
-        let r = read_npy_f32(c["file"].as_str().unwrap());
-        match plan.and_then(|p| p.run(&fixture(c))) {
-            Ok(x) => {
-                let x = as_ref_shape(x, &r);
-                if x.shape() != r.shape() {
-                    failures.push(format!("{name}: shape {:?} vs {:?}", x.shape(), r.shape()));
-                    continue;
-                }
-                let e = rel_err(x.iter(), r.iter());
-                if e.is_nan() || e > MFCC_TOL {
-                    failures.push(format!("{name}: {e:.3e}"));
-                }
-            }
-            Err(e) => failures.push(format!("{name}: {e}")),
-        }
-    }
-    assert!(failures.is_empty(), "on {dev}:\n{}", failures.join("\n"));
+    parity(
+        dev,
+        "mfcc_cases.json",
+        15,
+        |c| {
+            let u = |k: &str| c[k].as_u64().unwrap() as usize;
+            let f = |k: &str| c[k].as_f64().unwrap();
+            Spectrogram::mfcc(c["sr"].as_u64().unwrap() as u32)
+                .n_fft(u("n_fft"))
+                .hop_length(u("hop_length"))
+                .win_length(u("win_length"))
+                .window(Window::from_name(c["window"].as_str().unwrap()).unwrap())
+                .center(c["center"].as_bool().unwrap())
+                .pad_mode(PadMode::from_name(c["pad_mode"].as_str().unwrap()).unwrap())
+                .n_mels(u("n_mels"))
+                .fmin(f("fmin"))
+                .fmax(f("fmax"))
+                .htk(c["htk"].as_bool().unwrap())
+                .norm(norm_of(c))
+                .n_mfcc(u("n_mfcc"))
+                .lifter(f("lifter") as f32)
+                .build(dev)?
+                .run(&fixture(c))
+        },
+        within(MFCC_TOL),
+    );
 }
 
 #[test]
@@ -402,44 +403,31 @@ fn chroma_filterbanks_match_librosa() {
 /// chroma_stft, held to the mel tolerance (a normalised power filterbank). librosa's
 /// "estimate" cases run with the tuning librosa estimated (recorded in the manifest).
 fn chroma_parity(dev: &Device) {
-    let cases = manifest("chroma_cases.json");
-    assert!(cases.len() >= 12);
-    let mut failures = Vec::new();
-    for c in &cases {
-        let name = c["name"].as_str().unwrap();
-        let u = |k: &str| c[k].as_u64().unwrap() as usize;
-        let tuning = c["tuning"]
-            .as_f64()
-            .or_else(|| c["estimated_tuning"].as_f64())
-            .unwrap();
-        let plan = Spectrogram::chroma(c["sr"].as_u64().unwrap() as u32)
-            .n_fft(u("n_fft"))
-            .hop_length(u("hop_length"))
-            .win_length(u("win_length"))
-            .window(Window::from_name(c["window"].as_str().unwrap()).unwrap())
-            .center(c["center"].as_bool().unwrap())
-            .pad_mode(PadMode::from_name(c["pad_mode"].as_str().unwrap()).unwrap())
-            .n_chroma(u("n_chroma"))
-            .tuning(tuning)
-            .normalize(!c["norm"].is_null())
-            .build(dev);
-        let r = read_npy_f32(c["file"].as_str().unwrap());
-        match plan.and_then(|p| p.run(&fixture(c))) {
-            Ok(x) => {
-                let x = as_ref_shape(x, &r);
-                if x.shape() != r.shape() {
-                    failures.push(format!("{name}: shape {:?} vs {:?}", x.shape(), r.shape()));
-                    continue;
-                }
-                let e = rel_err(x.iter(), r.iter());
-                if e.is_nan() || e > MEL_TOL {
-                    failures.push(format!("{name}: {e:.3e}"));
-                }
-            }
-            Err(e) => failures.push(format!("{name}: {e}")),
-        }
-    }
-    assert!(failures.is_empty(), "on {dev}:\n{}", failures.join("\n"));
+    parity(
+        dev,
+        "chroma_cases.json",
+        12,
+        |c| {
+            let u = |k: &str| c[k].as_u64().unwrap() as usize;
+            let tuning = c["tuning"]
+                .as_f64()
+                .or_else(|| c["estimated_tuning"].as_f64())
+                .unwrap();
+            Spectrogram::chroma(c["sr"].as_u64().unwrap() as u32)
+                .n_fft(u("n_fft"))
+                .hop_length(u("hop_length"))
+                .win_length(u("win_length"))
+                .window(Window::from_name(c["window"].as_str().unwrap()).unwrap())
+                .center(c["center"].as_bool().unwrap())
+                .pad_mode(PadMode::from_name(c["pad_mode"].as_str().unwrap()).unwrap())
+                .n_chroma(u("n_chroma"))
+                .tuning(tuning)
+                .normalize(!c["norm"].is_null())
+                .build(dev)?
+                .run(&fixture(c))
+        },
+        within(MEL_TOL),
+    );
 }
 
 #[test]
