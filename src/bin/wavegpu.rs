@@ -20,7 +20,9 @@ use rayon::prelude::*;
 
 use wavegpu::io::{Backend, LoadOptions};
 use wavegpu::Window;
-use wavegpu::{Audio, Device, MelBuilder, MfccBuilder, PadMode, Spectrogram, Stft, StftBuilder};
+use wavegpu::{
+    Audio, ChromaBuilder, Device, MelBuilder, MfccBuilder, PadMode, Spectrogram, Stft, StftBuilder,
+};
 
 use args::{
     Cli, Command, DecodeArgs, DecoderName, DeviceName, DevicesArgs, FramingArgs, LoadArgs,
@@ -169,6 +171,7 @@ fn run(cli: Cli) -> Result<i32, Fail> {
         Command::Stft(a) => stft(a),
         Command::Mel(a) => features::mel(a),
         Command::Mfcc(a) => features::mfcc(a),
+        Command::Chroma(a) => features::chroma(a),
     }
 }
 
@@ -347,7 +350,7 @@ macro_rules! impl_framing {
         }
     )*};
 }
-impl_framing!(StftBuilder, MelBuilder, MfccBuilder);
+impl_framing!(StftBuilder, MelBuilder, MfccBuilder, ChromaBuilder);
 
 /// Applies the `--n-fft ... --pad-mode` flags to a builder.
 fn with_framing<B: Framing>(builder: B, f: &FramingArgs) -> B {

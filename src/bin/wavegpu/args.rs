@@ -5,13 +5,35 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-const AFTER_HELP: &str = "\
+/// The help's closing paragraphs, common to every command (a macro so `concat!` can prepend a
+/// command's own).
+macro_rules! after_help_text {
+    () => {
+        "\
 Exit status: 0 on success, 2 on a usage error, 1 on any other error (the message on stderr is \
 one line: `wavegpu: <input>: <cause>`).
 
 A directory as INPUT processes every audio file in it (wav, flac, mp3, ogg, m4a, aac, opus, \
 aiff, caf, mka/webm ...) into OUT, a directory made if missing, as OUT/<file stem>.npy; a file \
-that fails is reported and skipped, and the exit status is then 1.";
+that fails is reported and skipped, and the exit status is then 1."
+    };
+}
+
+const AFTER_HELP: &str = after_help_text!();
+
+const CHROMA_AFTER_HELP: &str = concat!(
+    "\
+Tuning: librosa.feature.chroma_stft estimates the tuning from the audio when it is not given \
+(tuning=None); wavegpu does not, and takes --tuning (default 0.0, A440). To reproduce \
+librosa's default on detuned audio, pass its estimate: librosa.estimate_tuning(S=np.abs(\
+librosa.stft(y, n_fft=N))**2, sr=sr, bins_per_octave=n_chroma), the value chroma_stft uses.
+
+PNG: time on x, chroma bins on y (C at the bottom; A with --no-base-c), one strip per channel, \
+values drawn linearly from 0 to 1 on viridis (0 to the array's maximum with --norm none).
+
+",
+    after_help_text!()
+);
 
 #[derive(Debug, Parser)]
 #[command(
@@ -51,6 +73,11 @@ pub enum Command {
     /// OUT.npy of shape (n_mfcc, frames), (channels, n_mfcc, frames) with --no-mono, or OUT.png
     #[command(after_help = AFTER_HELP)]
     Mfcc(MfccArgs),
+    /// Chromagram (librosa.feature.chroma_stft) with a given tuning (--tuning, default 0;
+    /// librosa estimates it when not given): OUT.npy of shape (n_chroma, frames),
+    /// (channels, n_chroma, frames) with --no-mono, or an OUT.png image
+    #[command(after_help = CHROMA_AFTER_HELP)]
+    Chroma(ChromaArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -331,6 +358,60 @@ pub struct MfccArgs {
     pub device: DeviceArg,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ChromaNormName {
+    /// Divide each frame by its largest bin (librosa's norm=np.inf, the default)
+    Inf,
+    /// No normalisation (librosa's norm=None)
+    #[value(name = "none")]
+    NoNorm,
+}
+
+/// `--octwidth`: a width in octaves, or `none` (librosa's octwidth=None, flat weighting).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OctWidth(pub Option<f64>);
+
+#[derive(Debug, Args)]
+pub struct ChromaArgs {
+    /// The audio file, or a directory of them
+    pub input: PathBuf,
+    /// OUT.npy (float32) or OUT.png; a directory when INPUT is one
+    #[arg(short, long, value_name = "OUT")]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub framing: FramingArgs,
+    /// Exponent of the magnitude before the chroma filterbank: 2 is power, 1 is magnitude
+    #[arg(long, default_value_t = 2.0, value_name = "P", value_parser = parse_power)]
+    pub power: f32,
+    /// Number of chroma bins per octave
+    #[arg(long, default_value_t = 12, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=1200))]
+    pub n_chroma: u32,
+    /// Deviation from A440 in fractions of a chroma bin, in [-0.5, 0.5). Not estimated from
+    /// the audio as librosa does by default: see below
+    #[arg(long, default_value_t = 0.0, value_name = "T", value_parser = parse_tuning,
+          allow_negative_numbers = true)]
+    pub tuning: f64,
+    /// Centre of the octave weighting, in octaves above C0
+    #[arg(long, default_value_t = 5.0, value_name = "OCT", value_parser = parse_ctroct,
+          allow_negative_numbers = true)]
+    pub ctroct: f64,
+    /// Width of the octave weighting (a Gaussian) in octaves, or `none` for flat weighting
+    #[arg(long, default_value = "2", value_name = "OCT|none", value_parser = parse_octwidth,
+          allow_negative_numbers = true)]
+    pub octwidth: OctWidth,
+    /// Start the bins at A instead of C (librosa's base_c=False)
+    #[arg(long)]
+    pub no_base_c: bool,
+    /// Per-frame normalisation
+    #[arg(long, value_enum, default_value_t = ChromaNormName::Inf, value_name = "NORM")]
+    pub norm: ChromaNormName,
+    #[command(flatten)]
+    pub load: LoadArgs,
+    #[command(flatten)]
+    pub device: DeviceArg,
+}
+
 fn parse_number<T: std::str::FromStr>(s: &str) -> Result<T, String> {
     s.trim()
         .parse()
@@ -405,6 +486,40 @@ fn parse_mfcc_power(s: &str) -> Result<f32, String> {
         Err(format!(
             "only 2 is supported: MFCCs are taken of the power mel spectrogram, as in \
              librosa.feature.mfcc (got {s})"
+        ))
+    }
+}
+
+fn parse_tuning(s: &str) -> Result<f64, String> {
+    let t: f64 = parse_number(s)?;
+    if (-0.5..0.5).contains(&t) {
+        Ok(t)
+    } else {
+        Err(format!(
+            "must be in [-0.5, 0.5) (fractions of a chroma bin), got {s}"
+        ))
+    }
+}
+
+fn parse_ctroct(s: &str) -> Result<f64, String> {
+    let c: f64 = parse_number(s)?;
+    if c.is_finite() {
+        Ok(c)
+    } else {
+        Err(format!("must be finite, got {s}"))
+    }
+}
+
+fn parse_octwidth(s: &str) -> Result<OctWidth, String> {
+    if s.trim().eq_ignore_ascii_case("none") {
+        return Ok(OctWidth(None));
+    }
+    let w: f64 = parse_number(s).map_err(|e| format!("{e} (nor `none`)"))?;
+    if w.is_finite() && w > 0.0 {
+        Ok(OctWidth(Some(w)))
+    } else {
+        Err(format!(
+            "must be finite and > 0 octaves (or `none`), got {s}"
         ))
     }
 }
@@ -498,6 +613,45 @@ mod tests {
     }
 
     #[test]
+    fn chroma_defaults_are_librosas() {
+        let cli = Cli::try_parse_from(["wavegpu", "chroma", "a.wav", "-o", "a.npy"]).unwrap();
+        let Command::Chroma(a) = cli.command else {
+            panic!("not chroma")
+        };
+        assert_eq!(a.framing.n_fft, 2048);
+        assert_eq!(a.power, 2.0);
+        assert_eq!(a.n_chroma, 12);
+        assert_eq!(a.tuning, 0.0);
+        assert_eq!(a.ctroct, 5.0);
+        assert_eq!(a.octwidth, OctWidth(Some(2.0)));
+        assert!(!a.no_base_c);
+        assert_eq!(a.norm, ChromaNormName::Inf);
+
+        let cli = Cli::try_parse_from([
+            "wavegpu",
+            "chroma",
+            "a.wav",
+            "-o",
+            "a.npy",
+            "--octwidth",
+            "none",
+            "--tuning",
+            "-0.5",
+            "--ctroct",
+            "-1",
+            "--norm",
+            "none",
+        ])
+        .unwrap();
+        let Command::Chroma(a) = cli.command else {
+            panic!("not chroma")
+        };
+        assert_eq!(a.octwidth, OctWidth(None));
+        assert_eq!((a.tuning, a.ctroct), (-0.5, -1.0));
+        assert_eq!(a.norm, ChromaNormName::NoNorm);
+    }
+
+    #[test]
     fn bad_feature_values_are_usage_errors() {
         for (cmd, bad) in [
             ("mel", &["--n-mels", "0"][..]),
@@ -513,6 +667,16 @@ mod tests {
             ("mfcc", &["--n-mfcc", "0"]),
             ("mfcc", &["--lifter", "-1"]),
             ("mfcc", &["--power", "1"]),
+            ("chroma", &["--n-chroma", "0"]),
+            ("chroma", &["--tuning", "0.7"]),
+            ("chroma", &["--tuning", "0.5"]),
+            ("chroma", &["--tuning", "-0.51"]),
+            ("chroma", &["--tuning", "nan"]),
+            ("chroma", &["--norm", "foo"]),
+            ("chroma", &["--octwidth", "-1"]),
+            ("chroma", &["--octwidth", "0"]),
+            ("chroma", &["--ctroct", "inf"]),
+            ("chroma", &["--power", "0"]),
         ] {
             let mut argv = vec!["wavegpu", cmd, "a.wav", "-o", "a.npy"];
             argv.extend_from_slice(bad);

@@ -1,15 +1,15 @@
-//! `mel` and `mfcc`: plans that depend on the sample rate, so one plan per distinct rate
-//! (built on first use, shared by every file at that rate) instead of one per command.
+//! `mel`, `mfcc` and `chroma`: plans that depend on the sample rate, so one plan per distinct
+//! rate (built on first use, shared by every file at that rate) instead of one per command.
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use ndarray::Array3;
-use wavegpu::{Audio, DbRef, DbScale, Device, Mel, MelNorm, Mfcc, Spectrogram};
+use wavegpu::{Audio, Chroma, DbRef, DbScale, Device, Mel, MelNorm, Mfcc, Spectrogram};
 
-use crate::args::{DbFlags, DeviceName, LoadArgs, MelArgs, MelFlags, MelNormName, MfccArgs};
-use crate::args::{RefLevel, TopDb};
+use crate::args::{ChromaArgs, ChromaNormName, DbFlags, DeviceName, LoadArgs, MelArgs};
+use crate::args::{MelFlags, MelNormName, MfccArgs, RefLevel, TopDb};
 use crate::fail::Fail;
 use crate::image::Scale;
 use crate::{
@@ -57,7 +57,8 @@ pub fn mel(a: MelArgs) -> Result<i32, Fail> {
     let job = Features {
         load: &a.load,
         device: a.device.device,
-        mel,
+        nominal_rate: mel_nominal_rate(&a.load, mel),
+        rate_note: &|sr| mel_rate_note(mel, sr),
         scale,
         command: "mel",
     };
@@ -88,11 +89,44 @@ pub fn mfcc(a: MfccArgs) -> Result<i32, Fail> {
     let job = Features {
         load: &a.load,
         device: a.device.device,
-        mel,
+        nominal_rate: mel_nominal_rate(&a.load, mel),
+        rate_note: &|sr| mel_rate_note(mel, sr),
         scale: Scale::Linear,
         command: "mfcc",
     };
     job.run(&a.input, &a.output, make, |p: &Mfcc, x: &Audio| p.run(x))
+}
+
+pub fn chroma(a: ChromaArgs) -> Result<i32, Fail> {
+    let normalize = a.norm == ChromaNormName::Inf;
+    // The picture: 0..1 when every frame is divided by its maximum, else 0..max.
+    let scale = Scale::FromZero {
+        max: normalize.then_some(1.0),
+    };
+    let framing = &a.framing;
+    let (power, n_chroma, tuning, ctroct) = (a.power, a.n_chroma as usize, a.tuning, a.ctroct);
+    let (octwidth, base_c) = (a.octwidth.0, !a.no_base_c);
+    let make = |sr: u32, device: &Device| -> wavegpu::Result<Chroma> {
+        with_framing(Spectrogram::chroma(sr), framing)
+            .power(power)
+            .n_chroma(n_chroma)
+            .tuning(tuning)
+            .ctroct(ctroct)
+            .octwidth(octwidth)
+            .base_c(base_c)
+            .normalize(normalize)
+            .build(device)
+    };
+    let job = Features {
+        load: &a.load,
+        device: a.device.device,
+        // No chroma parameter depends on the rate: any rate checks the flags.
+        nominal_rate: a.load.sr.unwrap_or(22_050),
+        rate_note: &|sr| format!("at this file's sample rate, {sr} Hz"),
+        scale,
+        command: "chroma",
+    };
+    job.run(&a.input, &a.output, make, |p: &Chroma, x: &Audio| p.run(x))
 }
 
 fn mel_norm(n: MelNormName) -> MelNorm {
@@ -123,35 +157,51 @@ fn db_scale(f: &DbFlags, amplitude: bool) -> DbScale {
     }
 }
 
-/// What `mel` and `mfcc` share: loading, the device, the plan cache, single file or directory.
+/// A sample rate to check mel flags at before any file is read: --sr when given (every file is
+/// resampled to it), else one at which fmax's default (sr / 2) clears fmin, so that only a
+/// combination no rate could satisfy fails there. A rate-dependent failure (--fmin above a
+/// file's Nyquist frequency) is that file's error.
+fn mel_nominal_rate(load: &LoadArgs, mel: &MelFlags) -> u32 {
+    if let Some(sr) = load.sr {
+        return sr;
+    }
+    if mel.fmax.is_some() {
+        return 22_050;
+    }
+    let need = (2.0 * mel.fmin).floor() + 2.0;
+    if need >= u32::MAX as f64 {
+        u32::MAX
+    } else {
+        (need as u32).max(22_050)
+    }
+}
+
+/// What a mel plan's failure at one file's rate says about that rate.
+fn mel_rate_note(mel: &MelFlags, sr: u32) -> String {
+    match mel.fmax {
+        Some(_) => format!("at this file's sample rate, {sr} Hz"),
+        None => format!(
+            "at this file's sample rate, {sr} Hz, where fmax defaults to sr / 2 = {} Hz",
+            sr as f64 / 2.0
+        ),
+    }
+}
+
+/// What the rate-dependent commands share: loading, the device, the plan cache, single file
+/// or directory.
 struct Features<'a> {
     load: &'a LoadArgs,
     device: DeviceName,
-    mel: &'a MelFlags,
+    /// The rate to build a CPU plan at before any file is read, so that flags the plan
+    /// rejects are usage errors; --sr when given.
+    nominal_rate: u32,
+    /// Appended to a plan's failure at one file's rate, in parentheses.
+    rate_note: &'a (dyn Fn(u32) -> String + Sync),
     scale: Scale,
     command: &'static str,
 }
 
 impl Features<'_> {
-    /// A sample rate to check the flags at before any file is read: --sr when given (every
-    /// file is resampled to it), else one at which fmax's default (sr / 2) clears fmin, so
-    /// that only a combination no rate could satisfy fails here. A rate-dependent failure
-    /// (--fmin above a file's Nyquist frequency) is that file's error.
-    fn nominal_rate(&self) -> u32 {
-        if let Some(sr) = self.load.sr {
-            return sr;
-        }
-        if self.mel.fmax.is_some() {
-            return 22_050;
-        }
-        let need = (2.0 * self.mel.fmin).floor() + 2.0;
-        if need >= u32::MAX as f64 {
-            u32::MAX
-        } else {
-            (need as u32).max(22_050)
-        }
-    }
-
     fn run<P: Send + Sync>(
         &self,
         input: &Path,
@@ -161,7 +211,7 @@ impl Features<'_> {
     ) -> Result<i32, Fail> {
         // Flags the plan rejects are usage errors, found before the files are looked at; a
         // CPU build is cheap (a filterbank, a window, an FFT plan).
-        let nominal = self.nominal_rate();
+        let nominal = self.nominal_rate;
         let cpu_check = make(nominal, &Device::cpu()).map_err(|e| plan_error(e, self.device))?;
         let mode = plan_mode(input, output, &[OutKind::Npy, OutKind::Png])?;
         let device = match self.device {
@@ -187,14 +237,7 @@ impl Features<'_> {
             let audio = load(input, &opts)?;
             let sr = audio.sample_rate();
             let plan = cache.get(sr).map_err(|e| {
-                let why = match self.mel.fmax {
-                    Some(_) => format!("at this file's sample rate, {sr} Hz"),
-                    None => format!(
-                        "at this file's sample rate, {sr} Hz, where fmax defaults to sr / 2 = {} Hz",
-                        sr as f64 / 2.0
-                    ),
-                };
-                Fail::input(input.display(), format!("{e} ({why})"))
+                Fail::input(input.display(), format!("{e} ({})", (self.rate_note)(sr)))
             })?;
             let x = run(&plan, &audio).map_err(|e| Fail::lib(input.display(), e))?;
             write_real(output, kind, x, mono, self.scale, self.command)

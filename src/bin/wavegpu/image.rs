@@ -80,6 +80,10 @@ pub enum Scale {
     /// Values are drawn as they are, `[min, max]` (finite values, whole array) onto viridis,
     /// as `librosa.display.specshow` sets its colour limits: for dB spectrograms and MFCCs.
     Linear,
+    /// Values are drawn linearly from 0 to `max` onto viridis, or to the largest finite value
+    /// of the whole array when `max` is None: for chromagrams (0..1 when each frame is
+    /// normalised by its maximum).
+    FromZero { max: Option<f32> },
 }
 
 /// Renders `(channels, rows, frames)` values as an RGB image: width = frames, height =
@@ -125,6 +129,19 @@ pub fn render(values: ArrayView3<'_, f32>, scale: Scale) -> Result<(u32, u32, Ve
             let span = hi - lo;
             if span.is_finite() && span > 0.0 {
                 Box::new(move |v| (v - lo) / span)
+            } else {
+                Box::new(|_| 0.0)
+            }
+        }
+        Scale::FromZero { max } => {
+            let hi = max.unwrap_or_else(|| {
+                values
+                    .iter()
+                    .filter(|v| v.is_finite())
+                    .fold(0.0f32, |m, &v| m.max(v))
+            });
+            if hi.is_finite() && hi > 0.0 {
+                Box::new(move |v| v / hi)
             } else {
                 Box::new(|_| 0.0)
             }
@@ -221,6 +238,32 @@ mod tests {
             Scale::Linear,
         )
         .unwrap();
+        assert!(rgb.chunks(3).all(|p| p == [68, 1, 84]));
+    }
+
+    #[test]
+    fn from_zero_is_linear_from_zero() {
+        let mut v = Array3::<f32>::zeros((1, 2, 2));
+        v[[0, 0, 0]] = 1.0;
+        v[[0, 0, 1]] = 0.5;
+        v[[0, 1, 1]] = 0.25;
+        let px = |rgb: &[u8], x: usize, y: usize| {
+            let i = (y * 2 + x) * 3;
+            [rgb[i], rgb[i + 1], rgb[i + 2]]
+        };
+        // Fixed 0..1: row 0 (C) at the bottom.
+        let (_, _, rgb) = render(v.view(), Scale::FromZero { max: Some(1.0) }).unwrap();
+        assert_eq!(px(&rgb, 0, 1), [253, 231, 37]);
+        assert_eq!(px(&rgb, 1, 1), viridis(0.5));
+        assert_eq!(px(&rgb, 1, 0), viridis(0.25));
+        assert_eq!(px(&rgb, 0, 0), [68, 1, 84]);
+        // To the array's maximum.
+        let (_, _, rgb) = render((&v * 4.0).view(), Scale::FromZero { max: None }).unwrap();
+        assert_eq!(px(&rgb, 0, 1), [253, 231, 37]);
+        assert_eq!(px(&rgb, 1, 1), viridis(0.5));
+        // Silence is dark.
+        let z = Array3::<f32>::zeros((1, 2, 2));
+        let (_, _, rgb) = render(z.view(), Scale::FromZero { max: None }).unwrap();
         assert!(rgb.chunks(3).all(|p| p == [68, 1, 84]));
     }
 
