@@ -9,11 +9,16 @@ use wavegpu::{Device, Spectrogram};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let input = args.next().unwrap_or_else(|| "examples/data/speech.wav".into());
+    let input = args
+        .next()
+        .unwrap_or_else(|| "examples/data/speech.wav".into());
     let output = args.next().unwrap_or_else(|| "logmel.npy".into());
 
     // Mono, resampled to 16 kHz on load (librosa.load(sr=16000)).
-    let audio = load(input.as_str(), &LoadOptions::default().mono().sample_rate(16_000))?;
+    let audio = load(
+        input.as_str(),
+        &LoadOptions::default().mono().sample_rate(16_000),
+    )?;
     // A hardware GPU if there is one, else the CPU path: same numbers.
     let device = Device::auto();
     // Built once (filterbank, FFT plan, pipelines): reuse it for every file.
