@@ -2,4 +2,5 @@
 //! what `Device::Cpu` runs and the oracle of the GPU tests.
 
 pub(crate) mod features;
+pub(crate) mod spectral;
 pub(crate) mod stft;

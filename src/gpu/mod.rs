@@ -4,6 +4,7 @@ pub(crate) mod features;
 pub(crate) mod istft;
 pub(crate) mod kernel;
 pub(crate) mod shaders;
+pub(crate) mod spectral;
 pub(crate) mod stft;
 
 use crate::error::{Error, Result};

@@ -20,6 +20,15 @@ pub(crate) fn source(kernel: Kernel, mem: FftMemory) -> String {
     let (body, power) = match kernel {
         Kernel::Stft => (include_str!("../../shaders/stft.wgsl"), true),
         Kernel::Istft => (include_str!("../../shaders/istft.wgsl"), false),
+        // The spectral features reduce the STFT kernel's spectrum in place: stft.wgsl's
+        // bindings, framing and FFT come first, then spectral.wgsl's entry points.
+        Kernel::Spectral => {
+            return format!(
+                "{}\n{}",
+                source(Kernel::Stft, mem),
+                include_str!("../../shaders/spectral.wgsl")
+            )
+        }
         // No FFT: the post stages are self-contained.
         Kernel::Features => return include_str!("../../shaders/features.wgsl").to_string(),
     };
@@ -37,11 +46,17 @@ pub(crate) enum Kernel {
     Stft,
     Istft,
     Features,
+    Spectral,
 }
 
 impl Kernel {
     #[cfg(test)]
-    pub const ALL: [Kernel; 3] = [Kernel::Stft, Kernel::Istft, Kernel::Features];
+    pub const ALL: [Kernel; 4] = [
+        Kernel::Stft,
+        Kernel::Istft,
+        Kernel::Features,
+        Kernel::Spectral,
+    ];
 
     /// The file under `shaders/` this kernel comes from.
     pub fn file(self) -> &'static str {
@@ -49,6 +64,7 @@ impl Kernel {
             Kernel::Stft => "stft.wgsl",
             Kernel::Istft => "istft.wgsl",
             Kernel::Features => "features.wgsl",
+            Kernel::Spectral => "spectral.wgsl",
         }
     }
 }

@@ -1,6 +1,7 @@
 //! GPU STFT and feature engine: one fused kernel per frame (`shaders/stft.wgsl`: complex bins,
-//! |X|^power, or |X|^power through a sparse filterbank), optional post stages
-//! (`shaders/features.wgsl`: dB, DCT), work split to fit the device's buffers.
+//! |X|^power, or |X|^power through a sparse filterbank; or a reduction of the frame from
+//! `shaders/spectral.wgsl`), optional post stages (`shaders/features.wgsl`: dB, DCT), work
+//! split to fit the device's buffers.
 
 use std::sync::{Arc, Mutex};
 
@@ -8,15 +9,16 @@ use bytemuck::{Pod, Zeroable};
 use ndarray::{s, Array3, ArrayView2};
 use num_complex::Complex32;
 
-use super::kernel::{grid, grown, layout_entries, FftKernel, WG};
+use super::kernel::{fft_memory, grid, grown, layout_entries, FftKernel, WG};
 use super::shaders::{source, FftMemory, Kernel};
+use super::spectral::{SpectralKernel, SPECTRAL_WG_BYTES};
 use super::GpuContext;
 use crate::cpu::features::Post;
 use crate::dsp::db::DbRef;
-use crate::dsp::frames::PadMode;
+use crate::dsp::frames::{Framing, PadMode};
 use crate::dsp::mel::SparseBank;
 use crate::error::{Error, Result};
-use crate::transform::stft::StftConfig;
+use crate::transform::stft::{Epilogue, StftConfig};
 
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable, Debug, Default)]
@@ -65,6 +67,8 @@ pub(crate) enum Mode {
     Real,
     /// |X|^power through the filterbank, then the post stages when the run is one chunk.
     Features,
+    /// The values per frame of a `shaders/spectral.wgsl` kernel.
+    Spectral,
 }
 
 /// The filterbank and post stages of a feature plan, on the device.
@@ -79,6 +83,16 @@ struct Features {
     post_params: wgpu::Buffer,
     dct: wgpu::Buffer,
     lifter: wgpu::Buffer,
+}
+
+/// The tables of a `shaders/spectral.wgsl` kernel, on the device.
+struct SpectralDev {
+    n_out: usize,
+    /// Contrast bands (lo, hi, q, 0); bound where stft.wgsl has the filterbank's bands.
+    bands: wgpu::Buffer,
+    /// Bound where stft.wgsl has the filterbank weights (unused).
+    unused: wgpu::Buffer,
+    params: wgpu::Buffer,
 }
 
 /// Buffers reused across runs, grown when a run needs more.
@@ -99,6 +113,7 @@ pub(crate) struct GpuStft {
     ctx: Arc<GpuContext>,
     k: FftKernel,
     features: Option<Features>,
+    spectral: Option<SpectralDev>,
     base: Params,
     max_bytes: u64,
     buffers: Mutex<Option<Buffers>>,
@@ -150,6 +165,75 @@ impl GpuStft {
             None => None,
             Some((bank, post)) => Some(Features::new(&ctx, bank, post)?),
         };
+        Ok(Self::assemble(ctx, cfg, k, features, None, max_bytes))
+    }
+
+    /// A spectral-feature or frame-statistic plan: `kernel` (an entry point of
+    /// `shaders/spectral.wgsl`) writes `kernel.n_out` values per frame. The spectral kernels
+    /// transform each frame with `cfg`'s window and FFT and read `|X|^power` (the epilogue's
+    /// power); the time-domain ones (`kernel.time_domain`) read the raw frames of `cfg`'s
+    /// framing and never run the FFT.
+    pub fn spectral(
+        ctx: Arc<GpuContext>,
+        cfg: &StftConfig,
+        kernel: &SpectralKernel,
+        max_bytes: Option<u64>,
+    ) -> Result<Self> {
+        // The time-domain kernels share the module but not the FFT: build it around a 2-point
+        // FFT, so that no frame length is refused or given an FFT scratch it never uses.
+        let two_point = StftConfig {
+            framing: Framing {
+                n_fft: 2,
+                hop: 1,
+                center: false,
+                pad_mode: PadMode::Constant,
+            },
+            win_length: 2,
+            window: vec![1.0; 2],
+            epilogue: Epilogue { power: 1.0 },
+        };
+        let kcfg = if kernel.time_domain { &two_point } else { cfg };
+        // The reductions' workgroup memory sits beside the FFT's: move the FFT to its storage
+        // scratch when both would not fit.
+        let m = kcfg.fft_len();
+        let force_global = fft_memory(&ctx, m, kcfg.framing.n_fft)? == FftMemory::Workgroup
+            && (m * 8 + SPECTRAL_WG_BYTES) as u64
+                > ctx.limits.max_compute_workgroup_storage_size as u64;
+        // input, rows_info, window, twiddles, stages | output, scratch | bands, unused,
+        // row_max (unused) | spectral params
+        let k = FftKernel::new(
+            &ctx,
+            kcfg,
+            Kernel::Spectral,
+            &[
+                true, true, true, true, true, false, false, true, true, false, true,
+            ],
+            &[kernel.entry],
+            std::mem::size_of::<Params>(),
+            force_global,
+        )?;
+        let st = wgpu::BufferUsages::STORAGE;
+        let dev = ctx.scoped("building the spectral tables", || SpectralDev {
+            n_out: kernel.n_out,
+            bands: ctx.init_buffer("contrast bands", bytemuck::cast_slice(&kernel.bands), st),
+            unused: ctx.storage_buffer("unused", 16, wgpu::BufferUsages::empty()),
+            params: ctx.init_buffer("spectral params", bytemuck::bytes_of(&kernel.params), st),
+        })?;
+        let mut engine = Self::assemble(ctx, cfg, k, None, Some(dev), max_bytes);
+        if let Some(code) = kernel.pad_mode {
+            engine.base.pad_mode = code;
+        }
+        Ok(engine)
+    }
+
+    fn assemble(
+        ctx: Arc<GpuContext>,
+        cfg: &StftConfig,
+        k: FftKernel,
+        features: Option<Features>,
+        spectral: Option<SpectralDev>,
+        max_bytes: Option<u64>,
+    ) -> Self {
         let base = Params {
             n_fft: cfg.framing.n_fft as u32,
             m: cfg.fft_len() as u32,
@@ -166,14 +250,15 @@ impl GpuStft {
             ..Default::default()
         };
         let max_bytes = max_bytes.unwrap_or(u64::MAX).min(ctx.max_binding()).max(64);
-        Ok(GpuStft {
+        GpuStft {
             ctx,
             k,
             features,
+            spectral,
             base,
             max_bytes,
             buffers: Mutex::new(None),
-        })
+        }
     }
 
     /// f32 values per frame of the kernel's output in `mode`.
@@ -183,6 +268,7 @@ impl GpuStft {
             Mode::Complex => 2 * nf,
             Mode::Real => nf,
             Mode::Features => self.base.n_bands as usize,
+            Mode::Spectral => self.spectral.as_ref().map_or(0, |s| s.n_out),
         }
     }
 
@@ -307,6 +393,9 @@ impl GpuStft {
                 ],
             )
         });
+        if let Some(sp) = &self.spectral {
+            bound.extend([&sp.bands, &sp.unused, &row_max, &sp.params]);
+        }
         let bind = k.bind(c, &bound);
         *slot = Some(Buffers {
             input,

@@ -4,9 +4,14 @@ pub mod chroma;
 pub(crate) mod features;
 pub mod istft;
 pub mod mel;
+pub mod spectral;
 pub mod stft;
 
 pub use chroma::{Chroma, ChromaBuilder};
 pub use istft::{Istft, IstftBuilder};
 pub use mel::{Mel, MelBuilder, Mfcc, MfccBuilder};
+pub use spectral::{
+    Rms, RmsBuilder, Spectral, SpectralBuilder, SpectralFeature, ZeroCrossingRate,
+    ZeroCrossingRateBuilder,
+};
 pub use stft::{Spectrogram, Stft, StftBuilder};
