@@ -87,12 +87,20 @@ pub(crate) fn centroid(mag: &[f64], hz: f64) -> f64 {
 /// `spectral_bandwidth(p, norm=True)` of one magnitude column.
 pub(crate) fn bandwidth(mag: &[f64], hz: f64, p: f64) -> f64 {
     let (norm, c) = centroid_of(mag, hz);
-    let sum: f64 = mag
-        .iter()
-        .enumerate()
-        .map(|(k, &s)| (s / norm) * (k as f64 * hz - c).abs().powf(p))
-        .sum();
-    sum.powf(1.0 / p)
+    let dev = |k: usize| (k as f64 * hz - c).abs();
+    let weighted = |pow: &dyn Fn(f64) -> f64| -> f64 {
+        mag.iter()
+            .enumerate()
+            .map(|(k, &s)| (s / norm) * pow(dev(k)))
+            .sum()
+    };
+    if p == 2.0 {
+        weighted(&|d| d * d).sqrt()
+    } else if p == 1.0 {
+        weighted(&|d| d)
+    } else {
+        weighted(&|d| d.powf(p)).powf(1.0 / p)
+    }
 }
 
 /// `spectral_rolloff`: the lowest bin frequency whose cumulative magnitude reaches
@@ -283,7 +291,7 @@ pub(crate) fn frame_stats(
     for (r, mut lane) in out.outer_iter_mut().enumerate() {
         let row = data.row(r);
         let len = lengths[r];
-        let sample = |t: i64| -> f64 {
+        let padded = |t: i64| -> f64 {
             let i = match stat {
                 FrameStat::Rms => padded_index(t, len, framing.pad_mode),
                 FrameStat::Zcr => Some(t.clamp(0, len as i64 - 1) as usize),
@@ -298,26 +306,40 @@ pub(crate) fn frame_stats(
             .enumerate()
             .for_each(|(f, v)| {
                 let t0 = (f * framing.hop) as i64 - framing.left_pad() as i64;
-                *v = match stat {
-                    FrameStat::Rms => {
-                        let sum: f64 = (0..n as i64).map(|j| sample(t0 + j).powi(2)).sum();
-                        (sum / n as f64).sqrt() as f32
+                *v = match row.as_slice() {
+                    // interior frames of a contiguous row: no padding to resolve
+                    Some(s) if t0 >= 0 && t0 as usize + n <= len => {
+                        let seg = &s[t0 as usize..t0 as usize + n];
+                        stat_of(stat, seg.iter().map(|&x| x as f64), n)
                     }
-                    FrameStat::Zcr => {
-                        let neg = |x: f64| x < 0.0 && x.abs() > ZCR_THRESHOLD;
-                        let mut prev = neg(sample(t0));
-                        let mut count = 0usize;
-                        for j in 1..n as i64 {
-                            let cur = neg(sample(t0 + j));
-                            count += usize::from(cur != prev);
-                            prev = cur;
-                        }
-                        (count as f64 / n as f64) as f32
-                    }
+                    _ => stat_of(stat, (0..n as i64).map(|j| padded(t0 + j)), n),
                 };
             });
     }
     out
+}
+
+/// `stat` of one frame of `n` samples.
+fn stat_of(stat: FrameStat, frame: impl Iterator<Item = f64>, n: usize) -> f32 {
+    match stat {
+        FrameStat::Rms => {
+            let sum: f64 = frame.map(|x| x * x).sum();
+            (sum / n as f64).sqrt() as f32
+        }
+        FrameStat::Zcr => {
+            let neg = |x: f64| x < 0.0 && x.abs() > ZCR_THRESHOLD;
+            let mut frame = frame.map(neg);
+            let Some(mut prev) = frame.next() else {
+                return 0.0;
+            };
+            let mut count = 0usize;
+            for cur in frame {
+                count += usize::from(cur != prev);
+                prev = cur;
+            }
+            (count as f64 / n as f64) as f32
+        }
+    }
 }
 
 #[cfg(test)]
