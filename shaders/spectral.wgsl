@@ -14,8 +14,8 @@
 //   frame_rms:          sqrt(mean(x^2)) over the padded frame (constant or reflect)
 //   frame_zcr:          sign changes between neighbours / frame length, edge padding, |x| <=
 //                       threshold counted as positive
-// Every loop a thread runs is strided over the workgroup, so no thread iterates over more than
-// a frame's bins / 128 (besides the FFT) and reads from the spectrum stay in workgroup memory.
+// Besides the FFT, no thread loops over more than ceil(bins / 128) bins (or samples) at a time
+// (lavapipe's loop guard stops long loops), and the spectrum is read from workgroup memory.
 
 struct Spectral {
     bin_hz: f32,       // sr / n_fft: f_k = k * bin_hz
