@@ -116,15 +116,16 @@ pub(crate) fn cpu_features(
     cfg.post.apply(mel, frames, &maxes)
 }
 
-/// The public methods of a feature plan type wrapping `plan: FeaturePlan`.
-macro_rules! feature_plan_api {
+/// The public run methods of a plan type whose `plan` field has `rows`, `shape` and `device`
+/// (feature plans here, frame statistics in spectral.rs).
+macro_rules! plan_api {
     ($ty:ident, $what:literal) => {
         impl $ty {
-            #[doc = concat!("The ", $what, " of every channel: `(channels, bands, frames)`.")]
+            #[doc = concat!("The ", $what, " of every channel: `(channels, values, frames)`.")]
             pub fn run(&self, audio: &Audio) -> Result<Array3<f32>> {
                 pollster::block_on(self.run_async(audio))
             }
-            #[doc = concat!("The ", $what, " of every row of a batch: `(rows, bands, frames of the longest row)`; a row's frames past its own count are zero.")]
+            #[doc = concat!("The ", $what, " of every row of a batch: `(rows, values, frames of the longest row)`; a row's frames past its own count are zero.")]
             pub fn run_batch(&self, batch: &AudioBatch) -> Result<Array3<f32>> {
                 pollster::block_on(self.plan.rows(batch.data(), batch.lengths(), batch.sample_rate(), "batch"))
             }
@@ -142,6 +143,15 @@ macro_rules! feature_plan_api {
                 &self.plan.device
             }
         }
+    };
+}
+
+pub(crate) use plan_api;
+
+/// [`plan_api`] plus a `Debug` that shows the feature plan's parameters.
+macro_rules! feature_plan_api {
+    ($ty:ident, $what:literal) => {
+        crate::transform::features::plan_api!($ty, $what);
 
         impl std::fmt::Debug for $ty {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -690,38 +690,9 @@ pub struct ZeroCrossingRate {
     plan: FramePlan,
 }
 
-/// The public run methods of a plan type whose `plan` has `rows`, `shape` and `device`.
-macro_rules! plan_api {
-    ($ty:ident, $what:literal) => {
-        impl $ty {
-            #[doc = concat!("The ", $what, " of every channel: `(channels, values, frames)`.")]
-            pub fn run(&self, audio: &Audio) -> Result<Array3<f32>> {
-                pollster::block_on(self.run_async(audio))
-            }
-            #[doc = concat!("The ", $what, " of every row of a batch: `(rows, values, frames of the longest row)`; a row's frames past its own count are zero.")]
-            pub fn run_batch(&self, batch: &AudioBatch) -> Result<Array3<f32>> {
-                pollster::block_on(self.plan.rows(batch.data(), batch.lengths(), batch.sample_rate(), "batch"))
-            }
-            /// The async core of `run`.
-            pub async fn run_async(&self, audio: &Audio) -> Result<Array3<f32>> {
-                let lengths = vec![audio.len(); audio.channels()];
-                self.plan.rows(audio.data(), &lengths, audio.sample_rate(), audio.label()).await
-            }
-            /// The shape `run` returns for `rows` rows of `len` samples.
-            pub fn output_shape(&self, rows: usize, len: usize) -> Result<(usize, usize, usize)> {
-                self.plan.shape(rows, len)
-            }
-            /// The device the plan runs on.
-            pub fn device(&self) -> &Device {
-                &self.plan.device
-            }
-        }
-    };
-}
-
-plan_api!(Spectral, "feature");
-plan_api!(Rms, "rms");
-plan_api!(ZeroCrossingRate, "zero-crossing rate");
+crate::transform::features::plan_api!(Spectral, "feature");
+crate::transform::features::plan_api!(Rms, "rms");
+crate::transform::features::plan_api!(ZeroCrossingRate, "zero-crossing rate");
 
 impl std::fmt::Debug for Rms {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
