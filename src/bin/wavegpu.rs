@@ -8,6 +8,8 @@ mod fail;
 mod features;
 #[path = "wavegpu/image.rs"]
 mod image;
+#[path = "wavegpu/spectral.rs"]
+mod spectral;
 
 use std::ffi::OsStr;
 use std::io::{IsTerminal, Write};
@@ -172,6 +174,7 @@ fn run(cli: Cli) -> Result<i32, Fail> {
         Command::Mel(a) => features::mel(a),
         Command::Mfcc(a) => features::mfcc(a),
         Command::Chroma(a) => features::chroma(a),
+        Command::Spectral(a) => spectral::spectral(a),
     }
 }
 
@@ -356,17 +359,9 @@ impl_framing!(StftBuilder, MelBuilder, MfccBuilder, ChromaBuilder);
 fn with_framing<B: Framing>(builder: B, f: &FramingArgs) -> B {
     let mut b = builder
         .n_fft(f.n_fft as usize)
-        .window(match f.window {
-            WindowName::Hann => Window::Hann,
-            WindowName::Hamming => Window::Hamming,
-            WindowName::Blackman => Window::Blackman,
-            WindowName::Ones => Window::Ones,
-        })
+        .window(window_of(f.window))
         .center(f.center)
-        .pad_mode(match f.pad_mode {
-            PadModeName::Constant => PadMode::Constant,
-            PadModeName::Reflect => PadMode::Reflect,
-        });
+        .pad_mode(pad_mode_of(f.pad_mode));
     if let Some(h) = f.hop_length {
         b = b.hop_length(h as usize);
     }
@@ -374,6 +369,22 @@ fn with_framing<B: Framing>(builder: B, f: &FramingArgs) -> B {
         b = b.win_length(w as usize);
     }
     b
+}
+
+fn window_of(w: WindowName) -> Window {
+    match w {
+        WindowName::Hann => Window::Hann,
+        WindowName::Hamming => Window::Hamming,
+        WindowName::Blackman => Window::Blackman,
+        WindowName::Ones => Window::Ones,
+    }
+}
+
+fn pad_mode_of(m: PadModeName) -> PadMode {
+    match m {
+        PadModeName::Constant => PadMode::Constant,
+        PadModeName::Reflect => PadMode::Reflect,
+    }
 }
 
 /// A plan the flags alone make impossible is a usage error; anything else that stops a build

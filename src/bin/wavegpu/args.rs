@@ -35,6 +35,37 @@ values drawn linearly from 0 to 1 on viridis (0 to the array's maximum with --no
     after_help_text!()
 );
 
+const SPECTRAL_AFTER_HELP: &str = concat!(
+    "\
+Features (--feature; the librosa.feature function, its parameters as flags, the .npy shape):
+  centroid   spectral_centroid                                 Hz  (1, frames)
+  bandwidth  spectral_bandwidth: --p                           Hz  (1, frames)
+  rolloff    spectral_rolloff: --roll-percent                  Hz  (1, frames)
+  flatness   spectral_flatness: --power, --amin                    (1, frames)
+  contrast   spectral_contrast: --n-bands, --fmin, --quantile,
+             --linear                                          dB  (n_bands + 1, frames)
+  rms        rms: --frame-length, --pad-mode                       (1, frames)
+  zcr        zero_crossing_rate: --frame-length                    (1, frames)
+With --no-mono the channels lead: (channels, 1, frames), (channels, n_bands + 1, frames).
+
+Framing: the five spectral features take the STFT's flags (--n-fft, --hop-length [default: \
+win_length / 4], --win-length, --window, --center, --pad-mode) and work on its magnitude; rms \
+and zcr frame the samples themselves with --frame-length, --hop-length [default: 512] and \
+--center (rms pads with --pad-mode, zcr with the edge samples, as librosa). A flag the chosen \
+feature does not take is a usage error.
+
+Contrast: the bands [0, fmin], [fmin, 2 fmin], ... must start below the Nyquist frequency \
+(fmin * 2^(n_bands - 1) < sr / 2): a file whose rate is too low fails (exit 1; with --sr, a \
+usage error), e.g. 8 kHz audio at the defaults: pass --fmin 100. In dB the 80 dB floor is taken \
+from the maximum of the whole array, every channel together, as librosa does.
+
+PNG: time on x, one pixel row per output row (row 0 at the bottom, channels stacked, the first \
+on top), values drawn linearly from the array's minimum to its maximum on viridis.
+
+",
+    after_help_text!()
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "wavegpu",
@@ -78,6 +109,11 @@ pub enum Command {
     /// (channels, n_chroma, frames) with --no-mono, or an OUT.png image
     #[command(after_help = CHROMA_AFTER_HELP)]
     Chroma(ChromaArgs),
+    /// One spectral feature per frame (librosa.feature.spectral_centroid, _bandwidth,
+    /// _rolloff, _flatness, _contrast, rms, zero_crossing_rate): OUT.npy of shape (1, frames),
+    /// (n_bands + 1, frames) for contrast, with a leading channel axis with --no-mono, or OUT.png
+    #[command(after_help = SPECTRAL_AFTER_HELP)]
+    Spectral(SpectralArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -412,6 +448,142 @@ pub struct ChromaArgs {
     pub device: DeviceArg,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SpectralName {
+    /// librosa.feature.spectral_centroid
+    Centroid,
+    /// librosa.feature.spectral_bandwidth
+    Bandwidth,
+    /// librosa.feature.spectral_rolloff
+    Rolloff,
+    /// librosa.feature.spectral_flatness
+    Flatness,
+    /// librosa.feature.spectral_contrast
+    Contrast,
+    /// librosa.feature.rms
+    Rms,
+    /// librosa.feature.zero_crossing_rate
+    #[value(alias = "zero-crossing-rate")]
+    Zcr,
+}
+
+impl SpectralName {
+    pub fn name(self) -> &'static str {
+        match self {
+            SpectralName::Centroid => "centroid",
+            SpectralName::Bandwidth => "bandwidth",
+            SpectralName::Rolloff => "rolloff",
+            SpectralName::Flatness => "flatness",
+            SpectralName::Contrast => "contrast",
+            SpectralName::Rms => "rms",
+            SpectralName::Zcr => "zcr",
+        }
+    }
+
+    /// Framed by the STFT (the five spectral features), not on raw samples (rms, zcr).
+    pub fn uses_stft(self) -> bool {
+        !matches!(self, SpectralName::Rms | SpectralName::Zcr)
+    }
+}
+
+/// `wavegpu spectral`. The framing and feature flags are options so that one the chosen
+/// feature does not take can be refused; their defaults (librosa's) are in the help text.
+#[derive(Debug, Args)]
+pub struct SpectralArgs {
+    /// The audio file, or a directory of them
+    pub input: PathBuf,
+    /// OUT.npy (float32) or OUT.png; a directory when INPUT is one
+    #[arg(short, long, value_name = "OUT")]
+    pub output: PathBuf,
+    /// The feature to compute (see below)
+    #[arg(long, value_enum, value_name = "FEATURE")]
+    pub feature: SpectralName,
+
+    /// Spectral features: FFT length in samples [default: 2048]
+    #[arg(long, value_name = "N", help_heading = "Framing",
+          value_parser = clap::value_parser!(u32).range(1..=(1 << 24)))]
+    pub n_fft: Option<u32>,
+    /// rms, zcr: samples per frame [default: 2048]
+    #[arg(long, value_name = "N", help_heading = "Framing",
+          value_parser = clap::value_parser!(u32).range(1..=(1 << 24)))]
+    pub frame_length: Option<u32>,
+    /// Samples between successive frames [default: win_length / 4 for the spectral features,
+    /// 512 for rms and zcr]
+    #[arg(long, value_name = "N", help_heading = "Framing",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub hop_length: Option<u32>,
+    /// Spectral features: window length in samples, at most n_fft; zero-padded to n_fft,
+    /// centred [default: n_fft]
+    #[arg(long, value_name = "N", help_heading = "Framing",
+          value_parser = clap::value_parser!(u32).range(1..=(1 << 24)))]
+    pub win_length: Option<u32>,
+    /// Spectral features: analysis window (periodic) [default: hann]
+    #[arg(long, value_enum, value_name = "WINDOW", help_heading = "Framing")]
+    pub window: Option<WindowName>,
+    /// Centre frame t on sample t * hop_length by padding half a frame on both sides
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL",
+          help_heading = "Framing")]
+    pub center: bool,
+    /// Spectral features and rms: padding used when centering (zcr repeats the edge samples)
+    /// [default: constant]
+    #[arg(long, value_enum, value_name = "MODE", help_heading = "Framing")]
+    pub pad_mode: Option<PadModeName>,
+
+    /// bandwidth: the order p of the deviation from the centroid [default: 2]
+    #[arg(long, value_name = "P", value_parser = parse_positive, help_heading = "Feature")]
+    pub p: Option<f64>,
+    /// rolloff: share of the frame's magnitude below the rolloff, in (0, 1) [default: 0.85]
+    #[arg(long, value_name = "R", value_parser = parse_open_unit, allow_negative_numbers = true,
+          help_heading = "Feature")]
+    pub roll_percent: Option<f64>,
+    /// flatness: exponent of the magnitude, 2 is power [default: 2]
+    #[arg(long, value_name = "P", value_parser = parse_positive, help_heading = "Feature")]
+    pub power: Option<f64>,
+    /// flatness: floor of |X|^power before the logarithm [default: 1e-10]
+    #[arg(long, value_name = "A", value_parser = parse_positive, allow_negative_numbers = true,
+          help_heading = "Feature")]
+    pub amin: Option<f64>,
+    /// contrast: number of octave bands above the first [default: 6]
+    #[arg(long, value_name = "N", help_heading = "Feature",
+          value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub n_bands: Option<u32>,
+    /// contrast: top of the first band, in Hz [default: 200]
+    #[arg(long, value_name = "HZ", value_parser = parse_fmax, allow_negative_numbers = true,
+          help_heading = "Feature")]
+    pub fmin: Option<f64>,
+    /// contrast: share of each band's bins averaged for its peak and its valley, in (0, 1)
+    /// [default: 0.02]
+    #[arg(long, value_name = "Q", value_parser = parse_open_unit, allow_negative_numbers = true,
+          help_heading = "Feature")]
+    pub quantile: Option<f64>,
+    /// contrast: peak - valley instead of their difference in dB
+    #[arg(long, help_heading = "Feature")]
+    pub linear: bool,
+
+    #[command(flatten)]
+    pub load: LoadArgs,
+    #[command(flatten)]
+    pub device: DeviceArg,
+}
+
+fn parse_positive(s: &str) -> Result<f64, String> {
+    let v: f64 = parse_number(s)?;
+    if v.is_finite() && v > 0.0 {
+        Ok(v)
+    } else {
+        Err(format!("must be finite and > 0, got {s}"))
+    }
+}
+
+fn parse_open_unit(s: &str) -> Result<f64, String> {
+    let v: f64 = parse_number(s)?;
+    if v > 0.0 && v < 1.0 {
+        Ok(v)
+    } else {
+        Err(format!("must lie in the range (0, 1), got {s}"))
+    }
+}
+
 fn parse_number<T: std::str::FromStr>(s: &str) -> Result<T, String> {
     s.trim()
         .parse()
@@ -652,6 +824,31 @@ mod tests {
     }
 
     #[test]
+    fn spectral_flags_default_to_none() {
+        let cli = Cli::try_parse_from([
+            "wavegpu",
+            "spectral",
+            "a.wav",
+            "-o",
+            "a.npy",
+            "--feature",
+            "zero-crossing-rate",
+        ])
+        .unwrap();
+        let Command::Spectral(a) = cli.command else {
+            panic!("not spectral")
+        };
+        assert_eq!(a.feature, SpectralName::Zcr);
+        assert!(!a.feature.uses_stft());
+        assert!(a.center && !a.linear);
+        assert!(a.n_fft.is_none() && a.frame_length.is_none() && a.hop_length.is_none());
+        assert!(a.win_length.is_none() && a.window.is_none() && a.pad_mode.is_none());
+        assert!(a.p.is_none() && a.roll_percent.is_none() && a.power.is_none());
+        assert!(a.amin.is_none() && a.n_bands.is_none() && a.fmin.is_none());
+        assert!(a.quantile.is_none());
+    }
+
+    #[test]
     fn bad_feature_values_are_usage_errors() {
         for (cmd, bad) in [
             ("mel", &["--n-mels", "0"][..]),
@@ -677,6 +874,18 @@ mod tests {
             ("chroma", &["--octwidth", "0"]),
             ("chroma", &["--ctroct", "inf"]),
             ("chroma", &["--power", "0"]),
+            ("spectral", &[]),
+            ("spectral", &["--feature", "loudness"]),
+            (
+                "spectral",
+                &["--feature", "rolloff", "--roll-percent", "1.5"],
+            ),
+            ("spectral", &["--feature", "bandwidth", "--p", "0"]),
+            ("spectral", &["--feature", "contrast", "--n-bands", "0"]),
+            ("spectral", &["--feature", "contrast", "--quantile", "1"]),
+            ("spectral", &["--feature", "contrast", "--fmin", "nan"]),
+            ("spectral", &["--feature", "flatness", "--amin", "-1"]),
+            ("spectral", &["--feature", "rms", "--frame-length", "0"]),
         ] {
             let mut argv = vec!["wavegpu", cmd, "a.wav", "-o", "a.npy"];
             argv.extend_from_slice(bad);

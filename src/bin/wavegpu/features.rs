@@ -58,6 +58,8 @@ pub fn mel(a: MelArgs) -> Result<i32, Fail> {
         load: &a.load,
         device: a.device.device,
         nominal_rate: mel_nominal_rate(&a.load, mel),
+        check: None,
+        one_plan: false,
         rate_note: &|sr| mel_rate_note(mel, sr),
         scale,
         command: "mel",
@@ -90,6 +92,8 @@ pub fn mfcc(a: MfccArgs) -> Result<i32, Fail> {
         load: &a.load,
         device: a.device.device,
         nominal_rate: mel_nominal_rate(&a.load, mel),
+        check: None,
+        one_plan: false,
         rate_note: &|sr| mel_rate_note(mel, sr),
         scale: Scale::Linear,
         command: "mfcc",
@@ -122,6 +126,8 @@ pub fn chroma(a: ChromaArgs) -> Result<i32, Fail> {
         device: a.device.device,
         // No chroma parameter depends on the rate: any rate checks the flags.
         nominal_rate: a.load.sr.unwrap_or(22_050),
+        check: None,
+        one_plan: false,
         rate_note: &|sr| format!("at this file's sample rate, {sr} Hz"),
         scale,
         command: "chroma",
@@ -189,20 +195,26 @@ fn mel_rate_note(mel: &MelFlags, sr: u32) -> String {
 
 /// What the rate-dependent commands share: loading, the device, the plan cache, single file
 /// or directory.
-struct Features<'a> {
-    load: &'a LoadArgs,
-    device: DeviceName,
+pub struct Features<'a> {
+    pub load: &'a LoadArgs,
+    pub device: DeviceName,
     /// The rate to build a CPU plan at before any file is read, so that flags the plan
     /// rejects are usage errors; --sr when given.
-    nominal_rate: u32,
+    pub nominal_rate: u32,
+    /// Without --sr, checks the flags in place of the plan at `nominal_rate`, for a plan whose
+    /// flags may hold at some rates and not at others (contrast's bands): its failure is a
+    /// usage error, the plan's failure at a file's rate is that file's.
+    pub check: Option<&'a (dyn Fn() -> wavegpu::Result<()> + Sync)>,
+    /// The plan does not depend on the rate: one plan serves every file.
+    pub one_plan: bool,
     /// Appended to a plan's failure at one file's rate, in parentheses.
-    rate_note: &'a (dyn Fn(u32) -> String + Sync),
-    scale: Scale,
-    command: &'static str,
+    pub rate_note: &'a (dyn Fn(u32) -> String + Sync),
+    pub scale: Scale,
+    pub command: &'static str,
 }
 
 impl Features<'_> {
-    fn run<P: Send + Sync>(
+    pub fn run<P: Send + Sync>(
         &self,
         input: &Path,
         output: &Path,
@@ -212,23 +224,33 @@ impl Features<'_> {
         // Flags the plan rejects are usage errors, found before the files are looked at; a
         // CPU build is cheap (a filterbank, a window, an FFT plan).
         let nominal = self.nominal_rate;
-        let cpu_check = make(nominal, &Device::cpu()).map_err(|e| plan_error(e, self.device))?;
+        let cpu_check = match (self.load.sr, self.check) {
+            (None, Some(check)) => {
+                check().map_err(|e| plan_error(e, self.device))?;
+                None
+            }
+            _ => Some(make(nominal, &Device::cpu()).map_err(|e| plan_error(e, self.device))?),
+        };
         let mode = plan_mode(input, output, &[OutKind::Npy, OutKind::Png])?;
         let device = match self.device {
             DeviceName::Cpu => Device::cpu(),
             name => open_device(name)?,
         };
+        let one_plan = self.one_plan;
+        let key = |sr: u32| if one_plan { 0 } else { sr };
         let cache = PlanCache::new(|sr| make(sr, &device));
-        if self.load.sr.is_some() {
-            // Every file comes out at this rate: build its plan now, once.
-            let plan = if device.is_gpu() {
-                make(nominal, &device).map_err(|e| plan_error(e, self.device))?
-            } else {
-                cpu_check
-            };
-            cache.insert(nominal, plan);
-        } else {
-            drop(cpu_check);
+        match cpu_check {
+            // Every file comes out at this rate (or the rate does not matter): build the plan
+            // now, once.
+            Some(cpu_plan) if self.load.sr.is_some() || one_plan => {
+                let plan = if device.is_gpu() {
+                    make(nominal, &device).map_err(|e| plan_error(e, self.device))?
+                } else {
+                    cpu_plan
+                };
+                cache.insert(key(nominal), plan);
+            }
+            _ => {}
         }
 
         let opts = load_options(self.load);
@@ -236,7 +258,7 @@ impl Features<'_> {
         let job = |input: &Path, output: &Path, kind: OutKind| -> Result<(), Fail> {
             let audio = load(input, &opts)?;
             let sr = audio.sample_rate();
-            let plan = cache.get(sr).map_err(|e| {
+            let plan = cache.get(key(sr)).map_err(|e| {
                 Fail::input(input.display(), format!("{e} ({})", (self.rate_note)(sr)))
             })?;
             let x = run(&plan, &audio).map_err(|e| Fail::lib(input.display(), e))?;
