@@ -2,9 +2,13 @@
 //! dumps, exit codes, and one-line error messages (never a panic or a backtrace).
 #![cfg(feature = "cli")]
 
+#[path = "common/cli.rs"]
+mod cli;
 mod common;
 
-use std::path::{Path, PathBuf};
+use cli::*;
+
+use std::path::Path;
 use std::process::{Command, Output};
 
 use ndarray::{Array1, Array2, Array3, Axis};
@@ -19,81 +23,12 @@ fn bin() -> Command {
     c
 }
 
-fn wavegpu(args: &[&str]) -> Output {
-    bin().args(args).output().expect("run the wavegpu binary")
-}
-
-fn fixture(name: &str) -> PathBuf {
-    common::data_dir().join("fixtures").join(name)
-}
-
-fn fixture_str(name: &str) -> String {
-    fixture(name).display().to_string()
-}
-
-/// A fresh scratch directory for one test.
-fn scratch(test: &str) -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-{test}"));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn describe(o: &Output) -> String {
-    format!(
-        "status {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        stderr(o)
-    )
-}
-
-fn assert_ok(o: &Output) {
-    assert_eq!(o.status.code(), Some(0), "{}", describe(o));
-}
-
-/// Exit `code`, and stderr is exactly one line `wavegpu: ...` with no panic or backtrace.
-fn assert_fails_one_line(o: &Output, code: i32) -> String {
-    assert_eq!(o.status.code(), Some(code), "{}", describe(o));
-    let err = stderr(o);
-    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(lines.len(), 1, "expected one line on stderr, got: {err:?}");
-    assert!(lines[0].starts_with("wavegpu: "), "{err:?}");
-    assert_no_panic(o);
-    lines[0].to_string()
-}
-
-fn assert_no_panic(o: &Output) {
-    let all = format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(o));
-    for bad in ["panicked", "backtrace", "RUST_BACKTRACE", "internal error"] {
-        assert!(!all.contains(bad), "output mentions {bad:?}: {all}");
-    }
-}
-
 fn read2(p: &Path) -> Array2<f32> {
     ndarray_npy::read_npy(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
 fn read3(p: &Path) -> Array3<f32> {
     ndarray_npy::read_npy(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
-/// The `.npy` header's dtype descriptor, e.g. `<f4` or `<c8`.
-fn npy_descr(p: &Path) -> String {
-    let bytes = std::fs::read(p).unwrap();
-    assert_eq!(
-        &bytes[..6],
-        b"\x93NUMPY",
-        "{}: not an npy file",
-        p.display()
-    );
-    let header = String::from_utf8_lossy(&bytes[..bytes.len().min(256)]).into_owned();
-    let i = header.find("'descr': '").expect("descr") + 10;
-    header[i..].split('\'').next().unwrap().to_string()
 }
 
 fn speech_cases() -> Vec<serde_json::Value> {
@@ -320,15 +255,6 @@ fn stft_resamples_with_sr() {
         read2(&out),
         plan.run(&audio).unwrap().index_axis_move(Axis(0), 0)
     );
-}
-
-fn png_info(p: &Path) -> (u32, u32, png::ColorType, Vec<u8>) {
-    let dec = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(p).unwrap()));
-    let mut reader = dec.read_info().expect("a valid PNG header");
-    let mut buf = vec![0; reader.output_buffer_size().expect("buffer size")];
-    let info = reader.next_frame(&mut buf).expect("valid PNG image data");
-    buf.truncate(info.buffer_size());
-    (info.width, info.height, info.color_type, buf)
 }
 
 #[test]

@@ -5,10 +5,13 @@
 //! layout; directory mode with one plan per sample rate; usage and input errors.
 #![cfg(feature = "cli")]
 
+#[path = "common/cli.rs"]
+mod cli;
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use cli::*;
+
+use std::path::Path;
 
 use ndarray::{Array3, ArrayD, Axis};
 use serde_json::Value;
@@ -24,82 +27,8 @@ const DB_TOL: f32 = 1e-3;
 /// `contrast_gpu_f32_floor`) and are printed.
 const GPU_DEPTH_DB: f64 = 60.0;
 
-fn wavegpu(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wavegpu"))
-        // A panic would print a backtrace with this set: the tests check none appears.
-        .env("RUST_BACKTRACE", "1")
-        .args(args)
-        .output()
-        .expect("run the wavegpu binary")
-}
-
-fn wavegpu_s(args: &[String]) -> Output {
-    let v: Vec<&str> = args.iter().map(String::as_str).collect();
-    wavegpu(&v)
-}
-
-fn fixture(name: &str) -> PathBuf {
-    common::data_dir().join("fixtures").join(name)
-}
-
-fn fixture_str(name: &str) -> String {
-    fixture(name).display().to_string()
-}
-
-fn scratch(test: &str) -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-spectral-{test}"));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn describe(o: &Output) -> String {
-    format!(
-        "status {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        stderr(o)
-    )
-}
-
-fn assert_ok(o: &Output) {
-    assert_eq!(o.status.code(), Some(0), "{}", describe(o));
-    assert_no_panic(o);
-}
-
-fn assert_no_panic(o: &Output) {
-    let all = format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(o));
-    for bad in ["panicked", "backtrace", "RUST_BACKTRACE", "internal error"] {
-        assert!(!all.contains(bad), "output mentions {bad:?}: {all}");
-    }
-}
-
-/// Exit `code`, and stderr is exactly one line `wavegpu: ...` with no panic or backtrace.
-fn assert_fails_one_line(o: &Output, code: i32) -> String {
-    assert_eq!(o.status.code(), Some(code), "{}", describe(o));
-    let err = stderr(o);
-    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(lines.len(), 1, "expected one line on stderr, got: {err:?}");
-    assert!(lines[0].starts_with("wavegpu: "), "{err:?}");
-    assert_no_panic(o);
-    lines[0].to_string()
-}
-
 fn read_any(p: &Path) -> ArrayD<f32> {
     ndarray_npy::read_npy(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
-/// The `.npy` header's dtype descriptor, e.g. `<f4`.
-fn npy_descr(p: &Path) -> String {
-    let bytes = std::fs::read(p).unwrap();
-    assert_eq!(&bytes[..6], b"\x93NUMPY", "{}: not npy", p.display());
-    let header = String::from_utf8_lossy(&bytes[..bytes.len().min(256)]).into_owned();
-    let i = header.find("'descr': '").expect("descr") + 10;
-    header[i..].split('\'').next().unwrap().to_string()
 }
 
 /// A GPU adapter for the GPU tests: None (skip, with a reason) only outside CI; with
@@ -603,15 +532,6 @@ fn other_flags_equal_the_library_plan() {
 // ---------------------------------------------------------------------------------------
 // PNG
 
-fn png_info(p: &Path) -> (u32, u32, png::ColorType, Vec<u8>) {
-    let dec = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(p).unwrap()));
-    let mut reader = dec.read_info().expect("a valid PNG header");
-    let mut buf = vec![0; reader.output_buffer_size().expect("buffer size")];
-    let info = reader.next_frame(&mut buf).expect("valid PNG image data");
-    buf.truncate(info.buffer_size());
-    (info.width, info.height, info.color_type, buf)
-}
-
 #[test]
 fn png_is_frames_wide_and_one_row_per_value() {
     let dir = scratch("png");
@@ -727,15 +647,6 @@ fn png_is_frames_wide_and_one_row_per_value() {
 
 // ---------------------------------------------------------------------------------------
 // directory mode
-
-fn written(dir: &Path) -> Vec<String> {
-    let mut w: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    w.sort();
-    w
-}
 
 /// Files at 8, 16 and 48 kHz in one directory, and a garbage one: every good file's output
 /// equal to the single-file command's (the centroid in Hz needs the file's own rate), one
