@@ -8,8 +8,11 @@
 #[path = "common/cli.rs"]
 mod cli;
 mod common;
+#[path = "common/contrast.rs"]
+mod contrast;
 
 use cli::*;
+use contrast::*;
 
 use std::path::Path;
 
@@ -180,7 +183,10 @@ fn judge(c: &Value, got: &ArrayD<f32>, gpu: bool, label: &str) -> Option<String>
     let abs = max_abs(got, &r);
     let db = c["feature"] == "contrast" && c["linear"] == false;
     let ok = if db && gpu {
-        let depth = valley_depth_db(c);
+        let depth = valley_depth_db(
+            c,
+            &common::load_wav(&fixture(c["fixture"].as_str().unwrap())),
+        );
         assert_eq!(depth.shape(), r.shape(), "{name}: depth");
         let (mut near, mut deep) = (0.0f32, 0.0f32);
         for ((a, b), d) in got.iter().zip(r.iter()).zip(depth.iter()) {
@@ -301,94 +307,6 @@ fn mono_averages_the_channels() {
 
 // ---------------------------------------------------------------------------------------
 // contrast on the GPU: tests/spectral.rs's valley-depth rule, transcribed
-
-fn stft_builder(c: &Value) -> wavegpu::StftBuilder {
-    let u = |k: &str| c[k].as_u64().unwrap() as usize;
-    Spectrogram::stft()
-        .n_fft(u("n_fft"))
-        .hop_length(u("hop_length"))
-        .win_length(u("win_length"))
-        .window(Window::from_name(c["window"].as_str().unwrap()).unwrap())
-        .center(c["center"].as_bool().unwrap())
-        .pad_mode(PadMode::from_name(c["pad_mode"].as_str().unwrap()).unwrap())
-}
-
-/// librosa's contrast bands as `(lo, hi, q)`: bins `lo..hi` sorted, `q` averaged each side.
-fn contrast_bands(c: &Value) -> Vec<(usize, usize, usize)> {
-    let sr = c["sr"].as_f64().unwrap();
-    let n_fft = c["n_fft"].as_u64().unwrap() as usize;
-    let n_bands = c["n_bands"].as_u64().unwrap() as usize;
-    let fmin = c["fmin"].as_f64().unwrap();
-    let quantile = c["quantile"].as_f64().unwrap();
-    let freq: Vec<f64> = (0..=n_fft / 2)
-        .map(|k| k as f64 * (1.0 / (n_fft as f64 * (1.0 / sr))))
-        .collect();
-    let mut octa = vec![0.0];
-    octa.extend((0..=n_bands).map(|k| fmin * 2f64.powi(k as i32)));
-    (0..=n_bands)
-        .map(|k| {
-            let mut inside: Vec<bool> = freq
-                .iter()
-                .map(|&f| f >= octa[k] && f <= octa[k + 1])
-                .collect();
-            let idx: Vec<usize> = (0..freq.len()).filter(|&i| inside[i]).collect();
-            if k > 0 {
-                inside[idx[0] - 1] = true;
-            }
-            if k == n_bands {
-                for v in &mut inside[idx[idx.len() - 1] + 1..] {
-                    *v = true;
-                }
-            }
-            let sel: Vec<usize> = (0..freq.len()).filter(|&i| inside[i]).collect();
-            let q = ((quantile * sel.len() as f64).round_ties_even() as usize).max(1);
-            let hi = if k < n_bands {
-                sel[sel.len() - 1]
-            } else {
-                sel[sel.len() - 1] + 1
-            };
-            (sel[0], hi, q)
-        })
-        .collect()
-}
-
-/// How far (dB) each contrast valley of case `c` lies under its frame's strongest bin, from
-/// the CPU (f64) spectrogram; shaped like the dump.
-fn valley_depth_db(c: &Value) -> ArrayD<f64> {
-    let audio = common::load_wav(&fixture(c["fixture"].as_str().unwrap()));
-    let mag = stft_builder(c)
-        .build(&Device::cpu())
-        .unwrap()
-        .run(&audio)
-        .unwrap();
-    let bands = contrast_bands(c);
-    let (rows, _, frames) = mag.dim();
-    let mut depth = Array3::<f64>::zeros((rows, bands.len(), frames));
-    for r in 0..rows {
-        for t in 0..frames {
-            let top = mag
-                .slice(ndarray::s![r, .., t])
-                .iter()
-                .fold(0.0f32, |m, &v| m.max(v)) as f64;
-            for (b, &(lo, hi, q)) in bands.iter().enumerate() {
-                let mut v: Vec<f64> = (lo..hi).map(|k| mag[[r, k, t]] as f64).collect();
-                v.sort_by(f64::total_cmp);
-                let q = q.min(v.len());
-                let valley = v[..q].iter().sum::<f64>() / q as f64;
-                depth[[r, b, t]] = if top > 0.0 {
-                    20.0 * (top / valley.max(1e-300)).log10()
-                } else {
-                    0.0
-                };
-            }
-        }
-    }
-    if rows == 1 {
-        depth.index_axis_move(Axis(0), 0).into_dyn()
-    } else {
-        depth.into_dyn()
-    }
-}
 
 // ---------------------------------------------------------------------------------------
 // flags the manifest does not vary: the library's plan with the same settings, to the bit

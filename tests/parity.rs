@@ -5,20 +5,10 @@ mod common;
 
 use common::*;
 use ndarray::Axis;
-use wavegpu::{Device, PadMode, Spectrogram, Window};
+use wavegpu::{Device, Spectrogram, Window};
 
 const STFT_TOL: f64 = 1e-5;
 const ISTFT_TOL: f64 = 1e-5;
-
-fn builder(c: &serde_json::Value) -> wavegpu::StftBuilder {
-    Spectrogram::stft()
-        .n_fft(c["n_fft"].as_u64().unwrap() as usize)
-        .hop_length(c["hop_length"].as_u64().unwrap() as usize)
-        .win_length(c["win_length"].as_u64().unwrap() as usize)
-        .window(Window::from_name(c["window"].as_str().unwrap()).unwrap())
-        .center(c["center"].as_bool().unwrap())
-        .pad_mode(PadMode::from_name(c["pad_mode"].as_str().unwrap()).unwrap())
-}
 
 fn stft_parity(dev: &Device) {
     let cases = manifest("stft_cases.json");
@@ -32,7 +22,7 @@ fn stft_parity(dev: &Device) {
                 .join("fixtures")
                 .join(c["fixture"].as_str().unwrap()),
         );
-        let result = builder(c).build(dev).and_then(|plan| {
+        let result = stft_builder(c).build(dev).and_then(|plan| {
             if c["complex"].as_bool().unwrap() {
                 plan.run_complex(&audio).map(|x| (None, Some(x)))
             } else {

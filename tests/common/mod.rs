@@ -104,3 +104,15 @@ pub fn noise(n: usize, seed: u64) -> Vec<f32> {
         })
         .collect()
 }
+
+/// The STFT settings of a manifest case (n_fft, hop_length, win_length, window, center, pad_mode).
+pub fn stft_builder(c: &serde_json::Value) -> wavegpu::StftBuilder {
+    let u = |k: &str| c[k].as_u64().unwrap() as usize;
+    wavegpu::Spectrogram::stft()
+        .n_fft(u("n_fft"))
+        .hop_length(u("hop_length"))
+        .win_length(u("win_length"))
+        .window(wavegpu::Window::from_name(c["window"].as_str().unwrap()).unwrap())
+        .center(c["center"].as_bool().unwrap())
+        .pad_mode(wavegpu::PadMode::from_name(c["pad_mode"].as_str().unwrap()).unwrap())
+}
