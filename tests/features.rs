@@ -190,33 +190,177 @@ fn db_parity(dev: &Device) {
     );
 }
 
+fn mfcc_builder(c: &Value) -> wavegpu::MfccBuilder {
+    let u = |k: &str| c[k].as_u64().unwrap() as usize;
+    let f = |k: &str| c[k].as_f64().unwrap();
+    Spectrogram::mfcc(c["sr"].as_u64().unwrap() as u32)
+        .n_fft(u("n_fft"))
+        .hop_length(u("hop_length"))
+        .win_length(u("win_length"))
+        .window(Window::from_name(c["window"].as_str().unwrap()).unwrap())
+        .center(c["center"].as_bool().unwrap())
+        .pad_mode(PadMode::from_name(c["pad_mode"].as_str().unwrap()).unwrap())
+        .n_mels(u("n_mels"))
+        .fmin(f("fmin"))
+        .fmax(f("fmax"))
+        .htk(c["htk"].as_bool().unwrap())
+        .norm(norm_of(c))
+        .n_mfcc(u("n_mfcc"))
+        .lifter(f("lifter") as f32)
+}
+
 fn mfcc_parity(dev: &Device) {
     parity(
         dev,
         "mfcc_cases.json",
         15,
+        |c| mfcc_builder(c).build(dev)?.run(&fixture(c)),
+        within(MFCC_TOL),
+    );
+}
+
+/// The case's |X|^power kept on `dev` (`power` from the case, 2 where it has none).
+fn spectrogram_on(dev: &Device, c: &Value) -> wavegpu::Result<wavegpu::DeviceSpectrogram> {
+    let power = c["power"].as_f64().unwrap_or(2.0) as f32;
+    stft_builder(c)
+        .power(power)
+        .build(dev)?
+        .run_to_device(&fixture(c))
+}
+
+/// melspectrogram(S=...) and mfcc from a spectrogram kept on the device, against librosa.
+fn from_spectrogram_parity(dev: &Device) {
+    parity(
+        dev,
+        "mel_cases.json",
+        30,
         |c| {
-            let u = |k: &str| c[k].as_u64().unwrap() as usize;
-            let f = |k: &str| c[k].as_f64().unwrap();
-            Spectrogram::mfcc(c["sr"].as_u64().unwrap() as u32)
-                .n_fft(u("n_fft"))
-                .hop_length(u("hop_length"))
-                .win_length(u("win_length"))
-                .window(Window::from_name(c["window"].as_str().unwrap()).unwrap())
-                .center(c["center"].as_bool().unwrap())
-                .pad_mode(PadMode::from_name(c["pad_mode"].as_str().unwrap()).unwrap())
-                .n_mels(u("n_mels"))
-                .fmin(f("fmin"))
-                .fmax(f("fmax"))
-                .htk(c["htk"].as_bool().unwrap())
-                .norm(norm_of(c))
-                .n_mfcc(u("n_mfcc"))
-                .lifter(f("lifter") as f32)
+            let spec = spectrogram_on(dev, c)?;
+            assert_eq!(spec.is_on_gpu(), dev.is_gpu());
+            mel_builder(c).build(dev)?.run_spectrogram(&spec)
+        },
+        within(MEL_TOL),
+    );
+    parity(
+        dev,
+        "mfcc_cases.json",
+        15,
+        |c| {
+            mfcc_builder(c)
                 .build(dev)?
-                .run(&fixture(c))
+                .run_spectrogram(&spectrogram_on(dev, c)?)
         },
         within(MFCC_TOL),
     );
+}
+
+#[test]
+fn features_from_device_spectrogram_match_librosa_cpu() {
+    from_spectrogram_parity(&Device::cpu());
+}
+#[test]
+fn features_from_device_spectrogram_match_librosa_gpu() {
+    if let Some(d) = gpu() {
+        from_spectrogram_parity(&d);
+    }
+}
+
+/// A spectrogram kept on the device: batches with their own lengths, runs split into pieces
+/// (forced small buffers) equal unsplit ones, a spectrogram from another device is moved, and
+/// mismatches give typed errors.
+#[test]
+fn device_spectrogram_pieces_devices_and_errors() {
+    let devices: Vec<Device> = std::iter::once(Device::cpu()).chain(gpu()).collect();
+    let rows: Vec<Vec<f32>> = [16_000usize, 9_000, 4_000]
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| noise(n, 70 + i as u64))
+        .collect();
+    let batch = AudioBatch::from_rows(&rows, 16_000).unwrap();
+    let logmel = |dev: &Device| {
+        Spectrogram::mel(16_000)
+            .n_fft(512)
+            .hop_length(160)
+            .n_mels(64)
+            .db(DbScale {
+                per_item: true,
+                ..DbScale::default()
+            })
+            .build(dev)
+            .unwrap()
+    };
+    let stft = |dev: &Device, max: Option<u64>| {
+        let b = Spectrogram::stft().n_fft(512).hop_length(160).power(2.0);
+        match max {
+            Some(m) => b.max_buffer_bytes(m),
+            None => b,
+        }
+        .build(dev)
+        .unwrap()
+    };
+    let cpu = Device::cpu();
+    let reference = logmel(&cpu).run_batch(&batch).unwrap();
+    for dev in &devices {
+        let plan = logmel(dev);
+        let whole = stft(dev, None).run_batch_to_device(&batch).unwrap();
+        assert_eq!(whole.shape(), (3, 257, 101));
+        assert_eq!(whole.frames(), &[101, 57, 26]);
+        let host = whole.to_array().unwrap();
+        let direct = stft(dev, None).run_batch(&batch).unwrap();
+        assert_eq!(host, direct, "to_array on {dev}");
+        // One row's spectrogram is 257 * 101 * 4 = 104 kB: 40 kB pieces split every row.
+        let split = stft(dev, Some(40_000)).run_batch_to_device(&batch).unwrap();
+        assert_eq!(split.to_array().unwrap(), direct, "split to_array on {dev}");
+        let a = plan.run_spectrogram(&whole).unwrap();
+        let b = plan.run_spectrogram(&split).unwrap();
+        let e = a
+            .iter()
+            .zip(b.iter())
+            .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
+        assert!(e <= DB_TOL, "split vs whole on {dev}: {e}");
+        let e = a
+            .iter()
+            .zip(reference.iter())
+            .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
+        assert!(e <= DB_TOL, "{dev} vs the CPU run on audio: {e}");
+        for (i, &f) in whole.frames().iter().enumerate() {
+            let tail = a.slice(ndarray::s![i, .., f..]);
+            assert!(tail.iter().all(|&v| v == 0.0), "row {i} tail on {dev}");
+        }
+        // Made on one device, used on another: moved, same numbers.
+        for other in &devices {
+            let moved = logmel(other).run_spectrogram(&whole).unwrap();
+            let e = moved
+                .iter()
+                .zip(reference.iter())
+                .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
+            assert!(e <= DB_TOL, "{dev} -> {other}: {e}");
+        }
+        // Mismatches.
+        match Spectrogram::mel(16_000)
+            .n_fft(1024)
+            .build(dev)
+            .unwrap()
+            .run_spectrogram(&whole)
+        {
+            Err(wavegpu::Error::InvalidParameter { name, reason }) => {
+                assert_eq!(name, "spectrogram");
+                assert!(reason.contains("257") && reason.contains("513"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+        match Spectrogram::chroma(22_050)
+            .n_fft(512)
+            .build(dev)
+            .unwrap()
+            .run_spectrogram(&whole)
+        {
+            Err(e @ wavegpu::Error::InvalidAudio { .. }) => {
+                assert!(e.to_string().contains("16000"), "{e}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }
 
 #[test]

@@ -2,9 +2,10 @@
 //! DCT of MFCCs and per-frame max normalisation (chroma), over `(rows, bands, frames)` arrays
 //! whose rows have their own frame counts.
 
-use ndarray::{Array3, Axis, Zip};
+use ndarray::{Array3, ArrayView3, Axis, Zip};
 
 use crate::dsp::db::DbScale;
+use crate::dsp::mel::SparseBank;
 
 /// A DCT applied to each frame's column: `out[k] = lifter[k] * sum_b matrix[k, b] * x[b]`.
 #[derive(Debug, Clone)]
@@ -22,6 +23,32 @@ pub(crate) struct Post {
     pub dct: Option<Dct>,
     /// Divide each frame by its largest band where that is > 0 (`util.normalize(norm=inf)`).
     pub normalize: bool,
+}
+
+/// Twin of `shaders/bank.wgsl`: the filterbank over a spectrogram `(rows, n_freq, frames)`,
+/// giving `(rows, bands, frames)`; frames past a row's count come out zero.
+pub(crate) fn bank_frames(
+    bank: &SparseBank,
+    spec: ArrayView3<'_, f32>,
+    frames: &[usize],
+) -> Array3<f32> {
+    let (rows, n_freq, frames_max) = spec.dim();
+    let mut out = Array3::<f32>::zeros((rows, bank.bands.len(), frames_max));
+    Zip::from(out.outer_iter_mut())
+        .and(spec.outer_iter())
+        .and(frames)
+        .par_for_each(|mut o, s, &f| {
+            let mut col = vec![0.0f64; n_freq];
+            let mut vals = vec![0.0f32; bank.bands.len()];
+            for t in 0..f.min(frames_max) {
+                for (c, v) in col.iter_mut().zip(s.index_axis(Axis(1), t)) {
+                    *c = *v as f64;
+                }
+                bank.apply(&col, &mut vals);
+                o.index_axis_mut(Axis(1), t).assign(&ndarray::aview1(&vals));
+            }
+        });
+    out
 }
 
 /// Maximum over each row's valid frames (0 for a row without frames).

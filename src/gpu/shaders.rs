@@ -31,6 +31,7 @@ pub(crate) fn source(kernel: Kernel, mem: FftMemory) -> String {
         }
         // No FFT: the post stages are self-contained.
         Kernel::Features => return include_str!("../../shaders/features.wgsl").to_string(),
+        Kernel::Bank => return include_str!("../../shaders/bank.wgsl").to_string(),
     };
     let (mem, power_mem) = match mem {
         FftMemory::Workgroup => (FFT_WORKGROUP, POWER_WORKGROUP),
@@ -47,15 +48,18 @@ pub(crate) enum Kernel {
     Istft,
     Features,
     Spectral,
+    /// A filterbank over a spectrogram already on the device.
+    Bank,
 }
 
 impl Kernel {
     #[cfg(test)]
-    pub const ALL: [Kernel; 4] = [
+    pub const ALL: [Kernel; 5] = [
         Kernel::Stft,
         Kernel::Istft,
         Kernel::Features,
         Kernel::Spectral,
+        Kernel::Bank,
     ];
 
     /// The file under `shaders/` this kernel comes from.
@@ -65,6 +69,7 @@ impl Kernel {
             Kernel::Istft => "istft.wgsl",
             Kernel::Features => "features.wgsl",
             Kernel::Spectral => "spectral.wgsl",
+            Kernel::Bank => "bank.wgsl",
         }
     }
 }

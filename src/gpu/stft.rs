@@ -83,6 +83,7 @@ struct Features {
     post_params: wgpu::Buffer,
     dct: wgpu::Buffer,
     lifter: wgpu::Buffer,
+    bank: std::sync::OnceLock<BankPass>,
 }
 
 /// The tables of a `shaders/spectral.wgsl` kernel, on the device.
@@ -128,6 +129,44 @@ pub(crate) struct Chunk {
     pub f1: usize,
     lo: usize,
     hi: usize,
+}
+
+/// A piece of a spectrogram kept on the device: rows `r0..r1`, frames `f0..f1`, laid out
+/// `(rows, n_freq, frames)` of the piece in `buffer` (f32).
+pub(crate) struct Piece {
+    pub r0: usize,
+    pub r1: usize,
+    pub f0: usize,
+    pub f1: usize,
+    pub buffer: wgpu::Buffer,
+}
+
+/// Where a run's output goes.
+pub(crate) enum Sink<'s> {
+    /// Read back chunk by chunk: `(chunk, bytes laid out (rows, values, frames) of the chunk)`.
+    Host(&'s mut dyn FnMut(&Chunk, &[u8])),
+    /// Kept on the device, one buffer per chunk (plain STFT plans only).
+    Device(&'s mut Vec<Piece>),
+}
+
+/// The filterbank over a device-resident spectrogram (`shaders/bank.wgsl`), built on first use.
+struct BankPass {
+    layout: wgpu::BindGroupLayout,
+    pipeline: wgpu::ComputePipeline,
+    params: wgpu::Buffer,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable, Debug, Default)]
+struct BankParams {
+    rows: u32,
+    n_freq: u32,
+    n_bands: u32,
+    frames: u32,
+    frame_offset: u32,
+    row_offset: u32,
+    _pad0: u32,
+    _pad1: u32,
 }
 
 impl GpuStft {
@@ -259,6 +298,16 @@ impl GpuStft {
             max_bytes,
             buffers: Mutex::new(None),
         }
+    }
+
+    /// The context the plan runs on.
+    pub fn context(&self) -> &Arc<GpuContext> {
+        &self.ctx
+    }
+
+    /// The largest buffer the plan binds, in bytes.
+    pub fn max_bytes(&self) -> u64 {
+        self.max_bytes
     }
 
     /// f32 values per frame of the kernel's output in `mode`.
@@ -424,8 +473,16 @@ impl GpuStft {
         frames: &[usize],
         frames_max: usize,
         mode: Mode,
-        mut sink: impl FnMut(&Chunk, &[u8]),
+        mut sink: Sink<'_>,
     ) -> Result<bool> {
+        if matches!(sink, Sink::Device(_))
+            && (mode != Mode::Real || self.features.is_some() || self.spectral.is_some())
+        {
+            return Err(Error::gpu(
+                "keeping an STFT on the device",
+                "only plain |X|^power STFT plans keep their output on the device",
+            ));
+        }
         let per = self.per_frame(mode);
         let chunks = self.chunks(lengths, frames_max, mode)?;
         let post = match (&self.features, mode, chunks.len()) {
@@ -435,7 +492,11 @@ impl GpuStft {
         let mut guard = self.buffers.lock().unwrap_or_else(|p| p.into_inner());
         let max_of = |f: &dyn Fn(&Chunk) -> usize| chunks.iter().map(f).max().unwrap_or(0);
         let need_in = max_of(&|c| (c.r1 - c.r0) * (c.hi - c.lo) * 4);
-        let need_out = max_of(&|c| (c.r1 - c.r0) * per * (c.f1 - c.f0) * 4);
+        // A device-resident run writes into buffers of its own.
+        let need_out = match sink {
+            Sink::Device(_) => 0,
+            Sink::Host(_) => max_of(&|c| (c.r1 - c.r0) * per * (c.f1 - c.f0) * 4),
+        };
         let need_scratch = max_of(&|c| (c.r1 - c.r0) * (c.f1 - c.f0) * self.k.scratch_frame);
         let need_aux = match post {
             Some(_) => lengths.len() * self.per_frame_final() * frames_max * 4,
@@ -490,8 +551,33 @@ impl GpuStft {
                 row_offset: c.r0 as u32,
                 ..self.base
             };
-            let mut result = (&bufs.output, (nr * per * (c.f1 - c.f0) * 4) as u64);
+            let out_bytes = (nr * per * (c.f1 - c.f0) * 4) as u64;
+            let mut result = (&bufs.output, out_bytes);
+            let mut piece = None;
             self.ctx.scoped("running the STFT kernels", || {
+                // A device-resident run writes each chunk into a buffer of its own.
+                let own = matches!(sink, Sink::Device(_)).then(|| {
+                    let out = self.ctx.storage_buffer(
+                        "spectrogram on the device",
+                        out_bytes,
+                        wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+                    );
+                    let k = &self.k;
+                    let bind = k.bind(
+                        &self.ctx,
+                        &[
+                            &k.params,
+                            &bufs.input,
+                            &bufs.rows_info,
+                            &k.window,
+                            &k.twiddles,
+                            &k.stages,
+                            &out,
+                            &bufs.scratch,
+                        ],
+                    );
+                    (out, bind)
+                });
                 if !staging.is_empty() {
                     q.write_buffer(&bufs.input, 0, bytemuck::cast_slice(&staging));
                 }
@@ -508,21 +594,62 @@ impl GpuStft {
                         timestamp_writes: None,
                     });
                     pass.set_pipeline(&self.k.pipelines[0]);
-                    pass.set_bind_group(0, &bufs.bind, &[]);
+                    pass.set_bind_group(0, own.as_ref().map_or(&bufs.bind, |o| &o.1), &[]);
                     let (x, y) = grid(nr * (c.f1 - c.f0), max_dim);
                     pass.dispatch_workgroups(x, y, 1);
                     if let (Some(f), Some(pb)) = (post, &bufs.post_bind) {
                         result = f.encode(&mut pass, pb, q, bufs, nr, frames_max, max_dim);
                     }
                 }
-                enc.copy_buffer_to_buffer(result.0, 0, &bufs.readback, 0, result.1);
+                if own.is_none() {
+                    enc.copy_buffer_to_buffer(result.0, 0, &bufs.readback, 0, result.1);
+                }
                 q.submit(Some(enc.finish()));
+                piece = own.map(|o| o.0);
             })?;
-            self.ctx
-                .read_back(&bufs.readback, result.1, |bytes| sink(c, bytes))
-                .await?;
+            match (&mut sink, piece) {
+                (Sink::Device(pieces), Some(buffer)) => pieces.push(Piece {
+                    r0: c.r0,
+                    r1: c.r1,
+                    f0: c.f0,
+                    f1: c.f1,
+                    buffer,
+                }),
+                (Sink::Host(f), _) => {
+                    self.ctx
+                        .read_back(&bufs.readback, result.1, |bytes| f(c, bytes))
+                        .await?
+                }
+                (Sink::Device(_), None) => {
+                    return Err(Error::gpu(
+                        "keeping an STFT on the device",
+                        "no output buffer",
+                    ))
+                }
+            }
         }
         Ok(post.is_some())
+    }
+
+    /// `|X|^power` kept on the device: one buffer per chunk of the run.
+    pub async fn real_pieces(
+        &self,
+        data: ArrayView2<'_, f32>,
+        lengths: &[usize],
+        frames: &[usize],
+        frames_max: usize,
+    ) -> Result<Vec<Piece>> {
+        let mut pieces = Vec::new();
+        self.execute(
+            data,
+            lengths,
+            frames,
+            frames_max,
+            Mode::Real,
+            Sink::Device(&mut pieces),
+        )
+        .await?;
+        Ok(pieces)
     }
 
     /// Runs `mode` and assembles `(rows, values per frame, frames_max)` f32 values.
@@ -535,17 +662,18 @@ impl GpuStft {
         mode: Mode,
     ) -> Result<(Array3<f32>, bool)> {
         let mut out: Option<Array3<f32>> = None;
+        let rows = lengths.len();
         let post_done = self
-            .execute(data, lengths, frames, frames_max, mode, |c, bytes| {
-                let vals: &[f32] = bytemuck::cast_slice(bytes);
-                let nr = c.r1 - c.r0;
-                let per = vals.len() / (nr * (c.f1 - c.f0)).max(1);
-                let dst =
-                    out.get_or_insert_with(|| Array3::zeros((lengths.len(), per, frames_max)));
-                let src = ndarray::ArrayView3::from_shape((nr, per, c.f1 - c.f0), vals)
-                    .expect("chunk shape");
-                dst.slice_mut(s![c.r0..c.r1, .., c.f0..c.f1]).assign(&src);
-            })
+            .execute(
+                data,
+                lengths,
+                frames,
+                frames_max,
+                mode,
+                Sink::Host(&mut |c, bytes| {
+                    place(&mut out, rows, frames_max, (c.r0, c.r1, c.f0, c.f1), bytes)
+                }),
+            )
             .await?;
         let out =
             out.unwrap_or_else(|| Array3::zeros((lengths.len(), self.per_frame(mode), frames_max)));
@@ -580,17 +708,241 @@ impl GpuStft {
             frames,
             frames_max,
             Mode::Complex,
-            |c, bytes| {
+            Sink::Host(&mut |c, bytes| {
                 let vals: &[f32] = bytemuck::cast_slice(bytes);
                 let mut dst = out.slice_mut(s![c.r0..c.r1, .., c.f0..c.f1]);
                 for (d, v) in dst.iter_mut().zip(vals.chunks_exact(2)) {
                     *d = Complex32::new(v[0], v[1]);
                 }
-            },
+            }),
         )
         .await?;
         Ok(out)
     }
+}
+
+impl GpuStft {
+    /// The plan's filterbank and post stages over a spectrogram already on the device:
+    /// `(rows, values per frame after the post stages, frames_max)`. One piece runs the
+    /// filterbank and the post stages in one submission with one readback; several pieces
+    /// read back the filterbank output piece by piece and the returned flag is false (the
+    /// caller finishes the post stages on the CPU twin).
+    #[allow(clippy::await_holding_lock)]
+    pub async fn bank_pieces(
+        &self,
+        pieces: &[Piece],
+        n_freq: usize,
+        frames: &[usize],
+        frames_max: usize,
+    ) -> Result<(Array3<f32>, bool)> {
+        let f = self
+            .features
+            .as_ref()
+            .ok_or_else(|| Error::gpu("filterbank pass", "not a feature plan"))?;
+        let bank = self.ctx.scoped("building the filterbank pipeline", || {
+            f.bank.get_or_init(|| {
+                let (layout, mut pipes) = self.ctx.pipelines(
+                    "bank.wgsl",
+                    &source(Kernel::Bank, FftMemory::Workgroup),
+                    &layout_entries(&[true, true, true, true, false, false]),
+                    &["bank_frames"],
+                    &[],
+                );
+                BankPass {
+                    layout,
+                    pipeline: pipes.remove(0),
+                    params: self
+                        .ctx
+                        .uniform_buffer("bank params", std::mem::size_of::<BankParams>() as u64),
+                }
+            })
+        })?;
+        let rows = frames.len();
+        let nb = f.n_bands;
+        let post = match pieces.len() {
+            1 if !f.post.is_empty() => Some(f),
+            _ => None,
+        };
+        let need_out = pieces
+            .iter()
+            .map(|c| (c.r1 - c.r0) * nb * (c.f1 - c.f0) * 4)
+            .max()
+            .unwrap_or(0);
+        let need_aux = match post {
+            Some(_) => rows * self.per_frame_final() * frames_max * 4,
+            None => 0,
+        };
+        let mut guard = self.buffers.lock().unwrap_or_else(|p| p.into_inner());
+        self.ctx.scoped("allocating filterbank buffers", || {
+            let sizes = [0, need_out, 0, rows * 8, rows * 4, need_aux];
+            self.ensure_buffers(&mut guard, sizes.map(|b| b as u64))
+        })?;
+        let bufs = guard
+            .as_ref()
+            .ok_or_else(|| Error::gpu("allocating filterbank buffers", "no buffers"))?;
+        let info: Vec<[u32; 2]> = frames.iter().map(|&f| [0, f as u32]).collect();
+        let q = &self.ctx.queue;
+        q.write_buffer(&bufs.rows_info, 0, bytemuck::cast_slice(&info));
+        q.write_buffer(&bufs.row_max, 0, &vec![0u8; rows * 4]);
+        let max_dim = self.ctx.limits.max_compute_workgroups_per_dimension;
+        let mut out: Option<Array3<f32>> = None;
+        for c in pieces {
+            let (nr, nf) = (c.r1 - c.r0, c.f1 - c.f0);
+            let params = BankParams {
+                rows: nr as u32,
+                n_freq: n_freq as u32,
+                n_bands: nb as u32,
+                frames: nf as u32,
+                frame_offset: c.f0 as u32,
+                row_offset: c.r0 as u32,
+                ..Default::default()
+            };
+            let mut result = (&bufs.output, (nr * nb * nf * 4) as u64);
+            self.ctx.scoped("running the filterbank pass", || {
+                let bind = self.ctx.bind(
+                    &bank.layout,
+                    &[
+                        &bank.params,
+                        &bufs.rows_info,
+                        &c.buffer,
+                        &f.bands,
+                        &f.weights,
+                        &bufs.output,
+                        &bufs.row_max,
+                    ],
+                );
+                q.write_buffer(&bank.params, 0, bytemuck::bytes_of(&params));
+                let mut enc =
+                    self.ctx
+                        .device
+                        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                            label: Some("filterbank"),
+                        });
+                {
+                    let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                        label: Some("filterbank"),
+                        timestamp_writes: None,
+                    });
+                    pass.set_pipeline(&bank.pipeline);
+                    pass.set_bind_group(0, &bind, &[]);
+                    let (x, y) = grid((nr * nf).div_ceil(WG), max_dim);
+                    pass.dispatch_workgroups(x, y, 1);
+                    if let (Some(f), Some(pb)) = (post, &bufs.post_bind) {
+                        result = f.encode(&mut pass, pb, q, bufs, nr, frames_max, max_dim);
+                    }
+                }
+                enc.copy_buffer_to_buffer(result.0, 0, &bufs.readback, 0, result.1);
+                q.submit(Some(enc.finish()));
+            })?;
+            self.ctx
+                .read_back(&bufs.readback, result.1, |bytes| {
+                    place(&mut out, rows, frames_max, (c.r0, c.r1, c.f0, c.f1), bytes)
+                })
+                .await?;
+        }
+        let out = out.unwrap_or_else(|| Array3::zeros((rows, nb, frames_max)));
+        Ok((out, post.is_some()))
+    }
+}
+
+/// Copies a chunk's f32 values, laid out `(rows, values, frames)` of the chunk, into its place
+/// in `(rows, values, frames_max)` (allocated on the first chunk).
+fn place(
+    out: &mut Option<Array3<f32>>,
+    rows: usize,
+    frames_max: usize,
+    (r0, r1, f0, f1): (usize, usize, usize, usize),
+    bytes: &[u8],
+) {
+    let vals: &[f32] = bytemuck::cast_slice(bytes);
+    let per = vals.len() / ((r1 - r0) * (f1 - f0)).max(1);
+    let dst = out.get_or_insert_with(|| Array3::zeros((rows, per, frames_max)));
+    if let Ok(src) = ndarray::ArrayView3::from_shape((r1 - r0, per, f1 - f0), vals) {
+        dst.slice_mut(s![r0..r1, .., f0..f1]).assign(&src);
+    }
+}
+
+/// Uploads a host spectrogram `(rows, n_freq, frames)` as device pieces that each fit
+/// `max_bytes` (rows together where they fit, else one row split along frames).
+pub(crate) fn upload_pieces(
+    ctx: &GpuContext,
+    spec: ndarray::ArrayView3<'_, f32>,
+    max_bytes: u64,
+) -> Result<Vec<Piece>> {
+    let (rows, nf, frames) = spec.dim();
+    let lim = max_bytes.min(ctx.max_binding()).max(64) as usize;
+    let col = nf * 4;
+    if col > lim {
+        return Err(Error::DeviceLimit {
+            limit: "max_storage_buffer_binding_size",
+            max: lim as u64,
+            what: format!("one spectrogram frame of {nf} bins"),
+            needed: col as u64,
+        });
+    }
+    let row = (col * frames).max(1);
+    let mut spans = Vec::new();
+    if row <= lim {
+        let per = lim / row;
+        for r0 in (0..rows).step_by(per) {
+            spans.push((r0, (r0 + per).min(rows), 0, frames));
+        }
+    } else {
+        let per = lim / col;
+        for r in 0..rows {
+            for f0 in (0..frames).step_by(per) {
+                spans.push((r, r + 1, f0, (f0 + per).min(frames)));
+            }
+        }
+    }
+    ctx.scoped("uploading a spectrogram", || {
+        spans
+            .into_iter()
+            .map(|(r0, r1, f0, f1)| {
+                let part = spec.slice(s![r0..r1, .., f0..f1]);
+                let vals: Vec<f32> = part.iter().copied().collect();
+                Piece {
+                    r0,
+                    r1,
+                    f0,
+                    f1,
+                    buffer: ctx.init_buffer(
+                        "spectrogram on the device",
+                        bytemuck::cast_slice(&vals),
+                        wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+                    ),
+                }
+            })
+            .collect()
+    })
+}
+
+/// Reads device pieces back into `(rows, n_freq, frames_max)`.
+pub(crate) async fn read_pieces(
+    ctx: &GpuContext,
+    pieces: &[Piece],
+    (rows, n_freq, frames_max): (usize, usize, usize),
+) -> Result<Array3<f32>> {
+    let mut out = Some(Array3::zeros((rows, n_freq, frames_max)));
+    for c in pieces {
+        let bytes = ((c.r1 - c.r0) * n_freq * (c.f1 - c.f0) * 4) as u64;
+        let readback = ctx.scoped("reading a spectrogram back", || {
+            let rb = ctx.readback_buffer("spectrogram readback", bytes);
+            let mut enc = ctx
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("spectrogram readback"),
+                });
+            enc.copy_buffer_to_buffer(&c.buffer, 0, &rb, 0, bytes);
+            ctx.queue.submit(Some(enc.finish()));
+            rb
+        })?;
+        ctx.read_back(&readback, bytes, |b| {
+            place(&mut out, rows, frames_max, (c.r0, c.r1, c.f0, c.f1), b)
+        })
+        .await?;
+    }
+    Ok(out.unwrap_or_else(|| Array3::zeros((rows, n_freq, frames_max))))
 }
 
 impl Features {
@@ -620,6 +972,7 @@ impl Features {
                     .uniform_buffer("post params", std::mem::size_of::<PostParams>() as u64),
                 dct: ctx.init_buffer("dct", bytemuck::cast_slice(&dct), st),
                 lifter: ctx.init_buffer("lifter", bytemuck::cast_slice(&lifter), st),
+                bank: std::sync::OnceLock::new(),
             }
         })
     }

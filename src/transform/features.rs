@@ -1,14 +1,17 @@
 //! The engine behind every feature plan (mel, MFCC, chroma): STFT -> |X|^power -> sparse
 //! filterbank -> post stages (dB, DCT, per-frame normalisation), on the GPU or the CPU.
 
+use std::sync::Arc;
+
 use ndarray::{Array3, ArrayView2};
 
-use crate::cpu::features::{row_max, Post};
+use crate::cpu::features::{bank_frames, row_max, Post};
 use crate::cpu::stft::CpuStft;
 use crate::device::Device;
 use crate::dsp::mel::SparseBank;
 use crate::error::{Error, Result};
 use crate::gpu::features::GpuFeatures;
+use crate::transform::device_spectrogram::{DeviceSpectrogram, Resident};
 use crate::transform::stft::StftConfig;
 
 /// Everything a feature plan computes with, resolved once.
@@ -86,6 +89,63 @@ impl FeaturePlan {
     }
 }
 
+impl FeaturePlan {
+    /// The filterbank and post stages over `spec` (used as is, like librosa's `S=`): in GPU
+    /// memory when `spec` is on this plan's GPU, else moved to where the plan runs.
+    pub async fn spectrogram_rows(&self, spec: &DeviceSpectrogram) -> Result<Array3<f32>> {
+        let n_freq = self.cfg.stft.n_freq();
+        if spec.shape.1 != n_freq {
+            return Err(Error::param(
+                "spectrogram",
+                format!(
+                    "has {} frequency bins (n_fft {}); this plan's n_fft {} needs {n_freq}",
+                    spec.shape.1, spec.n_fft, self.cfg.stft.framing.n_fft
+                ),
+            ));
+        }
+        if spec.sample_rate != self.cfg.sr {
+            return Err(Error::audio(
+                "spectrogram",
+                format!(
+                    "sample rate is {} Hz, the plan was built for {} Hz",
+                    spec.sample_rate, self.cfg.sr
+                ),
+            ));
+        }
+        let (frames, frames_max) = (&spec.frames, spec.shape.2);
+        match (&self.backend, &spec.data) {
+            (Backend::Gpu(g), Resident::Gpu { ctx, pieces }) if Arc::ptr_eq(ctx, g.context()) => {
+                g.run_pieces(pieces, n_freq, frames, frames_max).await
+            }
+            (Backend::Gpu(g), Resident::Host(host)) => {
+                let pieces = g.upload(host.view())?;
+                g.run_pieces(&pieces, n_freq, frames, frames_max).await
+            }
+            (Backend::Gpu(g), Resident::Gpu { .. }) => {
+                let host = spec.to_array_async().await?;
+                let pieces = g.upload(host.view())?;
+                g.run_pieces(&pieces, n_freq, frames, frames_max).await
+            }
+            (Backend::Cpu(_), data) => {
+                let read;
+                let host = match data {
+                    Resident::Host(h) => h,
+                    Resident::Gpu { .. } => {
+                        read = spec.to_array_async().await?;
+                        &read
+                    }
+                };
+                let x = bank_frames(&self.cfg.bank, host.view(), frames);
+                if self.cfg.post.is_empty() {
+                    return Ok(x);
+                }
+                let maxes = row_max(&x, frames);
+                Ok(self.cfg.post.apply(x, frames, &maxes))
+            }
+        }
+    }
+}
+
 /// The CPU path: mel power per frame (power scratch reused per thread), then the post stages.
 pub(crate) fn cpu_features(
     c: &CpuStft,
@@ -152,6 +212,28 @@ pub(crate) use plan_api;
 macro_rules! feature_plan_api {
     ($ty:ident, $what:literal) => {
         crate::transform::features::plan_api!($ty, $what);
+
+        impl $ty {
+            /// The plan's filterbank and post stages over a spectrogram from
+            /// [`Stft::run_to_device`](crate::Stft::run_to_device), used as is (librosa's `S=`
+            /// argument; for MFCCs, `mfcc(S=power_to_db(melspectrogram(S=spec)))`):
+            /// `(rows, values, frames)`. When `spec` is in this plan's GPU memory nothing moves
+            /// through the host but the result. Only the plan's `n_fft` (through the bin count)
+            /// and sample rate must match `spec`; its other STFT settings are not used.
+            pub fn run_spectrogram(
+                &self,
+                spec: &crate::transform::device_spectrogram::DeviceSpectrogram,
+            ) -> Result<Array3<f32>> {
+                pollster::block_on(self.plan.spectrogram_rows(spec))
+            }
+            /// The async core of `run_spectrogram`.
+            pub async fn run_spectrogram_async(
+                &self,
+                spec: &crate::transform::device_spectrogram::DeviceSpectrogram,
+            ) -> Result<Array3<f32>> {
+                self.plan.spectrogram_rows(spec).await
+            }
+        }
 
         impl std::fmt::Debug for $ty {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -11,6 +11,7 @@ use crate::dsp::frames::{Framing, PadMode};
 use crate::dsp::window::Window;
 use crate::error::{Error, Result};
 use crate::gpu::stft::GpuStft;
+use crate::transform::device_spectrogram::{DeviceSpectrogram, Resident};
 
 /// Entry point for spectrogram plans.
 ///
@@ -364,6 +365,57 @@ impl Stft {
             ArrayView2::from_shape((1, samples.len()), samples).expect("(1, n) view of n samples");
         let out = pollster::block_on(self.real_rows(view, &[samples.len()], "audio"))?;
         Ok(out.index_axis_move(ndarray::Axis(0), 0))
+    }
+
+    /// `|X|^power` of every channel kept on the plan's device, for feature plans to take
+    /// (see [`DeviceSpectrogram`]): on a GPU nothing is read back.
+    pub fn run_to_device(&self, audio: &Audio) -> Result<DeviceSpectrogram> {
+        pollster::block_on(self.run_to_device_async(audio))
+    }
+
+    /// [`run_to_device`](Self::run_to_device) for a batch: rows with their own lengths.
+    pub fn run_batch_to_device(&self, batch: &AudioBatch) -> Result<DeviceSpectrogram> {
+        pollster::block_on(self.resident_rows(
+            batch.data(),
+            batch.lengths(),
+            batch.sample_rate(),
+            "batch",
+        ))
+    }
+
+    /// The async core of [`run_to_device`](Self::run_to_device).
+    pub async fn run_to_device_async(&self, audio: &Audio) -> Result<DeviceSpectrogram> {
+        let lengths = vec![audio.len(); audio.channels()];
+        self.resident_rows(audio.data(), &lengths, audio.sample_rate(), audio.label())
+            .await
+    }
+
+    async fn resident_rows(
+        &self,
+        data: ArrayView2<'_, f32>,
+        lengths: &[usize],
+        sample_rate: u32,
+        input: &str,
+    ) -> Result<DeviceSpectrogram> {
+        let (frames, max) = self.cfg.frame_counts(data, lengths, input)?;
+        let data_out = match &self.backend {
+            Backend::Cpu(c) => {
+                Resident::Host(c.real(data, lengths, &frames, max, self.cfg.epilogue))
+            }
+            Backend::Gpu(g) => Resident::Gpu {
+                ctx: g.context().clone(),
+                pieces: g.real_pieces(data, lengths, &frames, max).await?,
+            },
+        };
+        Ok(DeviceSpectrogram {
+            data: data_out,
+            shape: (lengths.len(), self.n_freq(), max),
+            frames,
+            sample_rate,
+            n_fft: self.cfg.framing.n_fft,
+            hop_length: self.cfg.framing.hop,
+            power: self.cfg.epilogue.power,
+        })
     }
 
     async fn real_rows(
