@@ -2,6 +2,7 @@
 //! factorisation and twiddle tables, mel filterbanks, DCT, dB scaling.
 
 pub mod chroma;
+pub(crate) mod cqt;
 pub mod db;
 pub mod dct;
 pub mod frames;
