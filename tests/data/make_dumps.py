@@ -608,6 +608,8 @@ def main() -> int:
     write_json(DATA / "load_cases.json", load_cases)
     import make_chroma_spectral_dumps  # (f)
     make_chroma_spectral_dumps.run(fixtures)
+    import make_cqt_dumps  # (g) CQT / VQT: full-rate reference + librosa (its own fixture)
+    make_cqt_dumps.run()
 
     # coverage summary for the STFT grid
     ok = [c for c in stft_cases if not c["expect_error"]]
