@@ -3,9 +3,6 @@
 //! projected on the octave's frequency-domain basis from `crate::dsp::cqt` — librosa 0.11's
 //! `__cqt_response` per octave without its recursive downsampling.
 
-// No caller outside the tests yet (the CQT plan comes later); remove with the first caller.
-#![allow(dead_code)]
-
 use ndarray::{s, Array3, ArrayView2};
 use num_complex::{Complex32, Complex64};
 
@@ -52,13 +49,9 @@ impl CpuCqt {
         })
     }
 
-    /// Number of bins of the output.
-    pub fn n_bins(&self) -> usize {
-        self.n_bins
-    }
-
     /// Frames of a signal of `len` samples: librosa's `1 + len // hop` (every octave's n_fft
     /// is an even power of two, so the count does not depend on the octave).
+    #[cfg(test)]
     pub fn frames(&self, len: usize, input: &str) -> Result<usize> {
         let mut n = None;
         for (_, _, framing) in &self.octaves {

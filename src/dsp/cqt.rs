@@ -11,9 +11,6 @@
 //! last `min(bins_per_octave, n_bins)` bins; octave `i` holds the `n_filters` bins below octave
 //! `i - 1`, and the last (lowest) octave may hold fewer.
 
-// No caller outside the tests yet (the CQT plan comes later); remove with the first caller.
-#![allow(dead_code)]
-
 use std::ops::Range;
 
 use num_complex::Complex64;
@@ -417,11 +414,13 @@ pub(crate) struct OctaveBasis {
 
 impl OctaveBasis {
     /// Number of FFT bins each row spans in full (`n_fft / 2 + 1`).
+    #[cfg(test)]
     pub fn n_freq(&self) -> usize {
         self.n_fft / 2 + 1
     }
 
     /// The basis dense, `(bin_hi - bin_lo, n_fft / 2 + 1)` row-major.
+    #[cfg(test)]
     pub fn dense(&self) -> Vec<Complex64> {
         let n_freq = self.n_freq();
         let mut d = vec![Complex64::new(0.0, 0.0); self.bands.len() * n_freq];
@@ -514,6 +513,93 @@ pub(crate) fn octave_bases(p: &CqtParams) -> Result<Vec<OctaveBasis>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every design in tests/data/cqt_filter_cases.json (librosa 0.11 in complex128,
+    /// tests/data/make_cqt_dumps.py): frequencies, alpha, lengths and each octave's sparse
+    /// basis (n_fft, bin range, kept entries, values).
+    #[test]
+    fn designs_match_librosa_dumps() {
+        use ndarray::{Array1, Array2};
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+        let text = std::fs::read_to_string(dir.join("cqt_filter_cases.json")).expect("manifest");
+        let cases: serde_json::Value = serde_json::from_str(&text).expect("json");
+        let cases = cases.as_array().expect("list");
+        assert!(cases.len() >= 8, "{} cases", cases.len());
+        let max_rel = |ours: &[f64], theirs: &Array1<f64>| {
+            assert_eq!(ours.len(), theirs.len());
+            ours.iter()
+                .zip(theirs)
+                .map(|(a, b)| (a - b).abs() / b.abs())
+                .fold(0.0f64, f64::max)
+        };
+        for c in cases {
+            let name = c["name"].as_str().expect("name");
+            let f = |k: &str| c[k].as_f64().expect(k);
+            let u = |k: &str| c[k].as_u64().expect(k) as usize;
+            let p = CqtParams {
+                sr: u("sr") as u32,
+                hop_length: 512,
+                fmin: f("fmin"),
+                n_bins: u("n_bins"),
+                bins_per_octave: u("bins_per_octave"),
+                tuning: f("tuning"),
+                filter_scale: f("filter_scale"),
+                gamma: c["gamma"].as_f64(),
+                sparsity: f("sparsity"),
+                norm: c["norm"].as_f64(),
+                scale: true,
+            };
+            let npy1 = |k: &str| -> Array1<f64> {
+                ndarray_npy::read_npy(dir.join(c[k].as_str().expect(k))).expect(k)
+            };
+            assert!(
+                max_rel(&frequencies(&p), &npy1("freqs")) < 1e-13,
+                "{name} freqs"
+            );
+            assert!(max_rel(&alpha(&p), &npy1("alpha")) < 1e-12, "{name} alpha");
+            assert!(
+                max_rel(&lengths(&p), &npy1("lengths")) < 1e-12,
+                "{name} lengths"
+            );
+            let bases = octave_bases(&p).expect(name);
+            let octs = c["octaves"].as_array().expect("octaves");
+            assert_eq!(bases.len(), octs.len(), "{name}");
+            for (i, (b, o)) in bases.iter().zip(octs).enumerate() {
+                assert_eq!(
+                    b.n_fft as u64,
+                    o["n_fft"].as_u64().expect("n_fft"),
+                    "{name} {i}"
+                );
+                assert_eq!(
+                    b.bin_lo as u64,
+                    o["bin_lo"].as_u64().expect("lo"),
+                    "{name} {i}"
+                );
+                assert_eq!(
+                    b.bin_hi as u64,
+                    o["bin_hi"].as_u64().expect("hi"),
+                    "{name} {i}"
+                );
+                let theirs: Array2<Complex64> =
+                    ndarray_npy::read_npy(dir.join(o["basis"].as_str().expect("basis")))
+                        .expect("basis");
+                let ours = b.dense();
+                assert_eq!(ours.len(), theirs.len(), "{name} octave {i}");
+                let scale = theirs.iter().map(|v| v.norm()).fold(0.0f64, f64::max);
+                for (k, (a, t)) in ours.iter().zip(theirs.iter()).enumerate() {
+                    assert_eq!(
+                        *a == Complex64::new(0.0, 0.0),
+                        *t == Complex64::new(0.0, 0.0),
+                        "{name} octave {i} entry {k}: kept by one side only"
+                    );
+                    assert!(
+                        (a - t).norm() <= 1e-12 * scale,
+                        "{name} octave {i} entry {k}"
+                    );
+                }
+            }
+        }
+    }
 
     fn rel(a: f64, b: f64) -> f64 {
         (a - b).abs() / b.abs()

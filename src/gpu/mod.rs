@@ -1,5 +1,6 @@
 //! The wgpu runtime: context, shaders, buffers, readback.
 
+pub(crate) mod cqt;
 pub(crate) mod features;
 pub(crate) mod istft;
 pub(crate) mod kernel;

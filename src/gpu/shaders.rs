@@ -32,6 +32,14 @@ pub(crate) fn source(kernel: Kernel, mem: FftMemory) -> String {
         // No FFT: the post stages are self-contained.
         Kernel::Features => return include_str!("../../shaders/features.wgsl").to_string(),
         Kernel::Bank => return include_str!("../../shaders/bank.wgsl").to_string(),
+        // The CQT projects the STFT kernel's spectrum: stft.wgsl first, as for Spectral.
+        Kernel::Cqt => {
+            return format!(
+                "{}\n{}",
+                source(Kernel::Stft, mem),
+                include_str!("../../shaders/cqt.wgsl")
+            )
+        }
     };
     let (mem, power_mem) = match mem {
         FftMemory::Workgroup => (FFT_WORKGROUP, POWER_WORKGROUP),
@@ -50,16 +58,19 @@ pub(crate) enum Kernel {
     Spectral,
     /// A filterbank over a spectrogram already on the device.
     Bank,
+    /// Constant-Q: per-octave STFT projected on sparse complex bases.
+    Cqt,
 }
 
 impl Kernel {
     #[cfg(test)]
-    pub const ALL: [Kernel; 5] = [
+    pub const ALL: [Kernel; 6] = [
         Kernel::Stft,
         Kernel::Istft,
         Kernel::Features,
         Kernel::Spectral,
         Kernel::Bank,
+        Kernel::Cqt,
     ];
 
     /// The file under `shaders/` this kernel comes from.
@@ -70,6 +81,7 @@ impl Kernel {
             Kernel::Features => "features.wgsl",
             Kernel::Spectral => "spectral.wgsl",
             Kernel::Bank => "bank.wgsl",
+            Kernel::Cqt => "cqt.wgsl",
         }
     }
 }

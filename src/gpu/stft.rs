@@ -20,25 +20,60 @@ use crate::dsp::mel::SparseBank;
 use crate::error::{Error, Result};
 use crate::transform::stft::{Epilogue, StftConfig};
 
+/// The uniform of `shaders/stft.wgsl` (see its `Params`).
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable, Debug, Default)]
-struct Params {
-    n_fft: u32,
-    m: u32,
-    hop: u32,
-    pad: u32,
-    pad_mode: u32,
-    out_mode: u32,
-    power: f32,
-    n_freq: u32,
-    frames_out: u32,
-    frame_offset: u32,
-    sample_offset: u32,
-    row_stride: u32,
-    rows: u32,
-    row_offset: u32,
-    n_stages: u32,
-    n_bands: u32,
+pub(crate) struct Params {
+    pub n_fft: u32,
+    pub m: u32,
+    pub hop: u32,
+    pub pad: u32,
+    pub pad_mode: u32,
+    pub out_mode: u32,
+    pub power: f32,
+    pub n_freq: u32,
+    pub frames_out: u32,
+    pub frame_offset: u32,
+    pub sample_offset: u32,
+    pub row_stride: u32,
+    pub rows: u32,
+    pub row_offset: u32,
+    pub n_stages: u32,
+    pub n_bands: u32,
+}
+
+impl Params {
+    /// The fields a plan fixes: framing, FFT and epilogue of `cfg`, `n_stages` FFT stages.
+    pub fn for_plan(cfg: &StftConfig, n_stages: u32) -> Self {
+        Params {
+            n_fft: cfg.framing.n_fft as u32,
+            m: cfg.fft_len() as u32,
+            hop: cfg.framing.hop as u32,
+            pad: cfg.framing.left_pad() as u32,
+            pad_mode: match cfg.framing.pad_mode {
+                PadMode::Constant => 0,
+                PadMode::Reflect => 1,
+            },
+            power: cfg.epilogue.power,
+            n_freq: cfg.n_freq() as u32,
+            n_stages,
+            ..Default::default()
+        }
+    }
+
+    /// This plan's fields with a chunk's: its rows, frames and input window.
+    pub fn for_chunk(self, c: &Chunk, out_mode: u32) -> Self {
+        Params {
+            out_mode,
+            frames_out: (c.f1 - c.f0) as u32,
+            frame_offset: c.f0 as u32,
+            sample_offset: c.lo as u32,
+            row_stride: (c.hi - c.lo) as u32,
+            rows: (c.r1 - c.r0) as u32,
+            row_offset: c.r0 as u32,
+            ..self
+        }
+    }
 }
 
 #[repr(C)]
@@ -127,8 +162,8 @@ pub(crate) struct Chunk {
     pub r1: usize,
     pub f0: usize,
     pub f1: usize,
-    lo: usize,
-    hi: usize,
+    pub lo: usize,
+    pub hi: usize,
 }
 
 /// A piece of a spectrogram kept on the device: rows `r0..r1`, frames `f0..f1`, laid out
@@ -274,19 +309,8 @@ impl GpuStft {
         max_bytes: Option<u64>,
     ) -> Self {
         let base = Params {
-            n_fft: cfg.framing.n_fft as u32,
-            m: cfg.fft_len() as u32,
-            hop: cfg.framing.hop as u32,
-            pad: cfg.framing.left_pad() as u32,
-            pad_mode: match cfg.framing.pad_mode {
-                PadMode::Constant => 0,
-                PadMode::Reflect => 1,
-            },
-            power: cfg.epilogue.power,
-            n_freq: cfg.n_freq() as u32,
-            n_stages: k.n_stages,
             n_bands: features.as_ref().map_or(0, |f| f.n_bands as u32),
-            ..Default::default()
+            ..Params::for_plan(cfg, k.n_stages)
         };
         let max_bytes = max_bytes.unwrap_or(u64::MAX).min(ctx.max_binding()).max(64);
         GpuStft {
@@ -331,65 +355,21 @@ impl GpuStft {
 
     /// Splits the run into chunks whose input and output each fit `max_bytes`.
     fn chunks(&self, lengths: &[usize], frames_max: usize, mode: Mode) -> Result<Vec<Chunk>> {
-        let rows = lengths.len();
-        let max_len = lengths.iter().copied().max().unwrap_or(0);
-        let lim = self.max_bytes as usize;
         // Output, post output and FFT scratch are separate buffers; each must fit.
         let frame_bytes = (self.per_frame(mode).max(self.per_frame_final()) * 4)
             .max(self.k.scratch_frame)
             .max(1);
-        let in_row = max_len * 4;
-        let out_row = frame_bytes * frames_max;
-        let per = in_row.max(out_row).max(1);
-        if per <= lim {
-            let rows_per = (lim / per).max(1);
-            return Ok((0..rows)
-                .step_by(rows_per)
-                .map(|r0| Chunk {
-                    r0,
-                    r1: (r0 + rows_per).min(rows),
-                    f0: 0,
-                    f1: frames_max,
-                    lo: 0,
-                    hi: max_len,
-                })
-                .collect());
-        }
-        // One row at a time, split along frames; inputs carry an n_fft margin each side for
-        // reflect padding.
-        let n = self.base.n_fft as usize;
-        let hop = self.base.hop as usize;
-        let pad = self.base.pad as usize;
-        let by_out = lim / frame_bytes;
-        let by_in = (lim / 4).saturating_sub(3 * n) / hop;
-        let fc = by_out.min(by_in + 1);
-        if fc == 0 {
-            return Err(Error::DeviceLimit {
-                limit: "max_storage_buffer_binding_size",
-                max: self.max_bytes,
-                what: format!("one STFT frame of n_fft = {n}"),
-                needed: (frame_bytes.max(3 * n * 4)) as u64,
-            });
-        }
-        let mut out = Vec::new();
-        for (r, &len) in lengths.iter().enumerate() {
-            let mut f0 = 0;
-            while f0 < frames_max {
-                let f1 = (f0 + fc).min(frames_max);
-                let lo = (f0 * hop).saturating_sub(pad + n).min(len);
-                let hi = ((f1 - 1) * hop + 2 * n).saturating_sub(pad).min(len);
-                out.push(Chunk {
-                    r0: r,
-                    r1: r + 1,
-                    f0,
-                    f1,
-                    lo,
-                    hi: hi.max(lo),
-                });
-                f0 = f1;
-            }
-        }
-        Ok(out)
+        split_run(
+            lengths,
+            frames_max,
+            &Split {
+                max_bytes: self.max_bytes,
+                frame_bytes,
+                n_fft: self.base.n_fft as usize,
+                hop: self.base.hop as usize,
+                pad: self.base.pad as usize,
+            },
+        )
     }
 
     /// Buffer sizes: input, output, scratch, rows_info, row_max, aux.
@@ -531,26 +511,8 @@ impl GpuStft {
         let mut staging: Vec<f32> = Vec::new();
         for c in &chunks {
             let nr = c.r1 - c.r0;
-            let stride = c.hi - c.lo;
-            staging.clear();
-            staging.reserve(nr * stride);
-            for (r, &len) in lengths.iter().enumerate().take(c.r1).skip(c.r0) {
-                let row = data.row(r);
-                let hi = c.hi.min(len);
-                let lo = c.lo.min(hi);
-                staging.extend(row.slice(s![lo..hi]).iter());
-                staging.extend(std::iter::repeat_n(0.0, stride - (hi - lo)));
-            }
-            let params = Params {
-                out_mode: u32::from(mode != Mode::Complex),
-                frames_out: (c.f1 - c.f0) as u32,
-                frame_offset: c.f0 as u32,
-                sample_offset: c.lo as u32,
-                row_stride: stride as u32,
-                rows: nr as u32,
-                row_offset: c.r0 as u32,
-                ..self.base
-            };
+            stage_chunk(data, lengths, c, &mut staging);
+            let params = self.base.for_chunk(c, u32::from(mode != Mode::Complex));
             let out_bytes = (nr * per * (c.f1 - c.f0) * 4) as u64;
             let mut result = (&bufs.output, out_bytes);
             let mut piece = None;
@@ -845,9 +807,95 @@ impl GpuStft {
     }
 }
 
+/// What a run's split depends on: the largest binding, the bytes one frame needs in the
+/// largest per-frame buffer, and the framing (the largest n_fft and padding where a plan runs
+/// several FFT sizes over one input).
+pub(crate) struct Split {
+    pub max_bytes: u64,
+    pub frame_bytes: usize,
+    pub n_fft: usize,
+    pub hop: usize,
+    pub pad: usize,
+}
+
+/// Splits a run into chunks whose input and per-frame buffers each fit `s.max_bytes`: whole
+/// rows together where a row fits, else one row at a time split along frames, with an n_fft
+/// margin of input each side for reflect padding.
+pub(crate) fn split_run(lengths: &[usize], frames_max: usize, s: &Split) -> Result<Vec<Chunk>> {
+    let rows = lengths.len();
+    let max_len = lengths.iter().copied().max().unwrap_or(0);
+    let lim = s.max_bytes as usize;
+    let frame_bytes = s.frame_bytes.max(1);
+    let per = (max_len * 4).max(frame_bytes * frames_max).max(1);
+    if per <= lim {
+        let rows_per = (lim / per).max(1);
+        return Ok((0..rows)
+            .step_by(rows_per)
+            .map(|r0| Chunk {
+                r0,
+                r1: (r0 + rows_per).min(rows),
+                f0: 0,
+                f1: frames_max,
+                lo: 0,
+                hi: max_len,
+            })
+            .collect());
+    }
+    let (n, hop, pad) = (s.n_fft, s.hop, s.pad);
+    let by_out = lim / frame_bytes;
+    let by_in = (lim / 4).saturating_sub(3 * n) / hop;
+    let fc = by_out.min(by_in + 1);
+    if fc == 0 {
+        return Err(Error::DeviceLimit {
+            limit: "max_storage_buffer_binding_size",
+            max: s.max_bytes,
+            what: format!("one STFT frame of n_fft = {n}"),
+            needed: (frame_bytes.max(3 * n * 4)) as u64,
+        });
+    }
+    let mut out = Vec::new();
+    for (r, &len) in lengths.iter().enumerate() {
+        let mut f0 = 0;
+        while f0 < frames_max {
+            let f1 = (f0 + fc).min(frames_max);
+            let lo = (f0 * hop).saturating_sub(pad + n).min(len);
+            let hi = ((f1 - 1) * hop + 2 * n).saturating_sub(pad).min(len);
+            out.push(Chunk {
+                r0: r,
+                r1: r + 1,
+                f0,
+                f1,
+                lo,
+                hi: hi.max(lo),
+            });
+            f0 = f1;
+        }
+    }
+    Ok(out)
+}
+
+/// A chunk's input samples, `(rows, hi - lo)` row-major, zero past each row's own length.
+pub(crate) fn stage_chunk(
+    data: ArrayView2<'_, f32>,
+    lengths: &[usize],
+    c: &Chunk,
+    staging: &mut Vec<f32>,
+) {
+    let stride = c.hi - c.lo;
+    staging.clear();
+    staging.reserve((c.r1 - c.r0) * stride);
+    for (r, &len) in lengths.iter().enumerate().take(c.r1).skip(c.r0) {
+        let row = data.row(r);
+        let hi = c.hi.min(len);
+        let lo = c.lo.min(hi);
+        staging.extend(row.slice(s![lo..hi]).iter());
+        staging.extend(std::iter::repeat_n(0.0, stride - (hi - lo)));
+    }
+}
+
 /// Copies a chunk's f32 values, laid out `(rows, values, frames)` of the chunk, into its place
 /// in `(rows, values, frames_max)` (allocated on the first chunk).
-fn place(
+pub(crate) fn place(
     out: &mut Option<Array3<f32>>,
     rows: usize,
     frames_max: usize,

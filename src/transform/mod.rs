@@ -1,6 +1,7 @@
 //! Public plans: build once (pipelines, windows, twiddles, buffers), run many times.
 
 pub mod chroma;
+pub mod cqt;
 pub mod device_spectrogram;
 pub(crate) mod features;
 pub mod istft;
@@ -9,6 +10,7 @@ pub mod spectral;
 pub mod stft;
 
 pub use chroma::{Chroma, ChromaBuilder};
+pub use cqt::{Cqt, CqtBuilder};
 pub use device_spectrogram::DeviceSpectrogram;
 pub use istft::{Istft, IstftBuilder};
 pub use mel::{Mel, MelBuilder, Mfcc, MfccBuilder};

@@ -236,21 +236,7 @@ impl StftConfig {
         lengths: &[usize],
         input: &str,
     ) -> Result<(Vec<usize>, usize)> {
-        check_finite(data, input)?;
-        let frames = lengths
-            .iter()
-            .enumerate()
-            .map(|(i, &l)| {
-                let name = if input == "batch" {
-                    format!("batch row {i}")
-                } else {
-                    input.to_string()
-                };
-                self.framing.frames(l, &name)
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let max = frames.iter().copied().max().unwrap_or(0);
-        Ok((frames, max))
+        frame_counts(&self.framing, data, lengths, input)
     }
 
     pub fn n_freq(&self) -> usize {
@@ -268,6 +254,31 @@ impl StftConfig {
     pub fn stages(&self) -> Vec<fft::Stage> {
         fft::stages(self.fft_len())
     }
+}
+
+/// Checks the samples (finite, long enough for `framing`) and counts each row's frames:
+/// `(frames, max)`. Errors name the input (`batch row i` for batches).
+pub(crate) fn frame_counts(
+    framing: &Framing,
+    data: ArrayView2<'_, f32>,
+    lengths: &[usize],
+    input: &str,
+) -> Result<(Vec<usize>, usize)> {
+    check_finite(data, input)?;
+    let frames = lengths
+        .iter()
+        .enumerate()
+        .map(|(i, &l)| {
+            let name = if input == "batch" {
+                format!("batch row {i}")
+            } else {
+                input.to_string()
+            };
+            framing.frames(l, &name)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let max = frames.iter().copied().max().unwrap_or(0);
+    Ok((frames, max))
 }
 
 enum Backend {
