@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """librosa.cqt with every default on many 10 s clips of 22.05 kHz audio, in-process, single
-thread: the librosa side of the CQT benchmark (wavegpu's side comes with the CQT plan).
+thread, side by side with wavegpu's CQT plan (examples/bench_cqt.rs) on the same samples in
+one run: wavegpu on one thread (RAYON_NUM_THREADS=1) and on every core, and the relative
+Frobenius difference of clip 0 against librosa's output.
 
 Run from the repository root with the project's venv (librosa 0.11):
 
+    cargo build --release --example bench_cqt
     .venv/bin/python bench/compare_cqt.py [--files 40] [--seconds 10] [--repeats 3]
-                                          [--dtype float32|float64]
+                                          [--dtype float32|float64] [--device cpu|gpu]
 
 Clips: tests/data/fixtures/music_22k.wav (synthetic, 6 s) and examples/data/speech.wav (3.5 s),
 both 22.05 kHz, alternately, each tiled to --seconds and rotated by a per-clip offset so that no
@@ -33,6 +36,9 @@ import argparse  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
+import json  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -78,6 +84,8 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    ap.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
+    ap.add_argument("--wavegpu", default=str(ROOT / "target" / "release" / "examples" / "bench_cqt"))
     a = ap.parse_args()
 
     clips = make_clips(a.files, a.seconds, np.dtype(a.dtype))
@@ -94,6 +102,25 @@ def main() -> int:
     print(f"librosa total {t:.3f} s, per clip {1000 * t / a.files:.1f} ms "
           f"(process CPU time: {cpu:.3f} s, {1000 * cpu / a.files:.1f} ms per clip; CPU time "
           f"well above wall time would mean more than one thread ran)")
+    if not Path(a.wavegpu).exists():
+        print(f"{a.wavegpu} is missing: cargo build --release --example bench_cqt")
+        return 1
+    with tempfile.TemporaryDirectory() as tmp:
+        xs = Path(tmp) / "clips.npy"
+        np.save(xs, np.stack(clips).astype(np.float32))
+        for threads in ("1", str(os.cpu_count())):
+            row0 = Path(tmp) / "row0.npy"
+            env = dict(os.environ, RAYON_NUM_THREADS=threads)
+            out = subprocess.run([a.wavegpu, "--input", str(xs), "--device", a.device,
+                                  "--repeats", str(a.repeats), "--output", str(row0)],
+                                 env=env, check=True, capture_output=True, text=True).stdout
+            r = json.loads(out.strip().splitlines()[-1])
+            ours = np.load(row0).astype(np.float64)
+            theirs = np.abs(librosa.cqt(clips[0].astype(np.float64), sr=SR))
+            err = np.linalg.norm(ours - theirs) / np.linalg.norm(theirs)
+            print(f"wavegpu {r['device']}, RAYON_NUM_THREADS={threads}: total {r['median_s']:.3f} s, "
+                  f"per clip {r['per_clip_ms']:.1f} ms = {t / r['median_s']:.2f}x librosa's wall time "
+                  f"({cpu / r['median_s']:.2f}x its CPU time); clip 0 vs librosa.cqt: {err:.2e} relative")
     return 0
 
 

@@ -431,18 +431,6 @@ impl OctaveBasis {
         }
         d
     }
-
-    /// The response of row `r` to a spectrum `spec` (`n_fft / 2 + 1` bins):
-    /// `sum_f basis[r, f] * spec[f]`.
-    #[inline]
-    pub fn row_response(&self, r: usize, spec: &[Complex64]) -> Complex64 {
-        let [first, len, off] = self.bands[r];
-        let (first, len, off) = (first as usize, len as usize, off as usize);
-        self.weights[off..off + len]
-            .iter()
-            .zip(&spec[first..first + len])
-            .fold(Complex64::new(0.0, 0.0), |acc, (&w, &s)| acc + w * s)
-    }
 }
 
 /// The FFT length of a filter bank whose longest filter is `longest` samples:
