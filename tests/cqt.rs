@@ -249,3 +249,133 @@ fn long_filters_short_clips_and_errors() {
         Err(wavegpu::Error::InvalidAudio { .. })
     ));
 }
+
+/// pseudo_cqt (librosa computes exactly this: within 1e-5 of it and of the float64
+/// reference) and chroma_cqt (within 1e-4 of the full-rate reference, 2e-2 of librosa's own
+/// chroma_cqt, which resamples) from tests/data/cqt_feature_cases.json.
+fn feature_parity(dev: &Device) {
+    let cases = manifest("cqt_feature_cases.json");
+    assert!(cases.len() >= 10, "{} cases", cases.len());
+    let mut failures = Vec::new();
+    for c in &cases {
+        let name = c["name"].as_str().unwrap();
+        let u = |k: &str| c[k].as_u64().unwrap() as usize;
+        let f = |k: &str| c[k].as_f64().unwrap();
+        let sr = u("sr") as u32;
+        let out = match c["kind"].as_str().unwrap() {
+            "pseudo_cqt" => Spectrogram::pseudo_cqt(sr)
+                .hop_length(u("hop_length"))
+                .fmin(f("fmin"))
+                .n_bins(u("n_bins"))
+                .bins_per_octave(u("bins_per_octave"))
+                .tuning(f("tuning"))
+                .filter_scale(f("filter_scale"))
+                .sparsity(f("sparsity"))
+                .norm(c["norm"].as_f64())
+                .scale(c["scale"].as_bool().unwrap())
+                .pad_mode(PadMode::from_name(c["pad_mode"].as_str().unwrap()).unwrap())
+                .build(dev)
+                .and_then(|p| p.run(&clip(c))),
+            "chroma_cqt" => Spectrogram::chroma_cqt(sr)
+                .hop_length(u("hop_length"))
+                .fmin(f("fmin"))
+                .bins_per_octave(u("bins_per_octave"))
+                .n_chroma(u("n_chroma"))
+                .n_octaves(u("n_octaves"))
+                .norm(match &c["chroma_norm"] {
+                    Value::Null => None,
+                    Value::String(s) if s == "inf" => Some(f64::INFINITY),
+                    v => v.as_f64(),
+                })
+                .build(dev)
+                .and_then(|p| p.run(&clip(c))),
+            k => panic!("kind {k}"),
+        };
+        let out = match out {
+            Ok(o) => o.index_axis_move(Axis(0), 0),
+            Err(e) => {
+                failures.push(format!("{name}: {e}"));
+                continue;
+            }
+        };
+        let (ref_tol, lib_tol) = if c["kind"] == "pseudo_cqt" {
+            (1e-5, 1e-5)
+        } else {
+            (REF_TOL, LIBROSA_DEFAULT_TOL)
+        };
+        let reference = read_npy_f32(c["reference"].as_str().unwrap());
+        let lib = read_npy_f32(c["librosa"].as_str().unwrap());
+        if out.shape() != reference.shape() || out.shape() != lib.shape() {
+            failures.push(format!(
+                "{name}: shape {:?} vs {:?}",
+                out.shape(),
+                reference.shape()
+            ));
+            continue;
+        }
+        let (e_ref, e_lib) = (
+            rel_err(out.iter(), reference.iter()),
+            rel_err(out.iter(), lib.iter()),
+        );
+        eprintln!("{name} on {dev}: {e_ref:.1e} from the reference, {e_lib:.1e} from librosa");
+        if e_ref.is_nan() || e_ref > ref_tol || e_lib > lib_tol {
+            failures.push(format!(
+                "{name}: {e_ref:.2e} from the reference, {e_lib:.2e} from librosa"
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "on {dev}:\n{}", failures.join("\n"));
+}
+
+#[test]
+fn pseudo_and_chroma_cqt_match_cpu() {
+    feature_parity(&Device::cpu());
+}
+
+#[test]
+fn pseudo_and_chroma_cqt_match_gpu() {
+    if let Some(d) = gpu() {
+        feature_parity(&d);
+    }
+}
+
+#[test]
+fn pseudo_and_chroma_errors() {
+    let dev = Device::cpu();
+    let x = Audio::from_mono(noise(4000, 1), 22_050);
+    let pseudo = Spectrogram::pseudo_cqt(22_050).build(&dev).unwrap();
+    assert!(matches!(
+        pseudo.run_complex(&x),
+        Err(wavegpu::Error::InvalidParameter {
+            name: "complex",
+            ..
+        })
+    ));
+    assert!(matches!(
+        Spectrogram::pseudo_cqt(22_050).gamma(5.0).build(&dev),
+        Err(wavegpu::Error::InvalidParameter { name: "gamma", .. })
+    ));
+    let name = |r: wavegpu::Result<wavegpu::ChromaCqt>| match r {
+        Err(wavegpu::Error::InvalidParameter { name, .. }) => name,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        name(
+            Spectrogram::chroma_cqt(22_050)
+                .bins_per_octave(30)
+                .build(&dev)
+        ),
+        "bins_per_octave"
+    );
+    assert_eq!(
+        name(Spectrogram::chroma_cqt(22_050).n_chroma(0).build(&dev)),
+        "n_chroma"
+    );
+    assert_eq!(
+        name(Spectrogram::chroma_cqt(22_050).norm(Some(-1.0)).build(&dev)),
+        "norm"
+    );
+    assert_eq!(name(Spectrogram::chroma_cqt(8_000).build(&dev)), "n_bins"); // past Nyquist
+    let plan = Spectrogram::chroma_cqt(22_050).build(&dev).unwrap();
+    assert_eq!(plan.output_shape(2, 22_050).unwrap(), (2, 12, 44));
+}

@@ -16,6 +16,7 @@ use std::ops::Range;
 use num_complex::Complex64;
 use rustfft::FftPlanner;
 
+use crate::dsp::mel::SparseBank;
 use crate::dsp::window::Window;
 use crate::error::{Error, Result};
 
@@ -442,28 +443,106 @@ fn pad_fft_len(longest: f64) -> usize {
 /// The frequency-domain bases of every octave, top octave first (see [`OctaveBasis`]).
 pub(crate) fn octave_bases(p: &CqtParams) -> Result<Vec<OctaveBasis>> {
     p.validate()?;
-    let freqs = frequencies(p);
-    let alpha = alpha(p);
-    let sr = p.sr as f64;
-    let (lengths, _) = wavelet_lengths(&freqs, &alpha, sr, p.filter_scale, p.gamma);
+    let design = Design::new(p);
     let mut planner = FftPlanner::<f64>::new();
-    let mut sorted = Vec::new();
-    let mut out = Vec::with_capacity(p.n_octaves());
-    for i in 0..p.n_octaves() {
-        let range = p.octave_range(i);
-        let longest = lengths[range.clone()].iter().cloned().fold(0.0, f64::max);
-        let n_fft = pad_fft_len(longest);
+    (0..p.n_octaves())
+        .map(|i| {
+            let range = p.octave_range(i);
+            let n_fft = pad_fft_len(design.longest(range.clone()));
+            let (bands, weights) = design.basis(range.clone(), n_fft, n_fft, &mut planner)?;
+            Ok(OctaveBasis {
+                n_fft,
+                bin_lo: range.start,
+                bin_hi: range.end,
+                bands,
+                weights,
+            })
+        })
+        .collect()
+}
+
+/// librosa.pseudo_cqt's filterbank: every bin's basis at one n_fft (the longest filter's,
+/// at least `2^(1 + ceil(log2 hop))`), magnitudes only, with `scale`'s factor folded in
+/// (`1 / sqrt(n_fft)`, else `sqrt(length / n_fft)`): `(n_fft, bank)` for `|STFT(hann)|`.
+pub(crate) fn pseudo_bank(p: &CqtParams) -> Result<(usize, SparseBank)> {
+    p.validate()?;
+    if p.gamma.is_none_or(|g| g != 0.0) {
+        return Err(Error::param(
+            "gamma",
+            "the pseudo-CQT is constant-Q (gamma 0)",
+        ));
+    }
+    let design = Design::new(p);
+    let all = 0..p.n_bins;
+    let l0 = pad_fft_len(design.longest(all.clone()));
+    let n_fft = l0.max(pad_fft_len(p.hop_length as f64) * 2);
+    let (bands, weights) = design.basis(all, l0, n_fft, &mut FftPlanner::<f64>::new())?;
+    let mut out = Vec::with_capacity(weights.len());
+    for (k, &[_, n, off]) in bands.iter().enumerate() {
+        let factor = if p.scale {
+            1.0 / (n_fft as f64).sqrt()
+        } else {
+            (design.lengths[k] / n_fft as f64).sqrt()
+        };
+        out.extend(
+            weights[off as usize..(off + n) as usize]
+                .iter()
+                .map(|w| (w.norm() * factor) as f32),
+        );
+    }
+    Ok((
+        n_fft,
+        SparseBank {
+            bands,
+            weights: out,
+        },
+    ))
+}
+
+/// The frequencies and filter lengths of a design.
+struct Design<'a> {
+    p: &'a CqtParams,
+    freqs: Vec<f64>,
+    lengths: Vec<f64>,
+}
+
+impl<'a> Design<'a> {
+    fn new(p: &'a CqtParams) -> Self {
+        let freqs = frequencies(p);
+        let alpha = alpha(p);
+        let (lengths, _) = wavelet_lengths(&freqs, &alpha, p.sr as f64, p.filter_scale, p.gamma);
+        Design { p, freqs, lengths }
+    }
+
+    fn longest(&self, range: Range<usize>) -> f64 {
+        self.lengths[range].iter().cloned().fold(0.0, f64::max)
+    }
+
+    /// librosa's `__vqt_filter_fft` for bins `range`: each wavelet centred in `l0` samples
+    /// (`pad_fft`), scaled by `length / n_fft`, FFT of `n_fft >= l0` points (zero-padded at
+    /// the end, as `fft(basis, n=n_fft)`), bins `0..=n_fft/2`, `sparsify_rows`; each row kept
+    /// as the span from its first to its last nonzero: `(bands, weights)`.
+    #[allow(clippy::type_complexity)]
+    fn basis(
+        &self,
+        range: Range<usize>,
+        l0: usize,
+        n_fft: usize,
+        planner: &mut FftPlanner<f64>,
+    ) -> Result<(Vec<[u32; 3]>, Vec<Complex64>)> {
+        let p = self.p;
         let n_freq = n_fft / 2 + 1;
         let fft = planner.plan_fft_forward(n_fft);
         let mut buf = vec![Complex64::new(0.0, 0.0); n_fft];
         let mut scratch = vec![Complex64::new(0.0, 0.0); fft.get_inplace_scratch_len()];
+        let mut sorted = Vec::new();
         let mut bands = Vec::with_capacity(range.len());
         let mut weights = Vec::new();
-        for k in range.clone() {
-            let sig = wavelet(freqs[k], lengths[k], sr, p.norm);
+        for k in range {
+            let sig = wavelet(self.freqs[k], self.lengths[k], p.sr as f64, p.norm);
             // util.pad_center, then `basis *= lengths / n_fft` (the factor computed first).
-            let lpad = (n_fft - sig.len()) / 2;
-            let factor = lengths[k] / n_fft as f64;
+            let lpad = (l0 - sig.len()) / 2;
+            let factor = self.lengths[k] / n_fft as f64;
             buf.fill(Complex64::new(0.0, 0.0));
             for (b, &s) in buf[lpad..].iter_mut().zip(&sig) {
                 *b = s * factor;
@@ -478,7 +557,7 @@ pub(crate) fn octave_bases(p: &CqtParams) -> Result<Vec<OctaveBasis>> {
                     if weights.len() + (l + 1 - f) > u32::MAX as usize {
                         return Err(Error::param(
                             "sparsity",
-                            format!("octave {i}'s basis has more than 2^32 weights"),
+                            format!("a basis of {n_fft} points has more than 2^32 weights"),
                         ));
                     }
                     bands.push([f as u32, (l + 1 - f) as u32, weights.len() as u32]);
@@ -487,15 +566,8 @@ pub(crate) fn octave_bases(p: &CqtParams) -> Result<Vec<OctaveBasis>> {
                 _ => bands.push([0, 0, weights.len() as u32]),
             }
         }
-        out.push(OctaveBasis {
-            n_fft,
-            bin_lo: range.start,
-            bin_hi: range.end,
-            bands,
-            weights,
-        });
+        Ok((bands, weights))
     }
-    Ok(out)
 }
 
 #[cfg(test)]

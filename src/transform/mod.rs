@@ -10,7 +10,7 @@ pub mod spectral;
 pub mod stft;
 
 pub use chroma::{Chroma, ChromaBuilder};
-pub use cqt::{Cqt, CqtBuilder};
+pub use cqt::{ChromaCqt, ChromaCqtBuilder, Cqt, CqtBuilder};
 pub use device_spectrogram::DeviceSpectrogram;
 pub use istft::{Istft, IstftBuilder};
 pub use mel::{Mel, MelBuilder, Mfcc, MfccBuilder};

@@ -77,7 +77,7 @@ DATA = md.DATA
 FIX = md.FIX
 DUMPS = md.DUMPS
 CQT_SUBDIR = "cqt"
-BUDGET_BYTES = 4.0e6  # dumps/cqt/ (spectrograms + filter bases)
+BUDGET_BYTES = 4.5e6  # dumps/cqt/ (spectrograms, filter bases, pseudo_cqt, chroma_cqt)
 
 MUSIC = "fixtures/music_22k.wav"
 SPEECH22 = "../../examples/data/speech.wav"
@@ -694,6 +694,113 @@ def measure_spreads(cases: list[dict]) -> list[str]:
 # main
 # ----------------------------------------------------------------------------------------
 
+# ----------------------------------------------------------------------------------------
+# 3. pseudo_cqt and chroma_cqt
+# ----------------------------------------------------------------------------------------
+
+# name, fixture, seconds, pseudo_cqt / chroma_cqt keyword overrides (tuning is always given)
+PSEUDO_GRID = [
+    ("pseudo_default_music22k", MUSIC, 3.0, {}),
+    ("pseudo_default_speech22k", SPEECH22, 2.0, {}),
+    ("pseudo_h160_speech16k", SPEECH16, 2.0, dict(hop_length=160, fmin=65.40639132514966,
+                                                  n_bins=60)),
+    ("pseudo_bpo24_fs2_music22k", MUSIC, 2.0, dict(bins_per_octave=24, n_bins=144,
+                                                   filter_scale=2.0, fmin=65.40639132514966)),
+    ("pseudo_noscale_sp0_music22k", MUSIC, 2.0, dict(scale=False, sparsity=0.0)),
+    ("pseudo_reflect_h256_odd44k", ODD44, 2.0, dict(hop_length=256, pad_mode="reflect",
+                                                    fmin=65.40639132514966, n_bins=72)),
+]
+CHROMA_GRID = [
+    ("chroma_cqt_default_music22k", MUSIC, 3.0, {}),
+    ("chroma_cqt_default_speech22k", SPEECH22, 2.0, {}),
+    ("chroma_cqt_bpo12_music22k", MUSIC, 2.0, dict(bins_per_octave=12)),
+    ("chroma_cqt_n24_bpo48_h256_music22k", MUSIC, 2.0, dict(n_chroma=24, bins_per_octave=48,
+                                                             n_octaves=5, hop_length=256,
+                                                             fmin=65.40639132514966)),
+    ("chroma_cqt_nonorm_a1_speech16k", SPEECH16, 2.0, dict(norm=None, fmin=55.0, n_octaves=6,
+                                                           hop_length=160)),
+    ("chroma_cqt_l1_h511_music22k", MUSIC, 2.0, dict(norm=1, hop_length=511)),
+]
+FEATURE_KEYS = ["name", "kind", "fixture", "offset", "n_samples", "sr", "hop_length", "fmin",
+                "n_bins", "bins_per_octave", "tuning", "filter_scale", "sparsity", "norm",
+                "scale", "pad_mode", "n_chroma", "n_octaves", "chroma_norm", "reference",
+                "librosa", "ref_vs_librosa"]
+
+
+def numnorm(v):
+    if v is None:
+        return None
+    return "inf" if np.isinf(v) else float(v)
+
+
+def make_cqt_features() -> list[dict]:
+    """pseudo_cqt: the reference is librosa's own pieces (filters.wavelet, sparsify_rows,
+    stft) in complex128 throughout; librosa.pseudo_cqt never resamples and agrees with it to
+    ~2e-8 (its wavelets are complex64). chroma_cqt: the reference is librosa's cq_to_chroma
+    mapping + util.normalize applied to the full-rate CQT of this script; `librosa` is
+    librosa.feature.chroma_cqt itself (which resamples, like librosa.cqt)."""
+    cases = []
+    for name, fixture, seconds, kw in PSEUDO_GRID:
+        y, sr = load(fixture)
+        y = y[: int(round(seconds * sr))]
+        a = dict(hop_length=512, fmin=C1, n_bins=84, bins_per_octave=12, tuning=0.0,
+                 filter_scale=1.0, sparsity=0.01, norm=1, scale=True, pad_mode="constant")
+        a.update(kw)
+        C = librosa.pseudo_cqt(y, sr=sr, window="hann", **a)
+        # independent: |stft(hann)| projected on |basis| (librosa's own pieces, complex128)
+        freqs = librosa.cqt_frequencies(fmin=a["fmin"] * 2.0 ** (a["tuning"] / a["bins_per_octave"]),
+                                        n_bins=a["n_bins"], bins_per_octave=a["bins_per_octave"])
+        alpha = filters._relative_bandwidth(freqs=freqs)
+        basis, lens = filters.wavelet(freqs=freqs, sr=sr, filter_scale=a["filter_scale"],
+                                      norm=a["norm"], pad_fft=True, window="hann",
+                                      alpha=alpha, dtype=np.complex128)
+        n_fft = basis.shape[1]
+        n_fft = max(n_fft, int(2.0 ** (1 + np.ceil(np.log2(a["hop_length"])))))
+        basis *= lens[:, None] / float(n_fft)
+        fb = np.abs(util.sparsify_rows(np.fft.fft(basis, n=n_fft, axis=1)[:, : n_fft // 2 + 1],
+                                       quantile=a["sparsity"], dtype=np.complex128).toarray())
+        D = np.abs(librosa.stft(y, n_fft=n_fft, hop_length=a["hop_length"], window="hann",
+                                center=True, pad_mode=a["pad_mode"], dtype=np.complex128))
+        ind = fb @ D
+        ind = ind / np.sqrt(n_fft) if a["scale"] else ind * np.sqrt(lens / n_fft)[:, None]
+        # librosa builds the wavelets in complex64 (filters.wavelet's default dtype) even for
+        # float64 input: it agrees with the complex128 computation to ~2e-8.
+        assert rel(C, ind) < 1e-6, (name, rel(C, ind))
+        cases.append(dict(name=name, kind="pseudo_cqt", fixture=fixture, offset=0,
+                          n_samples=int(y.size), sr=sr, chroma_norm=None, n_chroma=None,
+                          n_octaves=None, reference=save(f"{name}_ref", ind, np.float32),
+                          librosa=save(f"{name}_librosa", C, np.float32),
+                          ref_vs_librosa=rel(C, ind), **{**a, "norm": numnorm(a["norm"])}))
+    for name, fixture, seconds, kw in CHROMA_GRID:
+        y, sr = load(fixture)
+        y = y[: int(round(seconds * sr))]
+        a = dict(hop_length=512, fmin=C1, n_chroma=12, n_octaves=7, bins_per_octave=36,
+                 norm=np.inf)
+        a.update(kw)
+        n_bins = a["n_octaves"] * a["bins_per_octave"]
+        V = np.abs(full_rate_vqt(y, sr, a["hop_length"], a["fmin"], n_bins,
+                                 a["bins_per_octave"], 0.0, 1.0, 1, 0.01, 0.0, True,
+                                 "constant"))
+        m = filters.cq_to_chroma(n_bins, bins_per_octave=a["bins_per_octave"],
+                                 n_chroma=a["n_chroma"], fmin=a["fmin"])
+        ref = util.normalize(m @ V, norm=a["norm"], axis=-2)
+        lib = librosa.feature.chroma_cqt(y=y, sr=sr, tuning=0.0, **a)
+        cases.append(dict(name=name, kind="chroma_cqt", fixture=fixture, offset=0,
+                          n_samples=int(y.size), sr=sr, hop_length=a["hop_length"],
+                          fmin=a["fmin"], n_bins=n_bins, bins_per_octave=a["bins_per_octave"],
+                          tuning=0.0, filter_scale=1.0, sparsity=0.01, norm=1, scale=True,
+                          pad_mode="constant", n_chroma=a["n_chroma"],
+                          n_octaves=a["n_octaves"], chroma_norm=numnorm(a["norm"]),
+                          reference=save(f"{name}_ref", ref, np.float32),
+                          librosa=save(f"{name}_librosa", lib, np.float32),
+                          ref_vs_librosa=rel(*common(ref, lib))))
+    out = []
+    for c in cases:
+        assert set(c) == set(FEATURE_KEYS), (c["name"], set(c) ^ set(FEATURE_KEYS))
+        out.append({k: c[k] for k in FEATURE_KEYS})
+    return out
+
+
 def own_bytes() -> int:
     return md.dir_size(DUMPS / CQT_SUBDIR)
 
@@ -713,7 +820,12 @@ def run() -> None:
     md.write_json(DATA / "cqt_cases.json", cqt)
     flt = make_filters(stats)
     md.write_json(DATA / "cqt_filter_cases.json", flt)
-    for cases in (cqt, flt):
+    feats = make_cqt_features()
+    md.write_json(DATA / "cqt_feature_cases.json", feats)
+    print("pseudo_cqt / chroma_cqt cases: " + ", ".join(
+        f"{c['name']}" + (f" (ref vs librosa {c['ref_vs_librosa']:.1e})"
+                          if c["ref_vs_librosa"] is not None else "") for c in feats))
+    for cases in (cqt, flt, feats):
         names = [c["name"] for c in cases]
         assert len(names) == len(set(names)), "duplicate case names"
 
