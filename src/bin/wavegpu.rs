@@ -2,6 +2,8 @@
 
 #[path = "wavegpu/args.rs"]
 mod args;
+#[path = "wavegpu/cqt.rs"]
+mod cqt;
 #[path = "wavegpu/fail.rs"]
 mod fail;
 #[path = "wavegpu/features.rs"]
@@ -175,6 +177,8 @@ fn run(cli: Cli) -> Result<i32, Fail> {
         Command::Mfcc(a) => features::mfcc(a),
         Command::Chroma(a) => features::chroma(a),
         Command::Spectral(a) => spectral::spectral(a),
+        Command::Cqt(a) => cqt::cqt(a, false),
+        Command::Vqt(a) => cqt::cqt(a, true),
     }
 }
 
@@ -311,12 +315,7 @@ fn stft_one(
     }
     let x = plan.run_complex(audio).map_err(in_err)?;
     match kind {
-        OutKind::Npy => if mono {
-            wavegpu::io::write_npy(output, &x.index_axis(Axis(0), 0))
-        } else {
-            wavegpu::io::write_npy(output, &x)
-        }
-        .map_err(|e| Fail::lib(output.display(), e)),
+        OutKind::Npy => write_npy_channels(output, &x, mono),
         _ => {
             let mag = x.mapv(|c| c.norm());
             write_real(
@@ -407,12 +406,7 @@ fn write_real(
     command: &str,
 ) -> Result<(), Fail> {
     match kind {
-        OutKind::Npy => if mono {
-            wavegpu::io::write_npy(output, &x.index_axis(Axis(0), 0))
-        } else {
-            wavegpu::io::write_npy(output, &x)
-        }
-        .map_err(|e| Fail::lib(output.display(), e)),
+        OutKind::Npy => write_npy_channels(output, &x, mono),
         OutKind::Png => {
             image::write_png(output, x.view(), scale).map_err(|e| Fail::input(output.display(), e))
         }
@@ -420,6 +414,21 @@ fn write_real(
             "{command} writes .npy or .png, not .wav"
         ))),
     }
+}
+
+/// Writes a `(channels, rows, frames)` result to `.npy`: `(rows, frames)` for mono (one
+/// channel), the whole array with --no-mono.
+fn write_npy_channels<A: ndarray_npy::WritableElement>(
+    output: &Path,
+    x: &Array3<A>,
+    mono: bool,
+) -> Result<(), Fail> {
+    if mono {
+        wavegpu::io::write_npy(output, &x.index_axis(Axis(0), 0))
+    } else {
+        wavegpu::io::write_npy(output, x)
+    }
+    .map_err(|e| Fail::lib(output.display(), e))
 }
 
 // ---------------------------------------------------------------------------------------

@@ -128,7 +128,7 @@ pub fn chroma(a: ChromaArgs) -> Result<i32, Fail> {
         nominal_rate: a.load.sr.unwrap_or(22_050),
         check: None,
         one_plan: false,
-        rate_note: &|sr| format!("at this file's sample rate, {sr} Hz"),
+        rate_note: &rate_note,
         scale,
         command: "chroma",
     };
@@ -182,10 +182,15 @@ fn mel_nominal_rate(load: &LoadArgs, mel: &MelFlags) -> u32 {
     }
 }
 
+/// What a plan's failure at one file's rate says about that rate.
+pub fn rate_note(sr: u32) -> String {
+    format!("at this file's sample rate, {sr} Hz")
+}
+
 /// What a mel plan's failure at one file's rate says about that rate.
 fn mel_rate_note(mel: &MelFlags, sr: u32) -> String {
     match mel.fmax {
-        Some(_) => format!("at this file's sample rate, {sr} Hz"),
+        Some(_) => rate_note(sr),
         None => format!(
             "at this file's sample rate, {sr} Hz, where fmax defaults to sr / 2 = {} Hz",
             sr as f64 / 2.0
@@ -214,12 +219,29 @@ pub struct Features<'a> {
 }
 
 impl Features<'_> {
+    /// Runs the job: `make` builds a plan for a rate on a device, `run` computes one file,
+    /// whose real `(channels, rows, frames)` result goes to .npy or .png (`write_real`).
     pub fn run<P: Send + Sync>(
         &self,
         input: &Path,
         output: &Path,
         make: impl Fn(u32, &Device) -> wavegpu::Result<P> + Sync,
         run: impl Fn(&P, &Audio) -> wavegpu::Result<Array3<f32>> + Sync,
+    ) -> Result<i32, Fail> {
+        let mono = !self.load.no_mono;
+        self.run_with(input, output, make, run, |x, output, kind| {
+            write_real(output, kind, x, mono, self.scale, self.command)
+        })
+    }
+
+    /// [`run`](Self::run) with the writing of a result left to `write` (complex output).
+    pub fn run_with<P: Send + Sync, T>(
+        &self,
+        input: &Path,
+        output: &Path,
+        make: impl Fn(u32, &Device) -> wavegpu::Result<P> + Sync,
+        run: impl Fn(&P, &Audio) -> wavegpu::Result<T> + Sync,
+        write: impl Fn(T, &Path, OutKind) -> Result<(), Fail> + Sync,
     ) -> Result<i32, Fail> {
         // Flags the plan rejects are usage errors, found before the files are looked at; a
         // CPU build is cheap (a filterbank, a window, an FFT plan).
@@ -254,7 +276,6 @@ impl Features<'_> {
         }
 
         let opts = load_options(self.load);
-        let mono = !self.load.no_mono;
         let job = |input: &Path, output: &Path, kind: OutKind| -> Result<(), Fail> {
             let audio = load(input, &opts)?;
             let sr = audio.sample_rate();
@@ -262,7 +283,7 @@ impl Features<'_> {
                 Fail::input(input.display(), format!("{e} ({})", (self.rate_note)(sr)))
             })?;
             let x = run(&plan, &audio).map_err(|e| Fail::lib(input.display(), e))?;
-            write_real(output, kind, x, mono, self.scale, self.command)
+            write(x, output, kind)
         };
         run_mode(mode, &job)
     }

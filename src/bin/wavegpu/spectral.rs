@@ -8,7 +8,7 @@ use wavegpu::{
 
 use crate::args::{SpectralArgs, SpectralName};
 use crate::fail::Fail;
-use crate::features::Features;
+use crate::features::{rate_note, Features};
 use crate::image::Scale;
 use crate::{pad_mode_of, window_of};
 
@@ -107,7 +107,7 @@ pub fn spectral(a: SpectralArgs) -> Result<i32, Fail> {
             name,
             SpectralName::Rms | SpectralName::Zcr | SpectralName::Flatness
         ),
-        rate_note: &|sr| format!("at this file's sample rate, {sr} Hz"),
+        rate_note: &rate_note,
         scale: Scale::Linear,
         command: "spectral",
     };
