@@ -32,22 +32,18 @@ fn stft_cqt(
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) tid: u32,
 ) {
-    let item = wid.x + wid.y * nwg.x;
-    if (item >= p.rows * p.frames_out) {
+    let l = locate(wid, nwg);
+    if (l.state == 0u) {
         return;
     }
-    let row_local = item / p.frames_out;
-    let f_local = item - row_local * p.frames_out;
-    let info = rows_info[p.row_offset + row_local];
-    let frame = p.frame_offset + f_local;
-    let base = (row_local * octave.out_bins + octave.bin_offset) * p.frames_out + f_local;
-    if (frame >= info.y) {
+    let base = (l.row_local * octave.out_bins + octave.bin_offset) * p.frames_out + l.f_local;
+    if (l.state == 1u) {
         for (var b = tid; b < octave.n_bins; b = b + WG) {
             cqt_store(base + b * p.frames_out, vec2<f32>(0.0, 0.0));
         }
         return;
     }
-    frame_fft(tid, item, row_local, frame, i32(info.x));
+    frame_fft(tid, l.item, l.row_local, l.frame, l.len);
     for (var b = tid; b < octave.n_bins; b = b + WG) {
         let band = bands[b];
         var acc = vec2<f32>(0.0, 0.0);

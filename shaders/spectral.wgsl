@@ -35,33 +35,6 @@ var<workgroup> hist: array<atomic<u32>, 32>;
 var<workgroup> picked: vec4<u32>;
 var<workgroup> first_bin: atomic<u32>;
 
-// Where a workgroup works: its (row, frame) and whether that frame exists.
-struct Loc {
-    item: u32,
-    row_local: u32,
-    f_local: u32,
-    frame: u32,
-    len: i32,
-    // 0: no such item (grid padding), 1: past the row's frames (write zeros), 2: a frame
-    state: u32,
-}
-
-fn locate(wid: vec3<u32>, nwg: vec3<u32>) -> Loc {
-    var l: Loc;
-    l.item = wid.x + wid.y * nwg.x;
-    if (l.item >= p.rows * p.frames_out) {
-        l.state = 0u;
-        return l;
-    }
-    l.row_local = l.item / p.frames_out;
-    l.f_local = l.item - l.row_local * p.frames_out;
-    let info = rows_info[p.row_offset + l.row_local];
-    l.frame = p.frame_offset + l.f_local;
-    l.len = i32(info.x);
-    l.state = select(1u, 2u, l.frame < info.y);
-    return l;
-}
-
 fn out_index(l: Loc, b: u32) -> u32 {
     return (l.row_local * sp.n_out + b) * p.frames_out + l.f_local;
 }

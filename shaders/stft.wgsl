@@ -129,29 +129,52 @@ fn frame_fft(tid: u32, item: u32, row_local: u32, frame: u32, len: i32) {
     fft_stockham(tid, m, p.n_stages, p.n_fft / m);
 }
 
+// Where a workgroup works: its (row, frame) and whether that frame exists.
+struct Loc {
+    item: u32,
+    row_local: u32,
+    f_local: u32,
+    frame: u32,
+    len: i32,
+    // 0: no such item (grid padding), 1: past the row's frames (write zeros), 2: a frame
+    state: u32,
+}
+
+fn locate(wid: vec3<u32>, nwg: vec3<u32>) -> Loc {
+    var l: Loc;
+    l.item = wid.x + wid.y * nwg.x;
+    if (l.item >= p.rows * p.frames_out) {
+        l.state = 0u;
+        return l;
+    }
+    l.row_local = l.item / p.frames_out;
+    l.f_local = l.item - l.row_local * p.frames_out;
+    let info = rows_info[p.row_offset + l.row_local];
+    l.frame = p.frame_offset + l.f_local;
+    l.len = i32(info.x);
+    l.state = select(1u, 2u, l.frame < info.y);
+    return l;
+}
+
 @compute @workgroup_size(128)
 fn stft_forward(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) tid: u32,
 ) {
-    let item = wid.x + wid.y * nwg.x;
-    if (item >= p.rows * p.frames_out) {
+    let l = locate(wid, nwg);
+    if (l.state == 0u) {
         return;
     }
-    let row_local = item / p.frames_out;
-    let f_local = item - row_local * p.frames_out;
-    let info = rows_info[p.row_offset + row_local];
-    let frame = p.frame_offset + f_local;
-    if (frame >= info.y) {
+    if (l.state == 1u) {
         for (var k = tid; k < p.n_freq; k = k + WG) {
-            store(row_local, k, f_local, vec2<f32>(0.0, 0.0));
+            store(l.row_local, k, l.f_local, vec2<f32>(0.0, 0.0));
         }
         return;
     }
-    frame_fft(tid, item, row_local, frame, i32(info.x));
+    frame_fft(tid, l.item, l.row_local, l.frame, l.len);
     for (var k = tid; k < p.n_freq; k = k + WG) {
-        store(row_local, k, f_local, bin_value(k));
+        store(l.row_local, k, l.f_local, bin_value(k));
     }
 }
 
@@ -161,16 +184,12 @@ fn stft_mel(
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) tid: u32,
 ) {
-    let item = wid.x + wid.y * nwg.x;
-    if (item >= p.rows * p.frames_out) {
+    let l = locate(wid, nwg);
+    if (l.state == 0u) {
         return;
     }
-    let row_local = item / p.frames_out;
-    let f_local = item - row_local * p.frames_out;
-    let info = rows_info[p.row_offset + row_local];
-    let frame = p.frame_offset + f_local;
-    let base = row_local * p.n_bands * p.frames_out + f_local;
-    if (frame >= info.y) {
+    let base = l.row_local * p.n_bands * p.frames_out + l.f_local;
+    if (l.state == 1u) {
         for (var b = tid; b < p.n_bands; b = b + WG) {
             out[base + b * p.frames_out] = 0.0;
         }
@@ -179,7 +198,7 @@ fn stft_mel(
     if (tid == 0u) {
         atomicStore(&wg_max, 0u);
     }
-    frame_fft(tid, item, row_local, frame, i32(info.x));
+    frame_fft(tid, l.item, l.row_local, l.frame, l.len);
     // |X[k]|^power for k <= n_fft / 2, in place of the spectrum (see fft_power_in_place).
     fft_power_in_place(tid, p.m, p.n_freq);
     var local_max = 0.0;
@@ -195,6 +214,6 @@ fn stft_mel(
     atomicMax(&wg_max, bitcast<u32>(local_max));
     workgroupBarrier();
     if (tid == 0u) {
-        atomicMax(&row_max[p.row_offset + row_local], atomicLoad(&wg_max));
+        atomicMax(&row_max[p.row_offset + l.row_local], atomicLoad(&wg_max));
     }
 }

@@ -9,7 +9,7 @@ use num_complex::Complex32;
 
 use super::kernel::{grid, grown, FftKernel};
 use super::shaders::Kernel;
-use super::stft::{place, split_run, stage_chunk, Chunk, Params, Split};
+use super::stft::{place, rows_info, split_run, stage_chunk, Chunk, Params, Split};
 use super::GpuContext;
 use crate::dsp::cqt::OctaveBasis;
 use crate::dsp::frames::{Framing, PadMode};
@@ -218,11 +218,7 @@ impl GpuCqt {
         let bufs = guard
             .as_ref()
             .ok_or_else(|| Error::gpu("allocating CQT buffers", "no buffers"))?;
-        let info: Vec<[u32; 2]> = lengths
-            .iter()
-            .zip(frames)
-            .map(|(&l, &f)| [l as u32, f as u32])
-            .collect();
+        let info = rows_info(lengths, frames);
         let q = &self.ctx.queue;
         q.write_buffer(&bufs.rows_info, 0, bytemuck::cast_slice(&info));
         let max_dim = self.ctx.limits.max_compute_workgroups_per_dimension;

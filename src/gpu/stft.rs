@@ -497,11 +497,7 @@ impl GpuStft {
         let bufs = guard
             .as_ref()
             .ok_or_else(|| Error::gpu("allocating STFT buffers", "no buffers"))?;
-        let info: Vec<[u32; 2]> = lengths
-            .iter()
-            .zip(frames)
-            .map(|(&l, &f)| [l as u32, f as u32])
-            .collect();
+        let info = rows_info(lengths, frames);
         let q = &self.ctx.queue;
         q.write_buffer(&bufs.rows_info, 0, bytemuck::cast_slice(&info));
         if mode == Mode::Features {
@@ -872,6 +868,15 @@ pub(crate) fn split_run(lengths: &[usize], frames_max: usize, s: &Split) -> Resu
         }
     }
     Ok(out)
+}
+
+/// Each row's (length, frames), as the kernels' `rows_info` binding holds them.
+pub(crate) fn rows_info(lengths: &[usize], frames: &[usize]) -> Vec<[u32; 2]> {
+    lengths
+        .iter()
+        .zip(frames)
+        .map(|(&l, &f)| [l as u32, f as u32])
+        .collect()
 }
 
 /// A chunk's input samples, `(rows, hi - lo)` row-major, zero past each row's own length.
