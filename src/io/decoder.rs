@@ -41,6 +41,21 @@ pub trait Decoder: Send {
     /// examples). A stream that ends before the number of frames its header announces, or in
     /// which no packet decodes at all, gives [`Error::Decode`].
     fn next_chunk(&mut self) -> Result<Option<AudioChunk<'_>>>;
+
+    /// Moves the stream so that the next chunk starts exactly at `frame` (samples per channel
+    /// from the start of the stream as this decoder yields it, after any encoder delay it
+    /// trims): the backend seeks to the nearest point at or before it and discards what lies
+    /// in between. Returns the frame the next chunk starts at: `frame`, or the stream's
+    /// length when `frame` is past the end. Decoders that cannot seek return
+    /// [`Error::Unsupported`].
+    fn seek(&mut self, frame: u64) -> Result<u64> {
+        let _ = frame;
+        Err(Error::Unsupported {
+            input: self.spec().input.clone(),
+            component: "seek",
+            reason: "this decoder cannot seek".to_string(),
+        })
+    }
 }
 
 /// A block of decoded audio lent by a [`Decoder`]: `channels x frames` planar `f32`.
