@@ -17,8 +17,9 @@ pub use dsp::window::Window;
 pub use dsp::{ChromaParams, DbRef, DbScale, MelNorm};
 pub use error::{Error, Result};
 pub use transform::{
-    Chroma, ChromaBuilder, ChromaCqt, ChromaCqtBuilder, Cqt, CqtBuilder, DeviceSpectrogram, Istft,
-    IstftBuilder, Mel, MelBuilder, Mfcc, MfccBuilder, Rms, RmsBuilder, Spectral, SpectralBuilder,
-    SpectralFeature, Spectrogram, Stft, StftBuilder, ZeroCrossingRate, ZeroCrossingRateBuilder,
+    Chroma, ChromaBuilder, ChromaCqt, ChromaCqtBuilder, Cqt, CqtBuilder, DeviceSpectrogram,
+    FeatureStream, Istft, IstftBuilder, Mel, MelBuilder, Mfcc, MfccBuilder, Rms, RmsBuilder,
+    Spectral, SpectralBuilder, SpectralFeature, Spectrogram, Stft, StftBuilder, StftStream,
+    ZeroCrossingRate, ZeroCrossingRateBuilder,
 };
 pub use wgpu;

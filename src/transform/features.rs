@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::gpu::features::GpuFeatures;
 use crate::transform::device_spectrogram::{DeviceSpectrogram, Resident};
 use crate::transform::stft::StftConfig;
+use crate::transform::stream::{FeatureStream, Framer, RunWindow};
 
 /// Everything a feature plan computes with, resolved once.
 #[derive(Debug, Clone)]
@@ -42,6 +43,8 @@ pub(crate) struct FeaturePlan {
     pub cfg: FeatureConfig,
     backend: Backend,
     pub device: Device,
+    /// The same plan without post stages, for streams; built on first use.
+    bare: std::sync::OnceLock<Box<FeaturePlan>>,
 }
 
 impl FeaturePlan {
@@ -54,6 +57,38 @@ impl FeaturePlan {
             cfg,
             backend,
             device: device.clone(),
+            bare: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// A stream of `channels` channels through this plan (see [`FeatureStream`]).
+    pub fn stream(&self, channels: usize) -> Result<FeatureStream<'_>> {
+        let bare: &FeaturePlan = if self.cfg.post.is_empty() {
+            self
+        } else {
+            if self.bare.get().is_none() {
+                let cfg = FeatureConfig {
+                    post: Post::default(),
+                    ..self.cfg.clone()
+                };
+                let _ = self
+                    .bare
+                    .set(Box::new(FeaturePlan::new(cfg, &self.device)?));
+            }
+            self.bare
+                .get()
+                .ok_or_else(|| Error::param("stream", "plan without post stages"))?
+        };
+        // dB relative to the maximum, or floored under it, needs the whole output first.
+        let deferred = self.cfg.post.db.is_some_and(|db| {
+            db.top_db.is_some() || matches!(db.reference, crate::dsp::db::DbRef::Max)
+        });
+        Ok(FeatureStream {
+            plan: self,
+            bare,
+            framer: Framer::new(self.cfg.stft.framing, channels)?,
+            maxes: vec![0.0; channels],
+            deferred,
         })
     }
 
@@ -146,6 +181,16 @@ impl FeaturePlan {
     }
 }
 
+impl RunWindow for FeaturePlan {
+    fn values(&self) -> usize {
+        self.cfg.n_out()
+    }
+    fn run_window(&self, data: ArrayView2<'_, f32>) -> Result<Array3<f32>> {
+        let lengths = vec![data.ncols(); data.nrows()];
+        pollster::block_on(self.rows(data, &lengths, self.cfg.sr, "stream"))
+    }
+}
+
 /// The CPU path: mel power per frame (power scratch reused per thread), then the post stages.
 pub(crate) fn cpu_features(
     c: &CpuStft,
@@ -225,6 +270,13 @@ macro_rules! feature_plan_api {
                 spec: &crate::transform::device_spectrogram::DeviceSpectrogram,
             ) -> Result<Array3<f32>> {
                 pollster::block_on(self.plan.spectrogram_rows(spec))
+            }
+            /// A stream over a long signal of `channels` channels pushed chunk by chunk, with
+            /// memory bounded by the chunk size; the blocks (finalized where the stream is
+            /// [`deferred`](crate::FeatureStream::deferred)) concatenate to `run` on the whole
+            /// signal.
+            pub fn stream(&self, channels: usize) -> Result<crate::FeatureStream<'_>> {
+                self.plan.stream(channels)
             }
             /// The async core of `run_spectrogram`.
             pub async fn run_spectrogram_async(

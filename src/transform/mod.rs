@@ -8,6 +8,7 @@ pub mod istft;
 pub mod mel;
 pub mod spectral;
 pub mod stft;
+pub mod stream;
 
 pub use chroma::{Chroma, ChromaBuilder};
 pub use cqt::{ChromaCqt, ChromaCqtBuilder, Cqt, CqtBuilder};
@@ -19,3 +20,4 @@ pub use spectral::{
     ZeroCrossingRateBuilder,
 };
 pub use stft::{Spectrogram, Stft, StftBuilder};
+pub use stream::{FeatureStream, StftStream};

@@ -12,6 +12,7 @@ use crate::dsp::window::Window;
 use crate::error::{Error, Result};
 use crate::gpu::stft::GpuStft;
 use crate::transform::device_spectrogram::{DeviceSpectrogram, Resident};
+use crate::transform::stream::{Framer, RunWindow, StftStream};
 
 /// Entry point for spectrogram plans.
 ///
@@ -401,6 +402,33 @@ impl Stft {
             .await
     }
 
+    /// A stream of `|X|^power` over a long signal of `channels` channels pushed chunk by
+    /// chunk, with memory bounded by the chunk size: the concatenated blocks equal
+    /// [`run`](Self::run) on the whole signal, exactly (see [`StftStream`]).
+    ///
+    /// ```
+    /// use ndarray::{concatenate, Array2, Axis};
+    /// use wavegpu::{Audio, Device, Spectrogram};
+    /// let x: Vec<f32> = (0..50_000).map(|i| (i as f32 * 0.01).sin()).collect();
+    /// let plan = Spectrogram::stft().n_fft(512).hop_length(160).build(&Device::cpu())?;
+    /// let mut stream = plan.stream(1)?;
+    /// let mut blocks = Vec::new();
+    /// for chunk in x.chunks(4096) {
+    ///     blocks.push(stream.push(Array2::from_shape_vec((1, chunk.len()), chunk.to_vec()).unwrap().view())?);
+    /// }
+    /// blocks.push(stream.finish()?);
+    /// let views: Vec<_> = blocks.iter().map(|b| b.view()).collect();
+    /// let streamed = concatenate(Axis(2), &views).unwrap();
+    /// assert_eq!(streamed, plan.run(&Audio::from_mono(x, 16_000))?);
+    /// # Ok::<(), wavegpu::Error>(())
+    /// ```
+    pub fn stream(&self, channels: usize) -> Result<StftStream<'_>> {
+        Ok(StftStream {
+            plan: self,
+            framer: Framer::new(self.cfg.framing, channels)?,
+        })
+    }
+
     async fn resident_rows(
         &self,
         data: ArrayView2<'_, f32>,
@@ -453,5 +481,15 @@ impl Stft {
             Backend::Cpu(c) => Ok(c.complex(data, lengths, &frames, max)),
             Backend::Gpu(g) => g.complex(data, lengths, &frames, max).await,
         }
+    }
+}
+
+impl RunWindow for Stft {
+    fn values(&self) -> usize {
+        self.n_freq()
+    }
+    fn run_window(&self, data: ArrayView2<'_, f32>) -> Result<Array3<f32>> {
+        let lengths = vec![data.ncols(); data.nrows()];
+        pollster::block_on(self.real_rows(data, &lengths, "stream"))
     }
 }

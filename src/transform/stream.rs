@@ -1,0 +1,250 @@
+//! Streaming: a long signal pushed chunk by chunk through a plan, with memory bounded by the
+//! chunk size, giving exactly the frames the plan gives on the whole signal.
+//!
+//! How: frame `t` covers samples `t*hop - pad .. t*hop - pad + n_fft`. After each push, every
+//! frame whose window lies inside the samples seen so far is complete. The plan itself runs on
+//! the window `x[a..seen)` with `a` a multiple of the hop: its frame `k` is the signal's frame
+//! `a/hop + k`, exact wherever it needs no padding (`k*hop >= pad` when `a > 0`, and windows
+//! that end by `seen`); when `a = 0` the left padding is the signal's own. At the end the
+//! right padding is the signal's own too. Samples before the next window start are dropped.
+//! A few frames at each window's edges are computed and discarded (about `2 pad / hop` per
+//! push): push chunks of several thousand samples or more.
+
+use ndarray::{concatenate, s, Array2, Array3, ArrayView2, Axis};
+
+use crate::dsp::frames::Framing;
+use crate::error::{Error, Result};
+
+/// The frames of a window of samples, as a plan computes them for a signal of those samples:
+/// `(rows, values, frames)`.
+pub(crate) trait RunWindow {
+    /// Values per frame of the output.
+    fn values(&self) -> usize;
+    fn run_window(&self, data: ArrayView2<'_, f32>) -> Result<Array3<f32>>;
+}
+
+/// Where a stream stands: the samples kept, the next frame to emit.
+#[derive(Debug)]
+pub(crate) struct Framer {
+    framing: Framing,
+    channels: usize,
+    /// Samples `base..seen` of every channel, `(channels, seen - base)`.
+    buf: Array2<f32>,
+    base: usize,
+    seen: usize,
+    next: usize,
+    finished: bool,
+}
+
+impl Framer {
+    pub fn new(framing: Framing, channels: usize) -> Result<Self> {
+        if channels == 0 {
+            return Err(Error::param(
+                "channels",
+                "a stream needs at least one channel",
+            ));
+        }
+        Ok(Framer {
+            framing,
+            channels,
+            buf: Array2::zeros((channels, 0)),
+            base: 0,
+            seen: 0,
+            next: 0,
+            finished: false,
+        })
+    }
+
+    /// Frames `0..` of the plan's output over `x[a..)`, skipped at the start: `ceil(pad / hop)`
+    /// when `a > 0` (those see the window's own left padding), none when `a = 0`.
+    fn window_start(&self, t: usize) -> usize {
+        let hop = self.framing.hop;
+        let lead = self.framing.left_pad().div_ceil(hop);
+        t.saturating_sub(lead) * hop
+    }
+
+    /// Appends `chunk` (`channels x frames`) and returns the frames it completed.
+    pub fn push(
+        &mut self,
+        plan: &dyn RunWindow,
+        chunk: ArrayView2<'_, f32>,
+    ) -> Result<Array3<f32>> {
+        if self.finished {
+            return Err(Error::param("stream", "push after finish"));
+        }
+        if chunk.nrows() != self.channels {
+            return Err(Error::audio(
+                "stream",
+                format!(
+                    "a chunk of {} channels into a stream of {}",
+                    chunk.nrows(),
+                    self.channels
+                ),
+            ));
+        }
+        crate::audio::check_finite(chunk, "stream")?;
+        self.buf = concatenate(Axis(1), &[self.buf.view(), chunk])
+            .map_err(|e| Error::audio("stream", e))?;
+        self.seen += chunk.ncols();
+        let f = self.framing;
+        // Frames whose window ends by `seen`: t*hop - pad + n_fft <= seen.
+        let limit = self.seen + f.left_pad();
+        let end = if limit >= f.n_fft {
+            (limit - f.n_fft) / f.hop + 1
+        } else {
+            0
+        };
+        self.emit(plan, end)
+    }
+
+    /// The frames left once the signal has ended (those that reach its right padding).
+    pub fn finish(&mut self, plan: &dyn RunWindow) -> Result<Array3<f32>> {
+        if self.finished {
+            return Err(Error::param("stream", "finish called twice"));
+        }
+        self.finished = true;
+        let total = self.framing.frames(self.seen, "stream")?;
+        self.emit(plan, total)
+    }
+
+    /// Runs the plan over the kept window for frames `next..end` and drops the samples no
+    /// later frame needs.
+    fn emit(&mut self, plan: &dyn RunWindow, end: usize) -> Result<Array3<f32>> {
+        let (hop, t0) = (self.framing.hop, self.next);
+        if end <= t0 {
+            return Ok(Array3::zeros((self.channels, plan.values(), 0)));
+        }
+        let a = self.window_start(t0);
+        debug_assert!(a >= self.base, "samples dropped too early");
+        let window = self.buf.slice(s![.., a - self.base..]);
+        let out = plan.run_window(window)?;
+        let (k0, k1) = (t0 - a / hop, end - a / hop);
+        if out.dim().2 < k1 {
+            return Err(Error::audio(
+                "stream",
+                format!("internal: window gave {} frames, {k1} needed", out.dim().2),
+            ));
+        }
+        let block = out.slice(s![.., .., k0..k1]).to_owned();
+        self.next = end;
+        let keep_from = self.window_start(self.next).max(self.base);
+        if keep_from > self.base {
+            self.buf = self.buf.slice(s![.., keep_from - self.base..]).to_owned();
+            self.base = keep_from;
+        }
+        Ok(block)
+    }
+}
+
+/// Pushes a long signal through an [`Stft`](crate::Stft) plan chunk by chunk (see
+/// [`Stft::stream`](crate::Stft::stream)).
+pub struct StftStream<'p> {
+    pub(crate) plan: &'p crate::Stft,
+    pub(crate) framer: Framer,
+}
+
+impl std::fmt::Debug for StftStream<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StftStream")
+            .field("framer", &self.framer)
+            .finish()
+    }
+}
+
+impl StftStream<'_> {
+    /// Appends `chunk` (`(channels, samples)`) and returns the frames it completed,
+    /// `(channels, freq, new frames)` (possibly none).
+    pub fn push(&mut self, chunk: ArrayView2<'_, f32>) -> Result<Array3<f32>> {
+        self.framer.push(self.plan, chunk)
+    }
+    /// Ends the signal and returns its last frames (those that reach the right padding).
+    pub fn finish(&mut self) -> Result<Array3<f32>> {
+        self.framer.finish(self.plan)
+    }
+}
+
+/// Pushes a long signal through a feature plan ([`Mel`](crate::Mel), [`Mfcc`](crate::Mfcc),
+/// [`Chroma`](crate::Chroma)) chunk by chunk; made by their `stream` method.
+///
+/// Blocks come out as soon as their frames are complete. Post stages that need the maximum of
+/// the whole output (dB relative to the maximum, librosa's `top_db` floor — the defaults of
+/// `to_db` and of MFCCs) cannot be applied before the signal has ended: then
+/// [`deferred`](Self::deferred) is true, `push`/`finish` return the filterbank output (e.g.
+/// mel power), and [`finalize`](Self::finalize) turns each such block into the final values
+/// once `finish` has been called. Otherwise blocks are final as they come.
+pub struct FeatureStream<'p> {
+    pub(crate) plan: &'p crate::transform::features::FeaturePlan,
+    pub(crate) bare: &'p crate::transform::features::FeaturePlan,
+    pub(crate) framer: Framer,
+    /// Each row's maximum of the filterbank output so far.
+    pub(crate) maxes: Vec<f32>,
+    pub(crate) deferred: bool,
+}
+
+impl std::fmt::Debug for FeatureStream<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FeatureStream")
+            .field("framer", &self.framer)
+            .field("deferred", &self.deferred)
+            .finish()
+    }
+}
+
+impl FeatureStream<'_> {
+    /// True when blocks need [`finalize`](Self::finalize) after [`finish`](Self::finish).
+    pub fn deferred(&self) -> bool {
+        self.deferred
+    }
+
+    /// Appends `chunk` (`(channels, samples)`) and returns the frames it completed,
+    /// `(channels, values, new frames)`: final values, or the filterbank output when
+    /// [`deferred`](Self::deferred).
+    pub fn push(&mut self, chunk: ArrayView2<'_, f32>) -> Result<Array3<f32>> {
+        let block = self.framer.push(self.bare, chunk)?;
+        self.after(block)
+    }
+
+    /// Ends the signal and returns its last frames.
+    pub fn finish(&mut self) -> Result<Array3<f32>> {
+        let block = self.framer.finish(self.bare)?;
+        self.after(block)
+    }
+
+    /// The final values of a block that `push` or `finish` returned while
+    /// [`deferred`](Self::deferred), once `finish` has been called (before that, an error).
+    pub fn finalize(&self, block: Array3<f32>) -> Result<Array3<f32>> {
+        if !self.deferred {
+            return Err(Error::param(
+                "stream",
+                "blocks are final already (not deferred)",
+            ));
+        }
+        if !self.framer.finished {
+            return Err(Error::param(
+                "stream",
+                "finalize needs the whole signal's maximum: call finish first",
+            ));
+        }
+        Ok(self.post(block))
+    }
+
+    fn after(&mut self, block: Array3<f32>) -> Result<Array3<f32>> {
+        for (m, row) in self.maxes.iter_mut().zip(block.outer_iter()) {
+            *m = row.iter().fold(*m, |a, &v| a.max(v));
+        }
+        Ok(if self.deferred {
+            block
+        } else {
+            self.post(block)
+        })
+    }
+
+    fn post(&self, block: Array3<f32>) -> Array3<f32> {
+        let post = &self.plan.cfg.post;
+        if post.is_empty() {
+            return block;
+        }
+        let frames = vec![block.dim().2; block.dim().0];
+        post.apply(block, &frames, &self.maxes)
+    }
+}

@@ -1,0 +1,307 @@
+//! Streaming: a signal pushed chunk by chunk through STFT and feature plans gives exactly the
+//! frames of one run on the whole signal (CPU and GPU, every chunk size, centred or not, both
+//! pad modes, odd n_fft, stereo), and an hour of audio streams through log-mel with the live
+//! heap bounded by a few chunk sizes (a counting allocator, whatever the signal's length).
+
+mod common;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::*;
+use ndarray::{concatenate, s, Array2, Array3, Axis};
+use wavegpu::{Audio, DbScale, Device, PadMode, Spectrogram};
+
+/// Counts live heap bytes and their peak.
+struct Counting;
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(l) };
+        if !p.is_null() {
+            let now = LIVE.fetch_add(l.size(), Ordering::Relaxed) + l.size();
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        unsafe { System.dealloc(p, l) };
+        LIVE.fetch_sub(l.size(), Ordering::Relaxed);
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+        let q = unsafe { System.realloc(p, l, new) };
+        if !q.is_null() {
+            if new >= l.size() {
+                let now = LIVE.fetch_add(new - l.size(), Ordering::Relaxed) + new - l.size();
+                PEAK.fetch_max(now, Ordering::Relaxed);
+            } else {
+                LIVE.fetch_sub(l.size() - new, Ordering::Relaxed);
+            }
+        }
+        q
+    }
+}
+
+#[global_allocator]
+static A: Counting = Counting;
+
+fn join(blocks: &[Array3<f32>]) -> Array3<f32> {
+    let v: Vec<_> = blocks.iter().map(|b| b.view()).collect();
+    concatenate(Axis(2), &v).unwrap()
+}
+
+/// Pushes `x` in chunks of `n` (the last one shorter) through `step(Some(chunk))`, then
+/// `step(None)` (finish); the blocks joined.
+fn chunked(
+    x: &Array2<f32>,
+    n: usize,
+    mut step: impl FnMut(Option<ndarray::ArrayView2<'_, f32>>) -> Array3<f32>,
+) -> Array3<f32> {
+    let mut blocks = Vec::new();
+    let mut i = 0;
+    while i < x.ncols() {
+        let j = (i + n).min(x.ncols());
+        blocks.push(step(Some(x.slice(s![.., i..j]))));
+        i = j;
+    }
+    blocks.push(step(None));
+    join(&blocks)
+}
+
+fn devices() -> Vec<Device> {
+    std::iter::once(Device::cpu()).chain(gpu()).collect()
+}
+
+#[test]
+fn stft_stream_equals_whole_run() {
+    let stereo = Array2::from_shape_fn((2, 23_456), |(c, i)| {
+        ((i as f32 * 0.013 * (c + 1) as f32).sin() + 0.1 * ((i * 7919 % 1000) as f32 / 1000.0))
+            * 0.5
+    });
+    for dev in devices() {
+        for (n_fft, hop, center, pad) in [
+            (512, 160, true, PadMode::Constant),
+            (512, 128, true, PadMode::Reflect),
+            (400, 160, false, PadMode::Constant),
+            (1023, 100, true, PadMode::Reflect),
+            (2048, 512, true, PadMode::Constant),
+        ] {
+            let plan = Spectrogram::stft()
+                .n_fft(n_fft)
+                .hop_length(hop)
+                .center(center)
+                .pad_mode(pad)
+                .power(2.0)
+                .build(&dev)
+                .unwrap();
+            let whole = plan
+                .run(&Audio::new(stereo.clone(), 16_000).unwrap())
+                .unwrap();
+            for n in [1usize, 97, 1000, 4096, 30_000] {
+                if n == 1 && (dev.is_gpu() || n_fft > 512) {
+                    continue; // one sample per push: thousands of runs, too slow on lavapipe
+                }
+                let mut st = plan.stream(2).unwrap();
+                let got = chunked(&stereo, n, |c| match c {
+                    Some(c) => st.push(c).unwrap(),
+                    None => st.finish().unwrap(),
+                });
+                assert_eq!(
+                    got, whole,
+                    "{dev}: n_fft {n_fft} hop {hop} center {center} {pad:?}, chunks of {n}"
+                );
+            }
+        }
+    }
+}
+
+/// Mel (power, deferred log-mel), MFCC and chroma streams: the blocks (finalized where
+/// deferred) equal one run on the whole signal. The filterbank runs the same kernel either way;
+/// a stream applies dB/DCT/normalisation on the CPU twin, so on the GPU those may differ from a
+/// whole GPU run by float rounding (held to DESIGN's 1e-3 dB and 1e-4 MFCC); exact on the CPU.
+#[test]
+fn feature_streams_equal_whole_runs() {
+    let x = Array2::from_shape_fn((1, 40_000), |(_, i)| {
+        (i as f32 * 0.021).sin() * (1.0 + (i as f32 * 0.0003).cos()) * 0.3
+    });
+    let audio = Audio::new(x.clone(), 16_000).unwrap();
+    for dev in devices() {
+        let mel = Spectrogram::mel(16_000)
+            .n_fft(512)
+            .hop_length(160)
+            .n_mels(64);
+        let plans = [
+            ("mel", mel.clone().build(&dev).unwrap(), false),
+            (
+                "log-mel",
+                mel.clone().to_db(80.0).build(&dev).unwrap(),
+                true,
+            ),
+            (
+                "dB ref 1, no floor",
+                mel.clone()
+                    .db(DbScale {
+                        top_db: None,
+                        ..DbScale::default()
+                    })
+                    .build(&dev)
+                    .unwrap(),
+                false,
+            ),
+        ];
+        for (name, plan, deferred) in &plans {
+            let whole = plan.run(&audio).unwrap();
+            for n in [333usize, 4096, 40_000] {
+                let mut st = plan.stream(1).unwrap();
+                assert_eq!(st.deferred(), *deferred, "{name}");
+                let mut got = chunked(&x, n, |c| match c {
+                    Some(c) => st.push(c).unwrap(),
+                    None => st.finish().unwrap(),
+                });
+                if st.deferred() {
+                    got = st.finalize(got).unwrap();
+                }
+                let e = got
+                    .iter()
+                    .zip(whole.iter())
+                    .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+                // The stream applies dB on the CPU twin; a whole GPU run applies it on the GPU.
+                let tol = if dev.is_gpu() && *name != "mel" {
+                    1e-3
+                } else {
+                    0.0
+                };
+                assert_eq!(got.dim(), whole.dim());
+                assert!(e <= tol, "{name} on {dev}, chunks of {n}: {e}");
+            }
+        }
+        let mfcc = Spectrogram::mfcc(16_000)
+            .n_fft(512)
+            .hop_length(160)
+            .n_mels(40)
+            .build(&dev)
+            .unwrap();
+        let whole = mfcc.run(&audio).unwrap();
+        let mut st = mfcc.stream(1).unwrap();
+        assert!(st.deferred());
+        let got = chunked(&x, 5000, |c| match c {
+            Some(c) => st.push(c).unwrap(),
+            None => st.finish().unwrap(),
+        });
+        let got = st.finalize(got).unwrap();
+        let e = rel_err(got.iter(), whole.iter());
+        assert!(
+            e <= if dev.is_gpu() { 1e-4 } else { 0.0 },
+            "mfcc on {dev}: {e}"
+        );
+        let chroma = Spectrogram::chroma(16_000).n_fft(1024).build(&dev).unwrap();
+        let whole = chroma.run(&audio).unwrap();
+        let mut st = chroma.stream(1).unwrap();
+        assert!(!st.deferred());
+        let got = chunked(&x, 3000, |c| match c {
+            Some(c) => st.push(c).unwrap(),
+            None => st.finish().unwrap(),
+        });
+        let e = got
+            .iter()
+            .zip(whole.iter())
+            .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+        assert!(
+            e <= if dev.is_gpu() { 1e-6 } else { 0.0 },
+            "chroma on {dev}: {e}"
+        );
+    }
+}
+
+/// Stream misuse and bad chunks give typed errors.
+#[test]
+fn stream_errors() {
+    let plan = Spectrogram::stft()
+        .n_fft(512)
+        .build(&Device::cpu())
+        .unwrap();
+    assert!(plan.stream(0).is_err());
+    let mut st = plan.stream(2).unwrap();
+    assert!(matches!(
+        st.push(Array2::zeros((1, 100)).view()),
+        Err(wavegpu::Error::InvalidAudio { .. })
+    ));
+    let mut bad = Array2::zeros((2, 100));
+    bad[[1, 50]] = f32::NAN;
+    assert!(matches!(
+        st.push(bad.view()),
+        Err(wavegpu::Error::InvalidAudio { .. })
+    ));
+    let mut empty = plan.stream(1).unwrap();
+    assert!(matches!(
+        empty.finish(),
+        Err(wavegpu::Error::InvalidAudio { .. })
+    ));
+    assert!(empty.finish().is_err());
+    let mut short = Spectrogram::stft()
+        .n_fft(512)
+        .center(false)
+        .build(&Device::cpu())
+        .unwrap();
+    let mut st = short.stream(1).unwrap();
+    st.push(Array2::zeros((1, 100)).view()).unwrap();
+    assert!(matches!(
+        st.finish(),
+        Err(wavegpu::Error::InvalidAudio { .. })
+    ));
+    let logmel = Spectrogram::mel(16_000)
+        .to_db(80.0)
+        .build(&Device::cpu())
+        .unwrap();
+    let mut st = logmel.stream(1).unwrap();
+    let block = st.push(Array2::from_elem((1, 10_000), 0.1).view()).unwrap();
+    assert!(st.finalize(block).is_err(), "finalize before finish");
+    short = Spectrogram::stft().build(&Device::cpu()).unwrap();
+    let _ = short;
+}
+
+/// An hour of 16 kHz audio through a log-mel stream, 4096 samples per push: the live heap
+/// stays bounded (a few MB, measured with the counting allocator) although the signal is
+/// 230 MB as f32 and the log-mel output is 45 MB: the blocks are reduced and dropped here as a
+/// writer would write and drop them.
+#[test]
+fn an_hour_streams_in_bounded_memory() {
+    let sr = 16_000u32;
+    let plan = Spectrogram::mel(sr)
+        .n_fft(512)
+        .hop_length(160)
+        .n_mels(80)
+        .to_db(80.0)
+        .build(&Device::cpu())
+        .unwrap();
+    let mut st = plan.stream(1).unwrap();
+    let chunk = 4096usize;
+    let total = 3600 * sr as usize;
+    let mut buf = Array2::<f32>::zeros((1, chunk));
+    let mut state = 0x1234_5678u32;
+    let (mut frames, mut sum) = (0usize, 0.0f64);
+    let base = LIVE.load(Ordering::Relaxed);
+    PEAK.store(base, Ordering::Relaxed);
+    let mut pushed = 0;
+    while pushed < total {
+        let n = chunk.min(total - pushed);
+        for v in buf.iter_mut().take(n) {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            *v = (state >> 8) as f32 / (1u32 << 24) as f32 - 0.5;
+        }
+        let b = st.push(buf.slice(s![.., ..n])).unwrap();
+        frames += b.dim().2;
+        sum += b.iter().map(|&v| v as f64).sum::<f64>();
+        pushed += n;
+    }
+    let b = st.finish().unwrap();
+    frames += b.dim().2;
+    sum += b.iter().map(|&v| v as f64).sum::<f64>();
+    let peak = PEAK.load(Ordering::Relaxed).saturating_sub(base);
+    assert_eq!(frames, 1 + total / 160);
+    assert!(sum > 0.0);
+    eprintln!("an hour streamed: {frames} frames, peak live heap growth {peak} bytes");
+    assert!(peak < 8 << 20, "peak live heap growth {peak} bytes");
+}
