@@ -16,6 +16,7 @@
 mod decoder;
 mod load;
 mod mp4;
+mod npy_stream;
 mod probe;
 mod resample;
 mod source;
@@ -24,6 +25,7 @@ mod write;
 
 pub use decoder::{open_decoder, AudioChunk, Backend, Decoder, StreamInfo};
 pub use load::{load, LoadOptions};
+pub use npy_stream::NpyStreamWriter;
 pub use probe::{probe, ProbeInfo};
 pub use resample::resample;
 pub use source::Source;
