@@ -22,15 +22,15 @@ use clap::Parser;
 use ndarray::{Array3, Axis};
 use rayon::prelude::*;
 
-use wavegpu::io::{Backend, LoadOptions};
+use wavegpu::io::{Backend, EncodeOptions, LoadOptions, SampleFormat};
 use wavegpu::Window;
 use wavegpu::{
     Audio, ChromaBuilder, Device, MelBuilder, MfccBuilder, PadMode, Spectrogram, Stft, StftBuilder,
 };
 
 use args::{
-    Cli, Command, DecodeArgs, DecoderName, DeviceName, DevicesArgs, FramingArgs, LoadArgs,
-    PadModeName, ProbeArgs, StftArgs, WindowName,
+    Cli, Command, DecodeArgs, DecodeFormat, DecoderName, DeviceName, DevicesArgs, FramingArgs,
+    LoadArgs, PadModeName, ProbeArgs, SampleFormatName, StftArgs, WindowName,
 };
 use fail::{Fail, EXIT_FAILURE};
 use image::Scale;
@@ -243,19 +243,135 @@ fn probe(a: ProbeArgs) -> Result<i32, Fail> {
 fn decode(a: DecodeArgs) -> Result<i32, Fail> {
     let opts = load_options(&a.load);
     let mono = !a.load.no_mono;
+    let e = &a.encode;
+    let dir_kind = e.format.map_or(OutKind::Npy, decode_kind);
+    let mode = plan_mode_as(&a.input, &a.output, &DECODE_KINDS, dir_kind)?;
+    let kind = match &mode {
+        Mode::File { kind, output, .. } => {
+            if let Some(f) = e.format.map(decode_kind) {
+                if f != *kind {
+                    return Err(Fail::usage(format!(
+                        "--format {} does not match the output `{}`",
+                        f.ext(),
+                        output.display()
+                    )));
+                }
+            }
+            *kind
+        }
+        Mode::Dir { kind, .. } => *kind,
+    };
+    // Encoder settings are checked against the output's format before any file is read: a
+    // setting it does not take, or a format this build cannot write, is a usage error.
+    let enc = encode_options(&a, kind)?;
     let job = |input: &Path, output: &Path, kind: OutKind| -> Result<(), Fail> {
         let audio = load(input, &opts)?;
-        match kind {
-            OutKind::Wav => wavegpu::io::write_wav(output, &audio),
-            OutKind::Npy if mono => {
+        match (kind, &enc) {
+            (OutKind::Npy, _) if mono => {
                 wavegpu::io::write_npy(output, &audio.data().index_axis(Axis(0), 0))
             }
-            OutKind::Npy => wavegpu::io::write_npy(output, &audio.data()),
-            OutKind::Png => return Err(Fail::usage("decode writes .wav or .npy, not .png")),
+            (OutKind::Npy, _) => wavegpu::io::write_npy(output, &audio.data()),
+            (_, Some(enc)) => wavegpu::io::encode_audio(output, &audio, enc).map(|_| ()),
+            (other, None) => {
+                return Err(Fail::usage(format!("decode cannot write .{}", other.ext())))
+            }
         }
         .map_err(|e| Fail::lib(output.display(), e))
     };
-    dispatch(&a.input, &a.output, &[OutKind::Wav, OutKind::Npy], &job)
+    run_mode(mode, &job)
+}
+
+/// What `decode` writes.
+const DECODE_KINDS: [OutKind; 7] = [
+    OutKind::Wav,
+    OutKind::Npy,
+    OutKind::Flac,
+    OutKind::Mp3,
+    OutKind::Opus,
+    OutKind::M4a,
+    OutKind::Ogg,
+];
+
+fn decode_kind(f: DecodeFormat) -> OutKind {
+    match f {
+        DecodeFormat::Npy => OutKind::Npy,
+        DecodeFormat::Wav => OutKind::Wav,
+        DecodeFormat::Flac => OutKind::Flac,
+        DecodeFormat::Mp3 => OutKind::Mp3,
+        DecodeFormat::Opus => OutKind::Opus,
+        DecodeFormat::M4a => OutKind::M4a,
+        DecodeFormat::Ogg => OutKind::Ogg,
+    }
+}
+
+/// The encoder settings for an audio output (None for .npy, which takes none of them),
+/// validated against the output's format.
+fn encode_options(a: &DecodeArgs, kind: OutKind) -> Result<Option<EncodeOptions>, Fail> {
+    let e = &a.encode;
+    if kind == OutKind::Npy || kind == OutKind::Png {
+        let given = [
+            ("--codec", e.codec.is_some()),
+            ("--sample-format", e.sample_format.is_some()),
+            ("--bitrate", e.bitrate.is_some()),
+            ("--quality", e.quality.is_some()),
+            ("--compression-level", e.compression_level.is_some()),
+        ];
+        if let Some((flag, _)) = given.iter().find(|(_, on)| *on) {
+            return Err(Fail::usage(format!(
+                "{flag} applies to audio outputs (.wav, .flac, .mp3, .opus, .m4a, .ogg), \
+                 not .{}",
+                kind.ext()
+            )));
+        }
+        return Ok(None);
+    }
+    let mut o = EncodeOptions::default().format(kind.ext());
+    if let Some(c) = &e.codec {
+        o = o.codec(c.clone());
+    }
+    if let Some(f) = e.sample_format {
+        o = o.sample_format(match f {
+            SampleFormatName::S16 => SampleFormat::S16,
+            SampleFormatName::S24 => SampleFormat::S24,
+            SampleFormatName::S32 => SampleFormat::S32,
+            SampleFormatName::F32 => SampleFormat::F32,
+        });
+    }
+    if let Some(b) = e.bitrate {
+        o = o.bit_rate(b);
+    }
+    if let Some(q) = e.quality {
+        o = o.quality(q);
+    }
+    if let Some(c) = e.compression_level {
+        o = o.compression_level(c);
+    }
+    // --sr is the output's rate: a rate the codec does not take is a usage error too.
+    if let Some(sr) = a.load.sr {
+        o = o.sample_rate(sr);
+    }
+    let probe_path = PathBuf::from(format!("OUT.{}", kind.ext()));
+    o.validate(&probe_path).map_err(|err| {
+        let msg = err.to_string();
+        let flag = |name: &str| match name {
+            "bit_rate" => "--bitrate",
+            "quality" => "--quality",
+            "compression_level" => "--compression-level",
+            "sample_format" => "--sample-format",
+            "sample_rate" => "--sr",
+            _ => "",
+        };
+        match err {
+            wavegpu::Error::InvalidParameter { name, reason } if !flag(name).is_empty() => {
+                Fail::usage(format!("{}: {reason}", flag(name)))
+            }
+            wavegpu::Error::Unsupported { reason, .. } => {
+                Fail::usage(format!("cannot write .{} output: {reason}", kind.ext()))
+            }
+            _ => Fail::usage(msg),
+        }
+    })?;
+    Ok(Some(o))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -410,8 +526,9 @@ fn write_real(
         OutKind::Png => {
             image::write_png(output, x.view(), scale).map_err(|e| Fail::input(output.display(), e))
         }
-        OutKind::Wav => Err(Fail::usage(format!(
-            "{command} writes .npy or .png, not .wav"
+        other => Err(Fail::usage(format!(
+            "{command} writes .npy or .png, not .{}",
+            other.ext()
         ))),
     }
 }
@@ -470,6 +587,12 @@ enum OutKind {
     Wav,
     Npy,
     Png,
+    /// The audio formats `decode` encodes through FFmpeg.
+    Flac,
+    Mp3,
+    Opus,
+    M4a,
+    Ogg,
 }
 
 impl OutKind {
@@ -478,6 +601,11 @@ impl OutKind {
             OutKind::Wav => "wav",
             OutKind::Npy => "npy",
             OutKind::Png => "png",
+            OutKind::Flac => "flac",
+            OutKind::Mp3 => "mp3",
+            OutKind::Opus => "opus",
+            OutKind::M4a => "m4a",
+            OutKind::Ogg => "ogg",
         }
     }
 }
@@ -489,12 +617,26 @@ enum Mode {
         output: PathBuf,
         kind: OutKind,
     },
-    /// Every audio file of a directory to OUT/<stem>.npy.
-    Dir { input: PathBuf, output: PathBuf },
+    /// Every audio file of a directory to OUT/<stem>.<kind's extension>.
+    Dir {
+        input: PathBuf,
+        output: PathBuf,
+        kind: OutKind,
+    },
 }
 
 /// Decides between single-file and directory mode and checks the output's extension.
 fn plan_mode(input: &Path, output: &Path, allowed: &[OutKind]) -> Result<Mode, Fail> {
+    plan_mode_as(input, output, allowed, OutKind::Npy)
+}
+
+/// [`plan_mode`] with the kind written into a directory OUT (`dir_kind`, one of `allowed`).
+fn plan_mode_as(
+    input: &Path,
+    output: &Path,
+    allowed: &[OutKind],
+    dir_kind: OutKind,
+) -> Result<Mode, Fail> {
     let meta = std::fs::metadata(input).map_err(|e| Fail::input(input.display(), e))?;
     if meta.is_dir() {
         if output.exists() && !output.is_dir() {
@@ -506,17 +648,18 @@ fn plan_mode(input: &Path, output: &Path, allowed: &[OutKind]) -> Result<Mode, F
         return Ok(Mode::Dir {
             input: input.to_path_buf(),
             output: output.to_path_buf(),
+            kind: dir_kind,
         });
     }
-    // An existing directory as OUT: write OUT/<stem>.npy, as directory mode does.
+    // An existing directory as OUT: write OUT/<stem>.<dir_kind>, as directory mode does.
     if output.is_dir() {
         let stem = input.file_stem().unwrap_or_else(|| OsStr::new("out"));
         let mut out = output.join(stem);
-        out.set_extension("npy");
+        out.set_extension(dir_kind.ext());
         return Ok(Mode::File {
             input: input.to_path_buf(),
             output: out,
-            kind: OutKind::Npy,
+            kind: dir_kind,
         });
     }
     let ext = output
@@ -546,11 +689,6 @@ fn plan_mode(input: &Path, output: &Path, allowed: &[OutKind]) -> Result<Mode, F
 
 type Job<'a> = dyn Fn(&Path, &Path, OutKind) -> Result<(), Fail> + Sync + 'a;
 
-fn dispatch(input: &Path, output: &Path, allowed: &[OutKind], job: &Job<'_>) -> Result<i32, Fail> {
-    let mode = plan_mode(input, output, allowed)?;
-    run_mode(mode, job)
-}
-
 fn run_mode(mode: Mode, job: &Job<'_>) -> Result<i32, Fail> {
     match mode {
         Mode::File {
@@ -561,14 +699,18 @@ fn run_mode(mode: Mode, job: &Job<'_>) -> Result<i32, Fail> {
             guarded(&input.display(), || job(&input, &output, kind))?;
             Ok(0)
         }
-        Mode::Dir { input, output } => run_dir(&input, &output, job),
+        Mode::Dir {
+            input,
+            output,
+            kind,
+        } => run_dir(&input, &output, kind, job),
     }
 }
 
 /// Directory mode: every audio file (by extension) of `dir`, not recursing, to
-/// `out/<stem>.npy`, in parallel, with a progress bar. A failing file is reported on one line
-/// and skipped; the exit status is 1 if any failed.
-fn run_dir(dir: &Path, out: &Path, job: &Job<'_>) -> Result<i32, Fail> {
+/// `out/<stem>.<kind>` (`.npy` but for `decode --format`), in parallel, with a progress bar.
+/// A failing file is reported on one line and skipped; the exit status is 1 if any failed.
+fn run_dir(dir: &Path, out: &Path, kind: OutKind, job: &Job<'_>) -> Result<i32, Fail> {
     let entries = std::fs::read_dir(dir).map_err(|e| Fail::input(dir.display(), e))?;
     let mut files: Vec<PathBuf> = Vec::new();
     for entry in entries {
@@ -601,7 +743,7 @@ fn run_dir(dir: &Path, out: &Path, job: &Job<'_>) -> Result<i32, Fail> {
     let mut seen: std::collections::HashMap<PathBuf, PathBuf> = std::collections::HashMap::new();
     for f in files {
         let mut o = out.join(f.file_stem().unwrap_or_else(|| OsStr::new("out")));
-        o.set_extension("npy");
+        o.set_extension(kind.ext());
         let clash = seen.get(&o).cloned();
         if clash.is_none() {
             seen.insert(o.clone(), f.clone());
@@ -632,7 +774,7 @@ fn run_dir(dir: &Path, out: &Path, job: &Job<'_>) -> Result<i32, Fail> {
                     first.display()
                 ),
             )),
-            None => guarded(&input.display(), || job(input, output, OutKind::Npy)),
+            None => guarded(&input.display(), || job(input, output, kind)),
         };
         if let Err(e) = result {
             failed.fetch_add(1, Ordering::Relaxed);

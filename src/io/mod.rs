@@ -7,6 +7,10 @@
 //!   [`AudioChunk`]s out. [`Backend::Symphonia`] (pure Rust) is always built in;
 //!   [`Backend::Ffmpeg`] needs the `ffmpeg` cargo feature.
 //! - [`write_wav`] and [`write_npy`] save results.
+//! - [`Encoder`] is the streaming interface for writing audio: planar `f32` chunks in, a file
+//!   out. [`WavEncoder`] (pure Rust) is always built in; [`FfmpegEncoder`] (FLAC, MP3, Opus,
+//!   AAC, Vorbis, ... through FFmpeg) needs the `ffmpeg` cargo feature. [`encode_audio`]
+//!   writes a whole [`Audio`](crate::Audio), choosing the format from the extension.
 //!
 //! Formats decoded by the symphonia backend: WAV (integer PCM 8/16/24/32-bit, float 32/64,
 //! A-law, µ-law, ADPCM), AIFF, CAF, FLAC, MP1/MP2/MP3, Ogg Vorbis, AAC-LC in MP4/M4A or
@@ -14,6 +18,7 @@
 //! [`Error::Unsupported`](crate::Error::Unsupported)).
 
 mod decoder;
+mod encode;
 mod load;
 mod mp4;
 mod npy_stream;
@@ -24,6 +29,10 @@ mod symphonia_backend;
 mod write;
 
 pub use decoder::{open_decoder, AudioChunk, Backend, Decoder, StreamInfo};
+pub use encode::{
+    encode_audio, open_encoder, EncodeOptions, Encoder, EncoderInfo, FfmpegEncoder, SampleFormat,
+    WavEncoder,
+};
 pub use load::{load, LoadOptions};
 pub use npy_stream::NpyStreamWriter;
 pub use probe::{probe, ProbeInfo};

@@ -1,4 +1,5 @@
-//! Writers: 32-bit float WAV ([`write_wav`]) and NumPy `.npy` ([`write_npy`]).
+//! Writers: 32-bit float WAV ([`write_wav`], on the streaming [`WavEncoder`]) and NumPy
+//! `.npy` ([`write_npy`]).
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -7,6 +8,7 @@ use std::path::Path;
 use ndarray::{ArrayBase, Data, Dimension};
 use ndarray_npy::{WritableElement, WriteNpyError, WriteNpyExt};
 
+use super::encode::{EncodeOptions, Encoder, SampleFormat, WavEncoder};
 use crate::audio::Audio;
 use crate::error::{Error, Result};
 
@@ -34,44 +36,23 @@ fn io_error(path: &Path, e: std::io::Error) -> Error {
 /// ```
 pub fn write_wav(path: impl AsRef<Path>, audio: &Audio) -> Result<()> {
     let path = path.as_ref();
-    let output = |reason: String| Error::Output {
-        path: path.display().to_string(),
-        reason,
-    };
-    if audio.sample_rate() == 0 {
-        return Err(output("cannot write a WAV file with sample rate 0".into()));
-    }
-    let channels = u16::try_from(audio.channels()).map_err(|_| {
-        output(format!(
-            "{} channels do not fit a WAV file",
-            audio.channels()
-        ))
-    })?;
     let bytes = audio.len() as u64 * audio.channels() as u64 * 4;
     if bytes > u32::MAX as u64 - 1024 {
-        return Err(output(format!(
-            "{bytes} bytes of samples exceed the 4 GiB WAV limit"
-        )));
+        return Err(Error::Output {
+            path: path.display().to_string(),
+            reason: format!("{bytes} bytes of samples exceed the 4 GiB WAV limit"),
+        });
     }
-    let spec = hound::WavSpec {
-        channels,
-        sample_rate: audio.sample_rate(),
-        bits_per_sample: 32,
-        sample_format: hound::SampleFormat::Float,
-    };
-    let hound_error = |e: hound::Error| match e {
-        hound::Error::IoError(io) => io_error(path, io),
-        other => output(format!("WAV writer: {other}")),
-    };
-    let file = File::create(path).map_err(|e| io_error(path, e))?;
-    let mut w = hound::WavWriter::new(BufWriter::new(file), spec).map_err(hound_error)?;
-    let data = audio.data();
-    for frame in data.columns() {
-        for &s in frame {
-            w.write_sample(s).map_err(hound_error)?;
-        }
-    }
-    w.finalize().map_err(hound_error)
+    // The encoder checks the rate and channel count before creating the file; the size is
+    // only known here, so it is checked above.
+    let mut enc = WavEncoder::create(
+        path,
+        audio.sample_rate(),
+        audio.channels(),
+        &EncodeOptions::default().sample_format(SampleFormat::F32),
+    )?;
+    enc.write_audio(audio)?;
+    enc.finish()
 }
 
 /// Writes an array as a NumPy `.npy` file (`numpy.save` format), keeping its shape and

@@ -66,6 +66,29 @@ on top), values drawn linearly from the array's minimum to its maximum on viridi
     after_help_text!()
 );
 
+const DECODE_AFTER_HELP: &str = concat!(
+    "\
+Outputs: .npy (float32 array), .wav (always; float32 by default, --sample-format s16|s24|s32 \
+for integer PCM), and, in builds with the cargo feature `ffmpeg`, .flac (16-bit by default, or \
+--sample-format s24), .mp3 (LAME), .opus (libopus), .m4a (AAC), .ogg (Vorbis). Without FFmpeg \
+those are usage errors. --codec NAME picks another FFmpeg encoder for the container (e.g. \
+--codec pcm_s24le for .wav, --codec opus for .ogg).
+
+Codec settings: --bitrate (lossy codecs; 128k, 1.5M or bits per second), --quality (VBR: mp3 \
+0-9.999, LAME -V, 0 best; ogg -1-10, 10 best; m4a 0.1-2), --compression-level (flac 0-12, \
+size only; mp3 0-9; opus 0-10). A setting the output's codec does not take is a usage error.
+
+Sample rate: --sr resamples on load and is the output's rate. Opus takes 8, 12, 16, 24 or \
+48 kHz: without --sr a file at another rate is resampled for it (to the lowest of those at or \
+above the file's rate, else 48 kHz); --sr with another rate is a usage error. Integer samples are \
+scaled by 2^(bits-1), rounded and clipped; NaN or infinite samples fail the file.
+
+Directory mode writes OUT/<file stem>.npy, or .EXT with --format EXT.
+
+",
+    after_help_text!()
+);
+
 const CQT_AFTER_HELP: &str = concat!(
     "\
 cqt and vqt: vqt is its own command, as librosa.vqt is its own function, because the two differ \
@@ -117,9 +140,10 @@ pub enum Command {
     /// Print a file's stream facts as one line of JSON: container, codec, sample_rate,
     /// channels, frames, duration
     Probe(ProbeArgs),
-    /// Decode to float32 samples (librosa.load): OUT.wav, or OUT.npy of shape (samples,) for
-    /// mono and (channels, samples) with --no-mono
-    #[command(after_help = AFTER_HELP)]
+    /// Decode (librosa.load) to float32 samples, OUT.npy of shape (samples,) for mono and
+    /// (channels, samples) with --no-mono, or to audio: OUT.wav (float32 unless
+    /// --sample-format), and with FFmpeg .flac, .mp3, .opus, .m4a (AAC), .ogg (Vorbis)
+    #[command(after_help = DECODE_AFTER_HELP)]
     Decode(DecodeArgs),
     /// Short-time Fourier transform (librosa.stft): |X|^power (or complex X) to OUT.npy of
     /// shape (freq, frames), (channels, freq, frames) with --no-mono, or an OUT.png image in dB
@@ -246,15 +270,75 @@ pub struct ProbeArgs {
     pub decoder: DecoderArg,
 }
 
+/// What `decode` writes, by extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DecodeFormat {
+    /// float32 NumPy array
+    Npy,
+    /// WAV (float32, or --sample-format)
+    Wav,
+    /// FLAC (FFmpeg)
+    Flac,
+    /// MP3, LAME (FFmpeg)
+    Mp3,
+    /// Opus in Ogg (FFmpeg)
+    Opus,
+    /// AAC in MP4 (FFmpeg)
+    M4a,
+    /// Vorbis in Ogg (FFmpeg)
+    Ogg,
+}
+
+/// Sample storage for .wav and .flac.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SampleFormatName {
+    /// 16-bit integers
+    S16,
+    /// 24-bit integers
+    S24,
+    /// 32-bit integers
+    S32,
+    /// 32-bit float
+    F32,
+}
+
+/// Encoder settings for `decode`'s audio outputs.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Encoding")]
+pub struct EncodeArgs {
+    /// Output format in directory mode (OUT/<stem>.EXT) [default: npy]; in file mode the
+    /// extension decides and --format must agree
+    #[arg(long, value_enum, value_name = "EXT")]
+    pub format: Option<DecodeFormat>,
+    /// FFmpeg encoder for the container (libmp3lame, libopus, aac, flac, pcm_s24le, ...)
+    #[arg(long, value_name = "NAME")]
+    pub codec: Option<String>,
+    /// Sample storage: .wav s16|s24|s32|f32 [default: f32]; .flac s16|s24 [default: s16]
+    #[arg(long, value_enum, value_name = "FMT")]
+    pub sample_format: Option<SampleFormatName>,
+    /// Bit rate of lossy codecs: 128k, 1.5M or bits per second
+    #[arg(long, value_name = "RATE", value_parser = parse_bitrate)]
+    pub bitrate: Option<u64>,
+    /// VBR quality on the codec's scale (mp3 0-9.999, 0 best; ogg -1-10; m4a 0.1-2)
+    #[arg(long, value_name = "Q", value_parser = parse_quality, allow_negative_numbers = true)]
+    pub quality: Option<f32>,
+    /// Compression level (flac 0-12, mp3 0-9, opus 0-10)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(0..=100))]
+    pub compression_level: Option<i32>,
+}
+
 #[derive(Debug, Args)]
 pub struct DecodeArgs {
     /// The audio file, or a directory of them
     pub input: PathBuf,
-    /// OUT.wav (float32) or OUT.npy; a directory when INPUT is one
+    /// OUT.npy, OUT.wav, and with FFmpeg OUT.flac|.mp3|.opus|.m4a|.ogg; a directory when
+    /// INPUT is one
     #[arg(short, long, value_name = "OUT")]
     pub output: PathBuf,
     #[command(flatten)]
     pub load: LoadArgs,
+    #[command(flatten)]
+    pub encode: EncodeArgs,
     /// Accepted for uniform scripts; decoding runs on the CPU
     #[arg(long, value_enum, default_value_t = DeviceName::Auto, value_name = "DEVICE", hide = true)]
     pub device: DeviceName,
@@ -828,6 +912,39 @@ fn parse_octwidth(s: &str) -> Result<OctWidth, String> {
     }
 }
 
+/// A bit rate: `128k`, `1.5M`, `96000` (bits per second, at least 1000).
+fn parse_bitrate(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (num, scale) = match t.chars().last() {
+        Some('k' | 'K') => (&t[..t.len() - 1], 1e3),
+        Some('m' | 'M') => (&t[..t.len() - 1], 1e6),
+        _ => (t, 1.0),
+    };
+    let v: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a bit rate (e.g. 128k, 1.5M, 96000)"))?;
+    let bps = v * scale;
+    if !(1000.0..=1e9).contains(&bps) {
+        return Err(format!(
+            "must be from 1k to 1000M bits per second, got {s} (kilobits need a k: 128k)"
+        ));
+    }
+    Ok(bps.round() as u64)
+}
+
+fn parse_quality(s: &str) -> Result<f32, String> {
+    let q: f32 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number"))?;
+    if q.is_finite() {
+        Ok(q)
+    } else {
+        Err(format!("must be finite, got {s}"))
+    }
+}
+
 fn parse_power(s: &str) -> Result<f32, String> {
     let p: f32 = s
         .trim()
@@ -866,6 +983,34 @@ mod tests {
         assert!(!a.complex && !a.load.no_mono);
         assert_eq!(a.device.device, DeviceName::Auto);
         assert_eq!(a.load.decoder.decoder, DecoderName::Symphonia);
+    }
+
+    #[test]
+    fn bit_rates_parse() {
+        assert_eq!(parse_bitrate("128k"), Ok(128_000));
+        assert_eq!(parse_bitrate("1.5M"), Ok(1_500_000));
+        assert_eq!(parse_bitrate(" 96000 "), Ok(96_000));
+        for bad in ["128", "0", "-5k", "fast", "k", "2000M", "nan"] {
+            assert!(parse_bitrate(bad).is_err(), "{bad}");
+        }
+        let cli = Cli::try_parse_from([
+            "wavegpu",
+            "decode",
+            "a.wav",
+            "-o",
+            "a.mp3",
+            "--bitrate",
+            "64k",
+            "--quality",
+            "-1",
+        ]);
+        let Command::Decode(a) = cli.unwrap().command else {
+            panic!("not decode")
+        };
+        assert_eq!(
+            (a.encode.bitrate, a.encode.quality),
+            (Some(64_000), Some(-1.0))
+        );
     }
 
     #[test]
