@@ -191,14 +191,24 @@ impl StreamInfo {
 /// ```
 /// use wavegpu::io::Backend;
 /// assert_eq!("symphonia".parse::<Backend>().unwrap(), Backend::Symphonia);
+/// assert_eq!("auto".parse::<Backend>().unwrap(), Backend::Auto);
+/// assert_eq!(Backend::default(), Backend::Auto);
 /// assert!("gstreamer".parse::<Backend>().is_err());
 /// ```
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Backend {
+    /// Symphonia first; FFmpeg when symphonia does not support the input (an unknown
+    /// container, or a codec it has no decoder for, such as Opus) and this build has the
+    /// `ffmpeg` feature. Any other symphonia error (a corrupt or truncated file) is returned
+    /// as it is, without trying FFmpeg. [`StreamInfo::backend`] says which one decodes.
+    ///
+    /// Paths and in-memory bytes can be opened twice; a [`Source::reader`] cannot (symphonia
+    /// has consumed part of it when it gives up), so for readers `Auto` is symphonia alone.
+    #[default]
+    Auto,
     /// Pure Rust, always available: WAV (PCM/float/ADPCM), AIFF, CAF, FLAC, MP1/2/3,
     /// Ogg Vorbis, AAC-LC (MP4/M4A/ADTS), ALAC, MKV/WebM containers. No Opus.
-    #[default]
     Symphonia,
     /// FFmpeg through `ffmpeg-next` (cargo feature `ffmpeg`): everything FFmpeg decodes,
     /// Opus included.
@@ -209,14 +219,16 @@ impl Backend {
     /// The backend's name as the CLI spells it.
     pub fn name(self) -> &'static str {
         match self {
+            Backend::Auto => "auto",
             Backend::Symphonia => "symphonia",
             Backend::Ffmpeg => "ffmpeg",
         }
     }
 
-    /// Whether this build can use the backend.
+    /// Whether this build can use the backend (`Auto` always: it has symphonia).
     pub fn is_available(self) -> bool {
         match self {
+            Backend::Auto => true,
             Backend::Symphonia => true,
             Backend::Ffmpeg => false,
         }
@@ -226,6 +238,11 @@ impl Backend {
     pub fn open<'a>(self, source: impl Into<Source<'a>>) -> Result<Box<dyn Decoder + 'a>> {
         let source = source.into();
         match self {
+            Backend::Auto => auto(
+                source,
+                |s| Backend::Symphonia.open(s),
+                |s| Backend::Ffmpeg.open(s),
+            ),
             Backend::Symphonia => Ok(Box::new(SymphoniaDecoder::open(source)?)),
             Backend::Ffmpeg => Err(ffmpeg_missing(source.name())),
         }
@@ -235,9 +252,47 @@ impl Backend {
     pub fn probe<'a>(self, source: impl Into<Source<'a>>) -> Result<ProbeInfo> {
         let source = source.into();
         match self {
+            Backend::Auto => auto(
+                source,
+                |s| Backend::Symphonia.probe(s),
+                |s| Backend::Ffmpeg.probe(s),
+            ),
             Backend::Symphonia => super::symphonia_backend::probe(source),
             Backend::Ffmpeg => Err(ffmpeg_missing(source.name())),
         }
+    }
+}
+
+/// [`Backend::Auto`]: symphonia, then FFmpeg when symphonia reports the input unsupported,
+/// FFmpeg is built in and the source can be opened a second time.
+fn auto<'a, T>(
+    source: Source<'a>,
+    symphonia: impl FnOnce(Source<'a>) -> Result<T>,
+    ffmpeg: impl FnOnce(Source<'a>) -> Result<T>,
+) -> Result<T> {
+    let second = if Backend::Ffmpeg.is_available() {
+        source.try_clone()
+    } else {
+        None
+    };
+    match (symphonia(source), second) {
+        (
+            Err(Error::Unsupported {
+                input,
+                component,
+                reason,
+            }),
+            Some(again),
+        ) => ffmpeg(again).map_err(|e| match e {
+            // Neither knows the input: say what both said.
+            Error::Unsupported { reason: r2, .. } => Error::Unsupported {
+                input,
+                component: "auto decoder",
+                reason: format!("symphonia ({component}): {reason}; ffmpeg: {r2}"),
+            },
+            e => e,
+        }),
+        (result, _) => result,
     }
 }
 
@@ -261,11 +316,12 @@ impl FromStr for Backend {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
         match s.trim().to_ascii_lowercase().as_str() {
+            "auto" => Ok(Backend::Auto),
             "symphonia" => Ok(Backend::Symphonia),
             "ffmpeg" => Ok(Backend::Ffmpeg),
             other => Err(Error::param(
                 "decoder",
-                format!("unknown decoder `{other}` (expected `symphonia` or `ffmpeg`)"),
+                format!("unknown decoder `{other}` (expected `auto`, `symphonia` or `ffmpeg`)"),
             )),
         }
     }

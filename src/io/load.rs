@@ -12,7 +12,8 @@ use crate::error::{Error, Result};
 ///
 /// Defaults follow `librosa.load`, except the rate: mono (mean of the channels), the file's
 /// own sample rate (librosa's `sr=None`; librosa's default is 22050), the whole file,
-/// the symphonia backend.
+/// [`Backend::Auto`] (symphonia, and FFmpeg for what symphonia does not support when the
+/// `ffmpeg` feature is built).
 ///
 /// ```
 /// use wavegpu::io::LoadOptions;
@@ -35,7 +36,7 @@ impl Default for LoadOptions {
             sample_rate: None,
             offset: 0.0,
             duration: None,
-            backend: Backend::Symphonia,
+            backend: Backend::Auto,
         }
     }
 }
@@ -80,7 +81,7 @@ impl LoadOptions {
         self
     }
 
-    /// Decode with `backend` instead of symphonia.
+    /// Decode with `backend` instead of [`Backend::Auto`].
     pub fn backend(mut self, backend: Backend) -> Self {
         self.backend = backend;
         self
@@ -136,7 +137,10 @@ impl LoadOptions {
 ///   later.
 ///
 /// The stream is decoded in bulk: packets are converted a buffer at a time into storage
-/// allocated up front from the header's frame count when it is known.
+/// allocated up front from the header's frame count when it is known. An `offset` is reached
+/// with [`Decoder::seek`](super::Decoder::seek) (sample exact, so the result is that of
+/// decoding from the start and dropping, as librosa does) where the decoder can seek.
+/// To stream a long file in bounded memory instead, use [`ChunkReader`](super::ChunkReader).
 ///
 /// Errors name the input and the component: [`Error::Io`] (cannot read the file),
 /// [`Error::Unsupported`] (unknown container, codec without a decoder such as Opus in
@@ -182,7 +186,17 @@ pub fn load<'a>(source: impl Into<Source<'a>>, options: &LoadOptions) -> Result<
     let out_channels = if options.mono { 1 } else { channels };
     let mut planes: Vec<Vec<f32>> = (0..out_channels).map(|_| Vec::with_capacity(cap)).collect();
 
+    // Skip to `offset` with the decoder's seek (sample exact: the samples are those a decode
+    // from the start gives), or by decoding and dropping where it cannot seek.
     let mut skipped = 0u64;
+    if start > 0 {
+        match dec.seek(start) {
+            // At `start`, or at the end when `start` is past it: nothing left to drop.
+            Ok(_) => skipped = start,
+            Err(Error::Unsupported { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
     let mut taken = 0u64;
     while limit.is_none_or(|l| taken < l) {
         let Some(chunk) = dec.next_chunk()? else {

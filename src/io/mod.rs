@@ -5,7 +5,11 @@
 //! - [`probe`] reads container, codec, rate, channels and length from the headers only.
 //! - [`Decoder`] is the streaming interface behind both: packets in, planar `f32`
 //!   [`AudioChunk`]s out. [`Backend::Symphonia`] (pure Rust) is always built in;
-//!   [`Backend::Ffmpeg`] needs the `ffmpeg` cargo feature.
+//!   [`Backend::Ffmpeg`] needs the `ffmpeg` cargo feature; [`Backend::Auto`] (the default)
+//!   tries symphonia, then FFmpeg for what symphonia does not support.
+//! - [`ChunkReader`] reads any decoder into a caller's buffer, a block of frames at a time,
+//!   with seeking and optional mono mixdown, in memory bounded by one decoded chunk.
+//! - [`Source`] says where the encoded audio is: a path, bytes, or any `Read + Seek`.
 //! - [`write_wav`] and [`write_npy`] save results.
 //! - [`Encoder`] is the streaming interface for writing audio: planar `f32` chunks in, a file
 //!   out. [`WavEncoder`] (pure Rust) is always built in; [`FfmpegEncoder`] (FLAC, MP3, Opus,
@@ -25,6 +29,7 @@ mod npy_stream;
 mod probe;
 mod resample;
 mod source;
+mod stream;
 mod symphonia_backend;
 mod write;
 
@@ -38,5 +43,6 @@ pub use npy_stream::NpyStreamWriter;
 pub use probe::{probe, ProbeInfo};
 pub use resample::resample;
 pub use source::Source;
+pub use stream::ChunkReader;
 pub use symphonia_backend::SymphoniaDecoder;
 pub use write::{write_npy, write_wav};

@@ -1,19 +1,27 @@
-//! Where encoded audio comes from: a file path or bytes in memory.
+//! Where encoded audio comes from: a file path, bytes in memory, or any `Read + Seek`.
 
 use std::fmt;
+use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Encoded audio to decode: a file on disk or bytes already in memory.
+/// Encoded audio to decode: a file on disk, bytes already in memory, or a reader.
 ///
 /// Every function in [`crate::io`] takes `impl Into<Source>`, so a path (`&str`, `String`,
 /// `&Path`, `PathBuf`) or a byte buffer (`Vec<u8>`, `&[u8]`, `Arc<[u8]>`) can be passed
 /// directly. Bytes of any other type that is `AsRef<[u8]>` (for example `bytes::Bytes`) go
-/// through [`Source::bytes`].
+/// through [`Source::bytes`], and any `Read + Seek` (an open `File`, a `Cursor`, a network
+/// stream with range requests behind a `Seek` impl, ...) through [`Source::reader`].
 ///
-/// A source has a *name* used in every error message (the path for files, `"<memory>"` unless
-/// set with [`Source::with_name`] for bytes) and an optional file-extension *hint* that helps
-/// the container probe (taken from the path, or from the name given to in-memory bytes).
+/// A source has a *name* used in every error message (the path for files, `"<memory>"` or
+/// `"<reader>"` unless set with [`Source::with_name`]) and an optional file-extension *hint*
+/// that helps the container probe (taken from the path, or from the name given with
+/// [`Source::with_name`]).
+///
+/// Paths and bytes can be opened again (a path is reopened, bytes are shared, not copied);
+/// a reader is consumed by the first decoder that opens it. That matters only for
+/// [`Backend::Auto`](super::Backend::Auto), which retries with FFmpeg after symphonia has
+/// read part of the input: for a reader it tries symphonia alone.
 ///
 /// ```
 /// use wavegpu::io::Source;
@@ -34,10 +42,19 @@ pub struct Source<'a> {
 pub(crate) enum SourceKind<'a> {
     Path(PathBuf),
     Bytes(Bytes<'a>),
+    Reader(Box<dyn ReadSeek + 'a>),
 }
 
+/// What [`Source::reader`] accepts: symphonia's `MediaSource` (and FFmpeg's custom I/O) need
+/// `Read + Seek + Send + Sync`.
+pub(crate) trait ReadSeek: Read + Seek + Send + Sync {}
+
+impl<T: Read + Seek + Send + Sync + ?Sized> ReadSeek for T {}
+
 /// Bytes owned or borrowed by a [`Source`], usable as a symphonia `MediaSource` via `Cursor`.
-pub(crate) struct Bytes<'a>(Box<dyn AsRef<[u8]> + Send + Sync + 'a>);
+/// Cloning shares the bytes (no copy), so that a source can be opened more than once.
+#[derive(Clone)]
+pub(crate) struct Bytes<'a>(Arc<dyn AsRef<[u8]> + Send + Sync + 'a>);
 
 impl AsRef<[u8]> for Bytes<'_> {
     fn as_ref(&self) -> &[u8] {
@@ -65,8 +82,34 @@ impl<'a> Source<'a> {
     /// Named `"<memory>"` in error messages until [`Source::with_name`] is called.
     pub fn bytes(data: impl AsRef<[u8]> + Send + Sync + 'a) -> Source<'a> {
         Source {
-            kind: SourceKind::Bytes(Bytes(Box::new(data))),
+            kind: SourceKind::Bytes(Bytes(Arc::new(data))),
             name: "<memory>".to_string(),
+            hint: None,
+        }
+    }
+
+    /// Any seekable reader: an open [`File`](std::fs::File), a [`Cursor`](std::io::Cursor),
+    /// a custom type reading from an archive or over the network, ...
+    ///
+    /// The encoded stream must start at byte 0 of the reader: it is rewound before the
+    /// container is probed. Its length is found by seeking to the end and back. Named
+    /// `"<reader>"` in error messages until [`Source::with_name`] is called (which also gives
+    /// the extension hint).
+    ///
+    /// A reader is consumed by the first decoder that opens it: with
+    /// [`Backend::Auto`](super::Backend::Auto) only symphonia is tried.
+    ///
+    /// ```
+    /// use wavegpu::io::{load, LoadOptions, Source};
+    /// let file = std::fs::File::open("tests/data/fixtures/speech_16k.flac")?;
+    /// let audio = load(Source::reader(file).with_name("speech.flac"), &LoadOptions::default())?;
+    /// assert_eq!(audio.len(), 23_542);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn reader(reader: impl Read + Seek + Send + Sync + 'a) -> Source<'a> {
+        Source {
+            kind: SourceKind::Reader(Box::new(reader)),
+            name: "<reader>".to_string(),
             hint: None,
         }
     }
@@ -108,16 +151,37 @@ impl<'a> Source<'a> {
     pub fn as_path(&self) -> Option<&Path> {
         match &self.kind {
             SourceKind::Path(p) => Some(p),
-            SourceKind::Bytes(_) => None,
+            _ => None,
         }
     }
 
     /// The bytes, for an in-memory source.
     pub fn as_bytes(&self) -> Option<&[u8]> {
         match &self.kind {
-            SourceKind::Path(_) => None,
             SourceKind::Bytes(b) => Some(b.as_ref()),
+            _ => None,
         }
+    }
+
+    /// Whether the source can be opened again: true for paths and bytes, false for a reader
+    /// (consumed by the first decoder that opens it).
+    pub fn is_reopenable(&self) -> bool {
+        !matches!(self.kind, SourceKind::Reader(_))
+    }
+
+    /// A second handle on the same input (same name and hint), for paths and bytes (the
+    /// bytes are shared, not copied); `None` for a reader.
+    pub(crate) fn try_clone(&self) -> Option<Source<'a>> {
+        let kind = match &self.kind {
+            SourceKind::Path(p) => SourceKind::Path(p.clone()),
+            SourceKind::Bytes(b) => SourceKind::Bytes(b.clone()),
+            SourceKind::Reader(_) => return None,
+        };
+        Some(Source {
+            kind,
+            name: self.name.clone(),
+            hint: self.hint.clone(),
+        })
     }
 }
 
@@ -127,6 +191,7 @@ impl fmt::Debug for Source<'_> {
         match &self.kind {
             SourceKind::Path(p) => d.field("path", p),
             SourceKind::Bytes(b) => d.field("bytes", &b.as_ref().len()),
+            SourceKind::Reader(_) => d.field("reader", &"<dyn Read + Seek>"),
         };
         d.field("name", &self.name)
             .field("hint", &self.hint)
