@@ -12,6 +12,8 @@ mod features;
 mod image;
 #[path = "wavegpu/spectral.rs"]
 mod spectral;
+#[path = "wavegpu/stream.rs"]
+mod stream;
 
 use std::ffi::OsStr;
 use std::io::{IsTerminal, Write};

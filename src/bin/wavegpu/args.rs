@@ -478,6 +478,8 @@ pub struct MelArgs {
     #[command(flatten)]
     pub db_flags: DbFlags,
     #[command(flatten)]
+    pub stream: crate::stream::StreamArg,
+    #[command(flatten)]
     pub load: LoadArgs,
     #[command(flatten)]
     pub device: DeviceArg,
@@ -511,6 +513,8 @@ pub struct MfccArgs {
     #[arg(long, default_value_t = 0.0, value_name = "L", value_parser = parse_lifter,
           allow_negative_numbers = true)]
     pub lifter: f32,
+    #[command(flatten)]
+    pub stream: crate::stream::StreamArg,
     #[command(flatten)]
     pub load: LoadArgs,
     #[command(flatten)]
@@ -565,6 +569,8 @@ pub struct ChromaArgs {
     /// Per-frame normalisation
     #[arg(long, value_enum, default_value_t = ChromaNormName::Inf, value_name = "NORM")]
     pub norm: ChromaNormName,
+    #[command(flatten)]
+    pub stream: crate::stream::StreamArg,
     #[command(flatten)]
     pub load: LoadArgs,
     #[command(flatten)]

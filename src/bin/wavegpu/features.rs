@@ -12,6 +12,7 @@ use crate::args::{ChromaArgs, ChromaNormName, DbFlags, DeviceName, LoadArgs, Mel
 use crate::args::{MelFlags, MelNormName, MfccArgs, RefLevel, TopDb};
 use crate::fail::Fail;
 use crate::image::Scale;
+use crate::stream::{stream_rate, stream_to_npy, Streamable};
 use crate::{
     load, load_options, open_device, plan_error, plan_mode, run_mode, with_framing, write_real,
     OutKind,
@@ -64,7 +65,13 @@ pub fn mel(a: MelArgs) -> Result<i32, Fail> {
         scale,
         command: "mel",
     };
-    job.run(&a.input, &a.output, make, |p: &Mel, x: &Audio| p.run(x))
+    job.run_streamable(
+        &a.input,
+        &a.output,
+        a.stream.stream,
+        make,
+        |p: &Mel, x: &Audio| p.run(x),
+    )
 }
 
 pub fn mfcc(a: MfccArgs) -> Result<i32, Fail> {
@@ -98,7 +105,13 @@ pub fn mfcc(a: MfccArgs) -> Result<i32, Fail> {
         scale: Scale::Linear,
         command: "mfcc",
     };
-    job.run(&a.input, &a.output, make, |p: &Mfcc, x: &Audio| p.run(x))
+    job.run_streamable(
+        &a.input,
+        &a.output,
+        a.stream.stream,
+        make,
+        |p: &Mfcc, x: &Audio| p.run(x),
+    )
 }
 
 pub fn chroma(a: ChromaArgs) -> Result<i32, Fail> {
@@ -132,7 +145,13 @@ pub fn chroma(a: ChromaArgs) -> Result<i32, Fail> {
         scale,
         command: "chroma",
     };
-    job.run(&a.input, &a.output, make, |p: &Chroma, x: &Audio| p.run(x))
+    job.run_streamable(
+        &a.input,
+        &a.output,
+        a.stream.stream,
+        make,
+        |p: &Chroma, x: &Audio| p.run(x),
+    )
 }
 
 fn mel_norm(n: MelNormName) -> MelNorm {
@@ -234,6 +253,31 @@ impl Features<'_> {
         })
     }
 
+    /// [`run`](Self::run) for plans with a stream: .npy outputs of long inputs (10 minutes or
+    /// more), or of every input with `forced` (`--stream`), are computed chunk by chunk with
+    /// bounded memory (see `stream.rs`) unless --sr resamples.
+    pub fn run_streamable<P: Streamable + Send + Sync>(
+        &self,
+        input: &Path,
+        output: &Path,
+        forced: bool,
+        make: impl Fn(u32, &Device) -> wavegpu::Result<P> + Sync,
+        run: impl Fn(&P, &Audio) -> wavegpu::Result<Array3<f32>> + Sync,
+    ) -> Result<i32, Fail> {
+        let mono = !self.load.no_mono;
+        let load = self.load;
+        let stream =
+            |plan: &P, input: &Path, output: &Path| stream_to_npy(plan, input, output, load);
+        self.run_inner(
+            input,
+            output,
+            make,
+            run,
+            |x, output, kind| write_real(output, kind, x, mono, self.scale, self.command),
+            Some((&stream, forced)),
+        )
+    }
+
     /// [`run`](Self::run) with the writing of a result left to `write` (complex output).
     pub fn run_with<P: Send + Sync, T>(
         &self,
@@ -242,6 +286,19 @@ impl Features<'_> {
         make: impl Fn(u32, &Device) -> wavegpu::Result<P> + Sync,
         run: impl Fn(&P, &Audio) -> wavegpu::Result<T> + Sync,
         write: impl Fn(T, &Path, OutKind) -> Result<(), Fail> + Sync,
+    ) -> Result<i32, Fail> {
+        self.run_inner(input, output, make, run, write, None)
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn run_inner<P: Send + Sync, T>(
+        &self,
+        input: &Path,
+        output: &Path,
+        make: impl Fn(u32, &Device) -> wavegpu::Result<P> + Sync,
+        run: impl Fn(&P, &Audio) -> wavegpu::Result<T> + Sync,
+        write: impl Fn(T, &Path, OutKind) -> Result<(), Fail> + Sync,
+        stream: Option<(&(dyn Fn(&P, &Path, &Path) -> Result<(), Fail> + Sync), bool)>,
     ) -> Result<i32, Fail> {
         // Flags the plan rejects are usage errors, found before the files are looked at; a
         // CPU build is cheap (a filterbank, a window, an FFT plan).
@@ -277,6 +334,14 @@ impl Features<'_> {
 
         let opts = load_options(self.load);
         let job = |input: &Path, output: &Path, kind: OutKind| -> Result<(), Fail> {
+            if let (Some((stream, forced)), OutKind::Npy) = (stream, kind) {
+                if let Some(sr) = stream_rate(input, self.load, forced) {
+                    let plan = cache.get(key(sr)).map_err(|e| {
+                        Fail::input(input.display(), format!("{e} ({})", (self.rate_note)(sr)))
+                    })?;
+                    return stream(&plan, input, output);
+                }
+            }
             let audio = load(input, &opts)?;
             let sr = audio.sample_rate();
             let plan = cache.get(key(sr)).map_err(|e| {

@@ -1,0 +1,194 @@
+//! Streaming a file through a feature plan into a .npy, with memory bounded by a chunk: long
+//! inputs (or `--stream`) are decoded chunk by chunk (`io::ChunkReader`), pushed through the
+//! plan's stream and written block by block (`io::NpyStreamWriter`); results equal a whole-file
+//! run. Post stages that need the whole output's maximum (dB floors, MFCCs) make a second pass
+//! over a partial file next to the output.
+
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use ndarray::{Array3, ArrayView2, Axis, ShapeBuilder};
+use wavegpu::io::{ChunkReader, NpyStreamWriter};
+use wavegpu::{Chroma, FeatureStream, Mel, Mfcc};
+
+use crate::args::LoadArgs;
+use crate::backend;
+use crate::fail::Fail;
+
+/// Inputs at least this long stream without `--stream`.
+pub const STREAM_ABOVE_SECONDS: f64 = 600.0;
+/// Frames decoded per push.
+const CHUNK: usize = 1 << 16;
+/// Frames per block in the second pass.
+const PASS_FRAMES: usize = 4096;
+
+#[derive(Debug, Args)]
+pub struct StreamArg {
+    /// Decode and compute chunk by chunk with memory bounded by the chunk, writing the .npy as
+    /// it goes (done anyway for inputs of 10 minutes or more; not with a --sr that resamples,
+    /// nor for .png output). Same numbers as a whole-file run
+    #[arg(long)]
+    pub stream: bool,
+}
+
+/// Plans with a stream.
+pub trait Streamable {
+    fn stream(&self, channels: usize) -> wavegpu::Result<FeatureStream<'_>>;
+}
+
+macro_rules! streamable {
+    ($($t:ty),*) => {$(
+        impl Streamable for $t {
+            fn stream(&self, channels: usize) -> wavegpu::Result<FeatureStream<'_>> {
+                <$t>::stream(self, channels)
+            }
+        }
+    )*};
+}
+streamable!(Mel, Mfcc, Chroma);
+
+/// The input's sample rate when it should stream: forced or long, and no resampling asked.
+pub fn stream_rate(input: &Path, load: &LoadArgs, forced: bool) -> Option<u32> {
+    let info = wavegpu::io::probe(input).ok()?;
+    if load.sr.is_some_and(|sr| sr != info.sample_rate) {
+        return None;
+    }
+    let long = info.duration.is_some_and(|d| d >= STREAM_ABOVE_SECONDS);
+    (forced || long).then_some(info.sample_rate)
+}
+
+/// Streams `input` through `plan` into the float32 .npy `output`.
+pub fn stream_to_npy<P: Streamable>(
+    plan: &P,
+    input: &Path,
+    output: &Path,
+    load: &LoadArgs,
+) -> Result<(), Fail> {
+    let fail = |e| Fail::lib(input.display(), e);
+    let mono = !load.no_mono;
+    let mut reader = ChunkReader::open(input, backend(load.decoder.decoder))
+        .map_err(fail)?
+        .mono(mono);
+    let ch = reader.channels();
+    let mut st = plan.stream(ch).map_err(fail)?;
+    let deferred = st.deferred();
+    let first = if deferred {
+        partial_path(output)
+    } else {
+        output.to_path_buf()
+    };
+    let mut writer: Option<NpyStreamWriter> = None;
+    let write = |block: Array3<f32>, writer: &mut Option<NpyStreamWriter>| {
+        if writer.is_none() {
+            let values = block.dim().1;
+            let lead = if mono { vec![values] } else { vec![ch, values] };
+            *writer = Some(
+                NpyStreamWriter::create(&first, &lead)
+                    .map_err(|e| Fail::lib(first.display(), e))?,
+            );
+        }
+        let w = writer.as_mut().expect("created above");
+        let r = if mono {
+            w.append(block.index_axis(Axis(0), 0))
+        } else {
+            w.append(block.view())
+        };
+        r.map_err(|e| Fail::lib(first.display(), e))
+    };
+    let mut buf = vec![0.0f32; ch * CHUNK];
+    loop {
+        let n = reader.read(&mut buf, CHUNK).map_err(fail)?;
+        if n == 0 {
+            break;
+        }
+        let view = ArrayView2::from_shape((ch, n).strides((CHUNK, 1)), &buf[..])
+            .map_err(|e| Fail::input(input.display(), e))?;
+        write(st.push(view).map_err(fail)?, &mut writer)?;
+    }
+    write(st.finish().map_err(fail)?, &mut writer)?;
+    if let Some(w) = writer {
+        w.finish().map_err(|e| Fail::lib(first.display(), e))?;
+    }
+    if deferred {
+        let r = second_pass(&st, &first, output, mono, ch);
+        let _ = std::fs::remove_file(&first);
+        r?;
+    }
+    Ok(())
+}
+
+/// `OUT.npy` -> `OUT.partial.npy`, next to it.
+fn partial_path(output: &Path) -> PathBuf {
+    let mut name = output.file_stem().unwrap_or_default().to_os_string();
+    name.push(".partial.npy");
+    output.with_file_name(name)
+}
+
+/// Reads the filterbank output back block by block (Fortran order: each frame is
+/// contiguous), finalizes it and writes the output.
+fn second_pass(
+    st: &FeatureStream<'_>,
+    partial: &Path,
+    output: &Path,
+    mono: bool,
+    ch: usize,
+) -> Result<(), Fail> {
+    let bad = |e: std::io::Error| Fail::input(partial.display(), e);
+    let mut r = BufReader::new(std::fs::File::open(partial).map_err(bad)?);
+    let mut header = [0u8; 128];
+    r.read_exact(&mut header).map_err(bad)?;
+    let text = String::from_utf8_lossy(&header[10..]);
+    let shape: Vec<usize> = text
+        .split_once("'shape': (")
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .map(|(dims, _)| {
+            dims.split(',')
+                .filter_map(|d| d.trim().parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let (values, frames) = match (mono, shape.as_slice()) {
+        (true, &[v, f]) => (v, f),
+        (false, &[_, v, f]) => (v, f),
+        _ => return Err(Fail::input(partial.display(), "unexpected partial header")),
+    };
+    let mut writer: Option<NpyStreamWriter> = None;
+    let mut bytes = vec![0u8; ch * values * PASS_FRAMES * 4];
+    let mut done = 0;
+    while done < frames {
+        let n = PASS_FRAMES.min(frames - done);
+        let len = ch * values * n * 4;
+        r.read_exact(&mut bytes[..len]).map_err(bad)?;
+        // Fortran order: (c, v, t) at c + ch * (v + values * t).
+        let block = Array3::from_shape_fn((ch, values, n), |(c, v, t)| {
+            let i = 4 * (c + ch * (v + values * t));
+            f32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]])
+        });
+        let out = st
+            .finalize(block)
+            .map_err(|e| Fail::lib(output.display(), e))?;
+        let w = match &mut writer {
+            Some(w) => w,
+            None => {
+                let v = out.dim().1;
+                let lead = if mono { vec![v] } else { vec![ch, v] };
+                writer.insert(
+                    NpyStreamWriter::create(output, &lead)
+                        .map_err(|e| Fail::lib(output.display(), e))?,
+                )
+            }
+        };
+        let r = if mono {
+            w.append(out.index_axis(Axis(0), 0))
+        } else {
+            w.append(out.view())
+        };
+        r.map_err(|e| Fail::lib(output.display(), e))?;
+        done += n;
+    }
+    match writer {
+        Some(w) => w.finish().map_err(|e| Fail::lib(output.display(), e)),
+        None => Err(Fail::input(partial.display(), "no frames")),
+    }
+}
