@@ -230,7 +230,7 @@ impl Backend {
         match self {
             Backend::Auto => true,
             Backend::Symphonia => true,
-            Backend::Ffmpeg => false,
+            Backend::Ffmpeg => cfg!(feature = "ffmpeg"),
         }
     }
 
@@ -244,6 +244,9 @@ impl Backend {
                 |s| Backend::Ffmpeg.open(s),
             ),
             Backend::Symphonia => Ok(Box::new(SymphoniaDecoder::open(source)?)),
+            #[cfg(feature = "ffmpeg")]
+            Backend::Ffmpeg => Ok(Box::new(super::ffmpeg_backend::open(source)?)),
+            #[cfg(not(feature = "ffmpeg"))]
             Backend::Ffmpeg => Err(ffmpeg_missing(source.name())),
         }
     }
@@ -258,6 +261,9 @@ impl Backend {
                 |s| Backend::Ffmpeg.probe(s),
             ),
             Backend::Symphonia => super::symphonia_backend::probe(source),
+            #[cfg(feature = "ffmpeg")]
+            Backend::Ffmpeg => super::ffmpeg_backend::probe(source),
+            #[cfg(not(feature = "ffmpeg"))]
             Backend::Ffmpeg => Err(ffmpeg_missing(source.name())),
         }
     }
@@ -296,6 +302,7 @@ fn auto<'a, T>(
     }
 }
 
+#[cfg(not(feature = "ffmpeg"))]
 fn ffmpeg_missing(input: &str) -> Error {
     Error::Unsupported {
         input: input.to_string(),

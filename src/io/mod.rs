@@ -23,6 +23,8 @@
 
 mod decoder;
 mod encode;
+#[cfg(feature = "ffmpeg")]
+mod ffmpeg_backend;
 mod load;
 mod mp4;
 mod npy_stream;
@@ -38,6 +40,8 @@ pub use encode::{
     encode_audio, open_encoder, EncodeOptions, Encoder, EncoderInfo, FfmpegEncoder, SampleFormat,
     WavEncoder,
 };
+#[cfg(feature = "ffmpeg")]
+pub use ffmpeg_backend::{FfmpegDecoder, FfmpegOptions};
 pub use load::{load, LoadOptions};
 pub use npy_stream::NpyStreamWriter;
 pub use probe::{probe, ProbeInfo};
