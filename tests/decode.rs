@@ -13,8 +13,10 @@
 //!
 //! Tolerances below sit a few times above these, never loosened to "anything".
 
+mod common;
+
+use common::{ffmpeg, have_ffmpeg, TempDir};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 
 use ndarray::{s, Array1, Array2, ArrayD, Axis, Ix2};
@@ -33,51 +35,6 @@ fn data_dir() -> PathBuf {
 
 fn fixture(name: &str) -> PathBuf {
     data_dir().join("fixtures").join(name)
-}
-
-/// A scratch directory removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        let p = std::env::temp_dir().join(format!("wavegpu_decode_{}_{tag}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn have_ffmpeg() -> bool {
-    Command::new("ffmpeg")
-        .arg("-version")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
-}
-
-/// Encodes `input` with ffmpeg; false (and a printed reason) when ffmpeg cannot.
-fn ffmpeg(input: &Path, output: &Path, args: &[&str]) -> bool {
-    let ok = Command::new("ffmpeg")
-        .args(["-nostdin", "-y", "-loglevel", "error", "-i"])
-        .arg(input)
-        .args(args)
-        .arg(output)
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if !ok {
-        eprintln!("skipping: ffmpeg could not make {}", output.display());
-    }
-    ok
 }
 
 /// Deterministic pseudo-random bytes (xorshift).

@@ -24,6 +24,9 @@
 //! `seek_tolerance`), at the exact position.
 #![cfg(feature = "ffmpeg")]
 
+mod common;
+
+use common::{ffmpeg, have_ffmpeg, TempDir};
 use std::io::{Cursor, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -43,57 +46,6 @@ fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data/fixtures")
         .join(name)
-}
-
-/// A scratch directory removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        let p = std::env::temp_dir().join(format!(
-            "wavegpu_decode_ffmpeg_{}_{tag}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn have_ffmpeg_cli() -> bool {
-    Command::new("ffmpeg")
-        .arg("-version")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
-}
-
-/// Converts `input` with the ffmpeg CLI; false (with a note) if it cannot.
-fn ffmpeg_convert(input: &Path, output: &Path, args: &[&str]) -> bool {
-    let ok = Command::new("ffmpeg")
-        .args(["-nostdin", "-y", "-loglevel", "error", "-i"])
-        .arg(input)
-        .args(args)
-        .arg(output)
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if !ok {
-        eprintln!(
-            "skipping: the ffmpeg CLI could not make {}",
-            output.display()
-        );
-    }
-    ok
 }
 
 /// The ffmpeg CLI's own decode, `channels` planes of f32.
@@ -157,7 +109,7 @@ fn opus_file(tmp: &TempDir) -> Option<PathBuf> {
         return Some(committed);
     }
     let made = tmp.path("speech_16k.opus");
-    ffmpeg_convert(
+    ffmpeg(
         &fixture("speech_16k.wav"),
         &made,
         &["-c:a", "libopus", "-b:a", "32k"],
@@ -226,7 +178,7 @@ fn noise_bytes(n: usize, mut seed: u64) -> Vec<u8> {
 
 #[test]
 fn matches_the_ffmpeg_cli_on_every_format() {
-    if !have_ffmpeg_cli() {
+    if !have_ffmpeg() {
         eprintln!("skipping: no ffmpeg CLI");
         return;
     }
@@ -239,7 +191,7 @@ fn matches_the_ffmpeg_cli_on_every_format() {
     ];
     files.extend(lossy_files(&tmp));
     let stereo_opus = tmp.path("stereo.opus");
-    if ffmpeg_convert(
+    if ffmpeg(
         &fixture("stereo_48k.wav"),
         &stereo_opus,
         &["-c:a", "libopus"],
@@ -247,11 +199,11 @@ fn matches_the_ffmpeg_cli_on_every_format() {
         files.push(("opus stereo", stereo_opus));
     }
     let aac_adts = tmp.path("speech.aac");
-    if ffmpeg_convert(&fixture("speech_16k.wav"), &aac_adts, &["-c:a", "aac"]) {
+    if ffmpeg(&fixture("speech_16k.wav"), &aac_adts, &["-c:a", "aac"]) {
         files.push(("aac adts", aac_adts));
     }
     let alac = tmp.path("stereo_alac.m4a");
-    if ffmpeg_convert(&fixture("stereo_48k.wav"), &alac, &["-c:a", "alac"]) {
+    if ffmpeg(&fixture("stereo_48k.wav"), &alac, &["-c:a", "alac"]) {
         files.push(("alac", alac));
     }
     for (name, path) in files {
@@ -295,7 +247,7 @@ fn lossless_files_match_symphonia_bit_for_bit() {
     ];
     // Other PCM widths, written here: 24-bit and 32-bit integer and 64-bit float WAV, 8-bit
     // unsigned WAV and 24-bit FLAC.
-    if have_ffmpeg_cli() {
+    if have_ffmpeg() {
         for (name, args) in [
             ("s24.wav", &["-c:a", "pcm_s24le"][..]),
             ("s32.wav", &["-c:a", "pcm_s32le"][..]),
@@ -304,7 +256,7 @@ fn lossless_files_match_symphonia_bit_for_bit() {
             ("s24.flac", &["-c:a", "flac", "-sample_fmt", "s32"][..]),
         ] {
             let p = tmp.path(name);
-            if ffmpeg_convert(&fixture("stereo_48k.wav"), &p, args) {
+            if ffmpeg(&fixture("stereo_48k.wav"), &p, args) {
                 files.push(p);
             }
         }
@@ -657,7 +609,7 @@ fn seek_lands_exactly_on_lossy_files() {
 fn seek_in_long_files() {
     // ~22 s files, so that most hops are far beyond the decode-on window and go through the
     // container's seek.
-    if !have_ffmpeg_cli() {
+    if !have_ffmpeg() {
         return;
     }
     let tmp = TempDir::new("seek_long");
@@ -716,8 +668,8 @@ fn aac_without_pns_seeks_bit_exactly() {
     // seek are bit identical to decoding from the start.
     let tmp = TempDir::new("aac_nopns");
     let p = tmp.path("nopns.m4a");
-    if !have_ffmpeg_cli()
-        || !ffmpeg_convert(
+    if !have_ffmpeg()
+        || !ffmpeg(
             &fixture("speech_16k.wav"),
             &p,
             &["-c:a", "aac", "-aac_pns", "0"],
@@ -864,14 +816,14 @@ fn resampling_gives_the_expected_length() {
 
 #[test]
 fn resampling_matches_the_cli_on_float_streams() {
-    if !have_ffmpeg_cli() {
+    if !have_ffmpeg() {
         return;
     }
     // mp3 decodes to float, so the CLI's aresample and ours see the same input.
     let tmp = TempDir::new("resample_cli");
     let p = fixture("speech_16k.mp3");
     let out = tmp.path("x.f32");
-    if !ffmpeg_convert(
+    if !ffmpeg(
         &p,
         &out,
         &["-ar", "8000", "-f", "f32le", "-acodec", "pcm_f32le"],

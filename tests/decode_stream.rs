@@ -8,6 +8,9 @@
 //! ADTS AAC, ALAC, stereo MP3/Vorbis/AAC/FLAC, and an MP3 without a Xing header (unknown
 //! length, so seeking past its end must find the end by decoding).
 
+mod common;
+
+use common::{ffmpeg, have_ffmpeg, TempDir};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
@@ -96,50 +99,6 @@ fn fixtures_dir() -> PathBuf {
 
 fn fixture(name: &str) -> PathBuf {
     fixtures_dir().join(name)
-}
-
-/// A scratch directory removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        let p = std::env::temp_dir().join(format!(
-            "wavegpu_decode_stream_{}_{tag}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn have_ffmpeg() -> bool {
-    Command::new("ffmpeg")
-        .arg("-version")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
-}
-
-/// Encodes `input` into `output` with ffmpeg (`args` between them); false if it cannot.
-fn ffmpeg(input: &Path, output: &Path, args: &[&str]) -> bool {
-    Command::new("ffmpeg")
-        .args(["-nostdin", "-y", "-loglevel", "error", "-i"])
-        .arg(input)
-        .args(args)
-        .arg(output)
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
 }
 
 /// The decodable fixtures: every committed one but Opus (no symphonia decoder), plus the

@@ -116,3 +116,51 @@ pub fn stft_builder(c: &serde_json::Value) -> wavegpu::StftBuilder {
         .center(c["center"].as_bool().unwrap())
         .pad_mode(wavegpu::PadMode::from_name(c["pad_mode"].as_str().unwrap()).unwrap())
 }
+
+/// A scratch directory under the system's temp dir, unique to this process and `tag`,
+/// removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> Self {
+        let p = std::env::temp_dir().join(format!("wavegpu_test_{}_{tag}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Whether the ffmpeg CLI runs here (.ci/run installs it).
+pub fn have_ffmpeg() -> bool {
+    std::process::Command::new("ffmpeg")
+        .arg("-version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+/// Converts `input` into `output` with the ffmpeg CLI (`args` between them); false, with a
+/// note on stderr, when it cannot.
+pub fn ffmpeg(input: &Path, output: &Path, args: &[&str]) -> bool {
+    let ok = std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-y", "-loglevel", "error", "-i"])
+        .arg(input)
+        .args(args)
+        .arg(output)
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !ok {
+        eprintln!("skipping: the ffmpeg CLI could not make {}", output.display());
+    }
+    ok
+}
