@@ -160,7 +160,10 @@ pub fn ffmpeg(input: &Path, output: &Path, args: &[&str]) -> bool {
         .map(|s| s.success())
         .unwrap_or(false);
     if !ok {
-        eprintln!("skipping: the ffmpeg CLI could not make {}", output.display());
+        eprintln!(
+            "skipping: the ffmpeg CLI could not make {}",
+            output.display()
+        );
     }
     ok
 }
