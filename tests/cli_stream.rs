@@ -1,4 +1,4 @@
-//! `wavegpu mel|mfcc|chroma` streaming (`--stream`, and inputs of 10 minutes or more without
+//! `wavegpu stft|mel|mfcc|chroma` streaming (`--stream`, and inputs of 10 minutes or more without
 //! it): the .npy equals a whole-file run (exact on the CPU; on the GPU, dB and DCT applied on
 //! the CPU twin are held to DESIGN's 1e-3 dB / 1e-4), and an hour of audio goes through
 //! `wavegpu mel --db` with the process's peak RSS bounded far below the decoded signal's size.
@@ -36,6 +36,13 @@ fn streamed_npy_equals_whole_file() {
     };
     for dev in devices {
         for (cmd, extra, file, tol) in [
+            ("stft", &["--power", "2"][..], "speech_16k.wav", 0.0),
+            (
+                "stft",
+                &["--no-mono", "--n-fft", "1000"][..],
+                "stereo_48k.wav",
+                0.0,
+            ),
             ("mel", &[][..], "speech_16k.wav", 0.0),
             ("mel", &["--db"][..], "speech_16k.flac", 1e-3),
             ("mel", &["--db", "--no-mono"][..], "stereo_48k.wav", 1e-3),

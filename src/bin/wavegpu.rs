@@ -409,6 +409,12 @@ fn stft(a: StftArgs) -> Result<i32, Fail> {
     let complex = a.complex;
     let power = a.power;
     let job = |input: &Path, output: &Path, kind: OutKind| -> Result<(), Fail> {
+        if kind == OutKind::Npy
+            && !complex
+            && stream::stream_rate(input, &a.load, a.stream.stream).is_some()
+        {
+            return stream::stream_to_npy(&plan, input, output, &a.load);
+        }
         let audio = load(input, &opts)?;
         stft_one(&plan, &audio, input, output, kind, mono, complex, power)
     };

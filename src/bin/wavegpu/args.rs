@@ -386,6 +386,8 @@ pub struct StftArgs {
     #[arg(long)]
     pub complex: bool,
     #[command(flatten)]
+    pub stream: crate::stream::StreamArg,
+    #[command(flatten)]
     pub load: LoadArgs,
     #[command(flatten)]
     pub device: DeviceArg,

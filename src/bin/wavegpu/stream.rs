@@ -1,4 +1,4 @@
-//! Streaming a file through a feature plan into a .npy, with memory bounded by a chunk: long
+//! Streaming a file through an STFT or feature plan into a .npy, with memory bounded by a chunk: long
 //! inputs (or `--stream`) are decoded chunk by chunk (`io::ChunkReader`), pushed through the
 //! plan's stream and written block by block (`io::NpyStreamWriter`); results equal a whole-file
 //! run. Post stages that need the whole output's maximum (dB floors, MFCCs) make a second pass
@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use ndarray::{Array3, ArrayView2, Axis, ShapeBuilder};
 use wavegpu::io::{ChunkReader, NpyStreamWriter};
-use wavegpu::{Chroma, FeatureStream, Mel, Mfcc};
+use wavegpu::{Chroma, FeatureStream, Mel, Mfcc, Stft, StftStream};
 
 use crate::args::LoadArgs;
 use crate::backend;
@@ -27,26 +27,64 @@ const PASS_FRAMES: usize = 4096;
 pub struct StreamArg {
     /// Decode and compute chunk by chunk with memory bounded by the chunk, writing the .npy as
     /// it goes (done anyway for inputs of 10 minutes or more; not with a --sr that resamples,
-    /// nor for .png output). Same numbers as a whole-file run
+    /// nor for .png or --complex output). Same numbers as a whole-file run
     #[arg(long)]
     pub stream: bool,
 }
 
+/// A stream of blocks as `push`/`finish` give them, final or (when `deferred`) to finalize.
+pub trait BlockStream {
+    fn push(&mut self, chunk: ArrayView2<'_, f32>) -> wavegpu::Result<Array3<f32>>;
+    fn finish(&mut self) -> wavegpu::Result<Array3<f32>>;
+    fn deferred(&self) -> bool;
+    fn finalize(&self, block: Array3<f32>) -> wavegpu::Result<Array3<f32>>;
+}
+
+impl BlockStream for FeatureStream<'_> {
+    fn push(&mut self, chunk: ArrayView2<'_, f32>) -> wavegpu::Result<Array3<f32>> {
+        FeatureStream::push(self, chunk)
+    }
+    fn finish(&mut self) -> wavegpu::Result<Array3<f32>> {
+        FeatureStream::finish(self)
+    }
+    fn deferred(&self) -> bool {
+        FeatureStream::deferred(self)
+    }
+    fn finalize(&self, block: Array3<f32>) -> wavegpu::Result<Array3<f32>> {
+        FeatureStream::finalize(self, block)
+    }
+}
+
+impl BlockStream for StftStream<'_> {
+    fn push(&mut self, chunk: ArrayView2<'_, f32>) -> wavegpu::Result<Array3<f32>> {
+        StftStream::push(self, chunk)
+    }
+    fn finish(&mut self) -> wavegpu::Result<Array3<f32>> {
+        StftStream::finish(self)
+    }
+    fn deferred(&self) -> bool {
+        false
+    }
+    fn finalize(&self, block: Array3<f32>) -> wavegpu::Result<Array3<f32>> {
+        Ok(block)
+    }
+}
+
 /// Plans with a stream.
 pub trait Streamable {
-    fn stream(&self, channels: usize) -> wavegpu::Result<FeatureStream<'_>>;
+    fn stream(&self, channels: usize) -> wavegpu::Result<Box<dyn BlockStream + '_>>;
 }
 
 macro_rules! streamable {
     ($($t:ty),*) => {$(
         impl Streamable for $t {
-            fn stream(&self, channels: usize) -> wavegpu::Result<FeatureStream<'_>> {
-                <$t>::stream(self, channels)
+            fn stream(&self, channels: usize) -> wavegpu::Result<Box<dyn BlockStream + '_>> {
+                Ok(Box::new(<$t>::stream(self, channels)?))
             }
         }
     )*};
 }
-streamable!(Mel, Mfcc, Chroma);
+streamable!(Mel, Mfcc, Chroma, Stft);
 
 /// The input's sample rate when it should stream: forced or long, and no resampling asked.
 pub fn stream_rate(input: &Path, load: &LoadArgs, forced: bool) -> Option<u32> {
@@ -111,7 +149,7 @@ pub fn stream_to_npy<P: Streamable>(
         w.finish().map_err(|e| Fail::lib(first.display(), e))?;
     }
     if deferred {
-        let r = second_pass(&st, &first, output, mono, ch);
+        let r = second_pass(st.as_ref(), &first, output, mono, ch);
         let _ = std::fs::remove_file(&first);
         r?;
     }
@@ -128,7 +166,7 @@ fn partial_path(output: &Path) -> PathBuf {
 /// Reads the filterbank output back block by block (Fortran order: each frame is
 /// contiguous), finalizes it and writes the output.
 fn second_pass(
-    st: &FeatureStream<'_>,
+    st: &dyn BlockStream,
     partial: &Path,
     output: &Path,
     mono: bool,
