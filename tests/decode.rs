@@ -15,7 +15,7 @@
 
 mod common;
 
-use common::{ffmpeg, have_ffmpeg, TempDir};
+use common::{ffmpeg, fixture_path as fixture, have_ffmpeg, noise_bytes, TempDir};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -31,22 +31,6 @@ use wavegpu::{Audio, Error};
 
 fn data_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data")
-}
-
-fn fixture(name: &str) -> PathBuf {
-    data_dir().join("fixtures").join(name)
-}
-
-/// Deterministic pseudo-random bytes (xorshift).
-fn noise_bytes(n: usize, mut seed: u64) -> Vec<u8> {
-    (0..n)
-        .map(|_| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed >> 24) as u8
-        })
-        .collect()
 }
 
 /// A test signal: two sines plus a ramp, in [-0.9, 0.9].

@@ -26,7 +26,7 @@
 
 mod common;
 
-use common::{ffmpeg, have_ffmpeg, TempDir};
+use common::{ffmpeg, fixture_path as fixture, have_ffmpeg, noise_bytes, variant, TempDir};
 use std::io::{Cursor, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -41,12 +41,6 @@ const CLI_TOLERANCE: f32 = 0.0;
 // ---------------------------------------------------------------------------------------
 // helpers
 // ---------------------------------------------------------------------------------------
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/fixtures")
-        .join(name)
-}
 
 /// The ffmpeg CLI's own decode, `channels` planes of f32.
 fn cli_decode(input: &Path, channels: usize) -> Vec<Vec<f32>> {
@@ -130,17 +124,6 @@ fn lossy_files(tmp: &TempDir) -> Vec<(&'static str, PathBuf)> {
     v
 }
 
-fn variant(e: &Error) -> &'static str {
-    match e {
-        Error::Io { .. } => "Io",
-        Error::Unsupported { .. } => "Unsupported",
-        Error::Decode { .. } => "Decode",
-        Error::InvalidAudio { .. } => "InvalidAudio",
-        Error::InvalidParameter { .. } => "InvalidParameter",
-        _ => "other",
-    }
-}
-
 /// Decodes `source` fully; Ok(planes) or the typed error. Panics (failing the test) on a
 /// panic or an untyped error, and on taking more than 20 s.
 fn decode_outcome(source: Source<'_>) -> std::result::Result<Vec<Vec<f32>>, Error> {
@@ -158,18 +141,6 @@ fn decode_outcome(source: Source<'_>) -> std::result::Result<Vec<Vec<f32>>, Erro
         assert!(!msg.contains('\n'), "multi-line message: {msg}");
     }
     result
-}
-
-/// Deterministic pseudo-random bytes (xorshift).
-fn noise_bytes(n: usize, mut seed: u64) -> Vec<u8> {
-    (0..n)
-        .map(|_| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed >> 24) as u8
-        })
-        .collect()
 }
 
 // ---------------------------------------------------------------------------------------

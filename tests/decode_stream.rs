@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{ffmpeg, have_ffmpeg, TempDir};
+use common::{ffmpeg, fixture_path as fixture, have_ffmpeg, noise_bytes, variant, TempDir};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
@@ -95,10 +95,6 @@ fn peak() -> i64 {
 
 fn fixtures_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/fixtures")
-}
-
-fn fixture(name: &str) -> PathBuf {
-    fixtures_dir().join(name)
 }
 
 /// The decodable fixtures: every committed one but Opus (no symphonia decoder), plus the
@@ -262,28 +258,6 @@ fn max_abs(a: &[f32], b: &[f32]) -> f32 {
         .zip(b)
         .map(|(x, y)| (x - y).abs())
         .fold(0.0, f32::max)
-}
-
-fn noise_bytes(n: usize, mut seed: u64) -> Vec<u8> {
-    (0..n)
-        .map(|_| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed >> 24) as u8
-        })
-        .collect()
-}
-
-fn variant(e: &Error) -> &'static str {
-    match e {
-        Error::Io { .. } => "Io",
-        Error::Unsupported { .. } => "Unsupported",
-        Error::Decode { .. } => "Decode",
-        Error::InvalidAudio { .. } => "InvalidAudio",
-        Error::InvalidParameter { .. } => "InvalidParameter",
-        _ => "other",
-    }
 }
 
 /// Runs `f` on its own thread; fails the test if it panics or takes longer than `secs`.

@@ -167,3 +167,33 @@ pub fn ffmpeg(input: &Path, output: &Path, args: &[&str]) -> bool {
     }
     ok
 }
+
+/// `tests/data/fixtures/<name>`.
+pub fn fixture_path(name: &str) -> PathBuf {
+    data_dir().join("fixtures").join(name)
+}
+
+/// Deterministic pseudo-random bytes (xorshift), for corrupt-input tests.
+pub fn noise_bytes(n: usize, mut seed: u64) -> Vec<u8> {
+    (0..n)
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 24) as u8
+        })
+        .collect()
+}
+
+/// The name of an error's variant, for asserting which kind of error an input gives.
+pub fn variant(e: &wavegpu::Error) -> &'static str {
+    use wavegpu::Error;
+    match e {
+        Error::Io { .. } => "Io",
+        Error::Unsupported { .. } => "Unsupported",
+        Error::Decode { .. } => "Decode",
+        Error::InvalidAudio { .. } => "InvalidAudio",
+        Error::InvalidParameter { .. } => "InvalidParameter",
+        _ => "other",
+    }
+}
