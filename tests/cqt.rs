@@ -15,6 +15,7 @@ use wavegpu::{Audio, AudioBatch, CqtBuilder, Device, PadMode, Spectrogram};
 const REF_TOL: f64 = 1e-4;
 const LIBROSA_DEFAULT_TOL: f64 = 2e-2;
 
+/// The case's plan (cqt, vqt or pseudo_cqt), every parameter from the manifest.
 fn builder(c: &Value) -> CqtBuilder {
     let f = |k: &str| c[k].as_f64().unwrap();
     let u = |k: &str| c[k].as_u64().unwrap() as usize;
@@ -22,6 +23,7 @@ fn builder(c: &Value) -> CqtBuilder {
     let mut b = match c["kind"].as_str().unwrap() {
         "cqt" => Spectrogram::cqt(sr),
         "vqt" => Spectrogram::vqt(sr),
+        "pseudo_cqt" => Spectrogram::pseudo_cqt(sr),
         k => panic!("kind {k}"),
     }
     .hop_length(u("hop_length"))
@@ -263,19 +265,7 @@ fn feature_parity(dev: &Device) {
         let f = |k: &str| c[k].as_f64().unwrap();
         let sr = u("sr") as u32;
         let out = match c["kind"].as_str().unwrap() {
-            "pseudo_cqt" => Spectrogram::pseudo_cqt(sr)
-                .hop_length(u("hop_length"))
-                .fmin(f("fmin"))
-                .n_bins(u("n_bins"))
-                .bins_per_octave(u("bins_per_octave"))
-                .tuning(f("tuning"))
-                .filter_scale(f("filter_scale"))
-                .sparsity(f("sparsity"))
-                .norm(c["norm"].as_f64())
-                .scale(c["scale"].as_bool().unwrap())
-                .pad_mode(PadMode::from_name(c["pad_mode"].as_str().unwrap()).unwrap())
-                .build(dev)
-                .and_then(|p| p.run(&clip(c))),
+            "pseudo_cqt" => builder(c).build(dev).and_then(|p| p.run(&clip(c))),
             "chroma_cqt" => Spectrogram::chroma_cqt(sr)
                 .hop_length(u("hop_length"))
                 .fmin(f("fmin"))
