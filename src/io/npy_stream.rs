@@ -9,10 +9,6 @@ use ndarray::{ArrayView, Axis, RemoveAxis};
 
 use crate::error::{Error, Result};
 
-/// Bytes of the header (magic, version, length, dictionary, padding): fixed, so that the final
-/// shape can be written over the provisional one.
-const HEADER: usize = 128;
-
 /// Writes a float32 `.npy` array whose **last** axis grows as blocks are appended, with memory
 /// bounded by one block: the data is stored in Fortran (column-major) order, where each new
 /// frame is contiguous at the end of the file; `numpy.load` reads it as usual (an
@@ -46,6 +42,10 @@ pub struct NpyStreamWriter {
 }
 
 impl NpyStreamWriter {
+    /// Bytes of the header (magic, version, length, dictionary, padding): fixed, so that the
+    /// final shape can be written over the provisional one; the data starts here.
+    pub const HEADER_BYTES: usize = 128;
+
     /// Creates `path` for an array of shape `lead + [frames]`.
     pub fn create(path: impl AsRef<Path>, lead: &[usize]) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
@@ -89,18 +89,18 @@ impl NpyStreamWriter {
             format!("({})", dims.join(", "))
         };
         let dict = format!("{{'descr': '<f4', 'fortran_order': True, 'shape': {shape}, }}");
-        let body = HEADER - 10;
+        let body = Self::HEADER_BYTES - 10;
         if dict.len() + 1 > body {
             return Err(Error::param(
                 "shape",
                 format!("{shape} is too long for the header"),
             ));
         }
-        let mut h = Vec::with_capacity(HEADER);
+        let mut h = Vec::with_capacity(Self::HEADER_BYTES);
         h.extend_from_slice(b"\x93NUMPY\x01\x00");
         h.extend_from_slice(&(body as u16).to_le_bytes());
         h.extend_from_slice(dict.as_bytes());
-        h.resize(HEADER - 1, b' ');
+        h.resize(Self::HEADER_BYTES - 1, b' ');
         h.push(b'\n');
         self.file.write_all(&h).map_err(|e| self.io(e))
     }

@@ -116,24 +116,7 @@ pub fn stream_to_npy<P: Streamable>(
     } else {
         output.to_path_buf()
     };
-    let mut writer: Option<NpyStreamWriter> = None;
-    let write = |block: Array3<f32>, writer: &mut Option<NpyStreamWriter>| {
-        if writer.is_none() {
-            let values = block.dim().1;
-            let lead = if mono { vec![values] } else { vec![ch, values] };
-            *writer = Some(
-                NpyStreamWriter::create(&first, &lead)
-                    .map_err(|e| Fail::lib(first.display(), e))?,
-            );
-        }
-        let w = writer.as_mut().expect("created above");
-        let r = if mono {
-            w.append(block.index_axis(Axis(0), 0))
-        } else {
-            w.append(block.view())
-        };
-        r.map_err(|e| Fail::lib(first.display(), e))
-    };
+    let mut w = BlockWriter::new(&first, mono);
     let mut buf = vec![0.0f32; ch * CHUNK];
     loop {
         let n = reader.read(&mut buf, CHUNK).map_err(fail)?;
@@ -142,18 +125,67 @@ pub fn stream_to_npy<P: Streamable>(
         }
         let view = ArrayView2::from_shape((ch, n).strides((CHUNK, 1)), &buf[..])
             .map_err(|e| Fail::input(input.display(), e))?;
-        write(st.push(view).map_err(fail)?, &mut writer)?;
+        w.write(st.push(view).map_err(fail)?)?;
     }
-    write(st.finish().map_err(fail)?, &mut writer)?;
-    if let Some(w) = writer {
-        w.finish().map_err(|e| Fail::lib(first.display(), e))?;
-    }
+    w.write(st.finish().map_err(fail)?)?;
+    let (values, frames) = w.finish()?;
     if deferred {
-        let r = second_pass(st.as_ref(), &first, output, mono, ch);
+        let r = second_pass(st.as_ref(), &first, output, mono, (ch, values, frames));
         let _ = std::fs::remove_file(&first);
         r?;
     }
     Ok(())
+}
+
+/// Blocks `(channels, values, frames)` into an [`NpyStreamWriter`] made on the first block:
+/// `(values, frames)` for mono, else the channels too.
+struct BlockWriter<'a> {
+    path: &'a Path,
+    mono: bool,
+    w: Option<(NpyStreamWriter, usize)>,
+}
+
+impl<'a> BlockWriter<'a> {
+    fn new(path: &'a Path, mono: bool) -> Self {
+        BlockWriter {
+            path,
+            mono,
+            w: None,
+        }
+    }
+
+    fn write(&mut self, block: Array3<f32>) -> Result<(), Fail> {
+        let err = |e| Fail::lib(self.path.display(), e);
+        let (w, _) = match &mut self.w {
+            Some(w) => w,
+            None => {
+                let (ch, values, _) = block.dim();
+                let lead = if self.mono {
+                    vec![values]
+                } else {
+                    vec![ch, values]
+                };
+                let w = NpyStreamWriter::create(self.path, &lead).map_err(err)?;
+                self.w.insert((w, values))
+            }
+        };
+        if self.mono {
+            w.append(block.index_axis(Axis(0), 0))
+        } else {
+            w.append(block.view())
+        }
+        .map_err(err)
+    }
+
+    /// Writes the final shape; `(values, frames)` written.
+    fn finish(self) -> Result<(usize, usize), Fail> {
+        let Some((w, values)) = self.w else {
+            return Err(Fail::input(self.path.display(), "no frames"));
+        };
+        let frames = w.frames();
+        w.finish().map_err(|e| Fail::lib(self.path.display(), e))?;
+        Ok((values, frames))
+    }
 }
 
 /// `OUT.npy` -> `OUT.partial.npy`, next to it.
@@ -163,35 +195,20 @@ fn partial_path(output: &Path) -> PathBuf {
     output.with_file_name(name)
 }
 
-/// Reads the filterbank output back block by block (Fortran order: each frame is
-/// contiguous), finalizes it and writes the output.
+/// Reads the first pass's `(ch, values, frames)` output back block by block (Fortran order:
+/// each frame is contiguous after the header), finalizes it and writes the output.
 fn second_pass(
     st: &dyn BlockStream,
     partial: &Path,
     output: &Path,
     mono: bool,
-    ch: usize,
+    (ch, values, frames): (usize, usize, usize),
 ) -> Result<(), Fail> {
     let bad = |e: std::io::Error| Fail::input(partial.display(), e);
     let mut r = BufReader::new(std::fs::File::open(partial).map_err(bad)?);
-    let mut header = [0u8; 128];
-    r.read_exact(&mut header).map_err(bad)?;
-    let text = String::from_utf8_lossy(&header[10..]);
-    let shape: Vec<usize> = text
-        .split_once("'shape': (")
-        .and_then(|(_, rest)| rest.split_once(')'))
-        .map(|(dims, _)| {
-            dims.split(',')
-                .filter_map(|d| d.trim().parse().ok())
-                .collect()
-        })
-        .unwrap_or_default();
-    let (values, frames) = match (mono, shape.as_slice()) {
-        (true, &[v, f]) => (v, f),
-        (false, &[_, v, f]) => (v, f),
-        _ => return Err(Fail::input(partial.display(), "unexpected partial header")),
-    };
-    let mut writer: Option<NpyStreamWriter> = None;
+    r.seek_relative(NpyStreamWriter::HEADER_BYTES as i64)
+        .map_err(bad)?;
+    let mut w = BlockWriter::new(output, mono);
     let mut bytes = vec![0u8; ch * values * PASS_FRAMES * 4];
     let mut done = 0;
     while done < frames {
@@ -203,30 +220,11 @@ fn second_pass(
             let i = 4 * (c + ch * (v + values * t));
             f32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]])
         });
-        let out = st
-            .finalize(block)
-            .map_err(|e| Fail::lib(output.display(), e))?;
-        let w = match &mut writer {
-            Some(w) => w,
-            None => {
-                let v = out.dim().1;
-                let lead = if mono { vec![v] } else { vec![ch, v] };
-                writer.insert(
-                    NpyStreamWriter::create(output, &lead)
-                        .map_err(|e| Fail::lib(output.display(), e))?,
-                )
-            }
-        };
-        let r = if mono {
-            w.append(out.index_axis(Axis(0), 0))
-        } else {
-            w.append(out.view())
-        };
-        r.map_err(|e| Fail::lib(output.display(), e))?;
+        w.write(
+            st.finalize(block)
+                .map_err(|e| Fail::lib(output.display(), e))?,
+        )?;
         done += n;
     }
-    match writer {
-        Some(w) => w.finish().map_err(|e| Fail::lib(output.display(), e)),
-        None => Err(Fail::input(partial.display(), "no frames")),
-    }
+    w.finish().map(|_| ())
 }
