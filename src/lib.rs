@@ -2,6 +2,7 @@
 #![warn(missing_docs)]
 
 pub mod audio;
+pub mod augment;
 mod cpu;
 pub mod device;
 pub mod dsp;

@@ -3,5 +3,6 @@
 
 pub(crate) mod cqt;
 pub(crate) mod features;
+pub(crate) mod iir;
 pub(crate) mod spectral;
 pub(crate) mod stft;

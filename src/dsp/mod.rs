@@ -6,6 +6,7 @@ pub(crate) mod cqt;
 pub mod db;
 pub mod dct;
 pub mod frames;
+pub mod iir;
 pub mod mel;
 pub mod window;
 

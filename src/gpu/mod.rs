@@ -1,7 +1,9 @@
 //! The wgpu runtime: context, shaders, buffers, readback.
 
+pub(crate) mod augment;
 pub(crate) mod cqt;
 pub(crate) mod features;
+pub(crate) mod iir;
 pub(crate) mod istft;
 pub(crate) mod kernel;
 pub(crate) mod shaders;

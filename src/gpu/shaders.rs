@@ -32,6 +32,16 @@ pub(crate) fn source(kernel: Kernel, mem: FftMemory) -> String {
         // No FFT: the post stages are self-contained.
         Kernel::Features => return include_str!("../../shaders/features.wgsl").to_string(),
         Kernel::Bank => return include_str!("../../shaders/bank.wgsl").to_string(),
+        // Augmentations draw their per-sample randomness from the counter-based generator.
+        Kernel::Augment => {
+            return format!(
+                "{}\n{}",
+                include_str!("../../shaders/augment.wgsl"),
+                include_str!("../../shaders/common/philox.wgsl")
+            )
+        }
+        // IIR filters (Butterworth sections, biquads) as a block-state recursion.
+        Kernel::Iir => return include_str!("../../shaders/iir.wgsl").to_string(),
         // The CQT projects the STFT kernel's spectrum: stft.wgsl first, as for Spectral.
         Kernel::Cqt => {
             return format!(
@@ -60,17 +70,25 @@ pub(crate) enum Kernel {
     Bank,
     /// Constant-Q: per-octave STFT projected on sparse complex bases.
     Cqt,
+    /// Waveform augmentations (gain, noise, masks ...).
+    #[allow(dead_code)] // until the augmentation kernels land
+    Augment,
+    /// IIR filtering of waveforms.
+    #[allow(dead_code)] // until the IIR kernels land
+    Iir,
 }
 
 impl Kernel {
     #[cfg(test)]
-    pub const ALL: [Kernel; 6] = [
+    pub const ALL: [Kernel; 8] = [
         Kernel::Stft,
         Kernel::Istft,
         Kernel::Features,
         Kernel::Spectral,
         Kernel::Bank,
         Kernel::Cqt,
+        Kernel::Augment,
+        Kernel::Iir,
     ];
 
     /// The file under `shaders/` this kernel comes from.
@@ -82,6 +100,8 @@ impl Kernel {
             Kernel::Spectral => "spectral.wgsl",
             Kernel::Bank => "bank.wgsl",
             Kernel::Cqt => "cqt.wgsl",
+            Kernel::Augment => "augment.wgsl",
+            Kernel::Iir => "iir.wgsl",
         }
     }
 }
@@ -191,7 +211,8 @@ mod tests {
                     "fft_workgroup.wgsl",
                     "fft_global.wgsl",
                     "power_workgroup.wgsl",
-                    "power_global.wgsl"
+                    "power_global.wgsl",
+                    "philox.wgsl"
                 ]
                 .contains(&name.as_str()),
                 "shaders/common/{name} is not composed into any validated kernel"

@@ -1,0 +1,1 @@
+// Waveform augmentations. Composed with common/philox.wgsl (see src/gpu/shaders.rs).

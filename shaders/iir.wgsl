@@ -1,0 +1,1 @@
+// IIR filtering of waveforms (second-order sections).

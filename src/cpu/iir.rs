@@ -1,0 +1,1 @@
+//! CPU IIR filtering (sosfilt): the reference and twin of the GPU kernel.

@@ -1,0 +1,1 @@
+//! IIR filter design: Butterworth second-order sections as scipy.signal.butter, RBJ biquads.

@@ -1,0 +1,1 @@
+//! GPU augmentation kernels.

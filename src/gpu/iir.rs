@@ -1,0 +1,1 @@
+//! GPU IIR filtering: second-order sections as a block-state recursion.
