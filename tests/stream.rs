@@ -305,3 +305,101 @@ fn an_hour_streams_in_bounded_memory() {
     eprintln!("an hour streamed: {frames} frames, peak live heap growth {peak} bytes");
     assert!(peak < 8 << 20, "peak live heap growth {peak} bytes");
 }
+
+/// `io::ResampleStream`: blocks of any size give exactly `io::resample` of the whole signal,
+/// for up/down/odd rate pairs, stereo, and the same rate; short and empty signals too.
+#[test]
+fn resample_stream_equals_whole_resample() {
+    use wavegpu::io::{resample, ResampleStream};
+    let mut state = 0x9e37_79b9u32;
+    let mut noise = |n: usize, ch: usize| {
+        Array2::from_shape_fn((ch, n), |_| {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (state >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+        })
+    };
+    let cases = [
+        (44_100, 16_000, 1, 30_001),
+        (48_000, 22_050, 2, 20_000),
+        (8_000, 44_100, 1, 9_000),
+        (16_000, 16_000, 2, 5_000),
+        (22_050, 16_000, 1, 100),
+        (44_101, 16_000, 1, 50_000),
+        (16_000, 8_000, 1, 0),
+    ];
+    for (sr_in, sr_out, ch, len) in cases {
+        let x = noise(len, ch);
+        let whole = resample(&Audio::new(x.clone(), sr_in).unwrap(), sr_out).unwrap();
+        assert_eq!(whole.len(), (len * sr_out as usize).div_ceil(sr_in as usize));
+        for n in [1usize, 777, 8192, 100_000] {
+            if n == 1 && len > 10_000 {
+                continue;
+            }
+            let mut rs = ResampleStream::new(ch, sr_in, sr_out).unwrap();
+            let mut parts = Vec::new();
+            let mut i = 0;
+            while i < len {
+                let j = (i + n).min(len);
+                parts.push(rs.push(x.slice(s![.., i..j])).unwrap());
+                i = j;
+            }
+            parts.push(rs.finish().unwrap());
+            let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
+            let got = concatenate(Axis(1), &views).unwrap();
+            assert_eq!(
+                got,
+                whole.data(),
+                "{sr_in} -> {sr_out} Hz, {ch} ch, {len} samples in blocks of {n}"
+            );
+        }
+    }
+    let mut rs = ResampleStream::new(2, 44_100, 16_000).unwrap();
+    assert!(matches!(
+        rs.push(Array2::zeros((1, 10)).view()),
+        Err(wavegpu::Error::InvalidAudio { .. })
+    ));
+    rs.finish().unwrap();
+    assert!(rs.finish().is_err() && rs.push(Array2::zeros((2, 10)).view()).is_err());
+    assert!(ResampleStream::new(0, 44_100, 16_000).is_err());
+    assert!(ResampleStream::new(1, 0, 16_000).is_err());
+    assert!(ResampleStream::new(1, 16_000, 0).is_err());
+}
+
+/// Five minutes of 48 kHz audio resampled to 16 kHz block by block and pushed through a
+/// log-mel stream: the live heap stays bounded by the blocks and the filter, not the signal.
+#[test]
+fn resampled_stream_in_bounded_memory() {
+    use wavegpu::io::ResampleStream;
+    let plan = Spectrogram::mel(16_000)
+        .n_fft(512)
+        .hop_length(160)
+        .to_db(80.0)
+        .build(&Device::cpu())
+        .unwrap();
+    let total = 300 * 48_000usize;
+    let chunk = 1 << 16;
+    let mut buf = Array2::<f32>::zeros((1, chunk));
+    let mut state = 0x2545_f491u32;
+    let base = LIVE.load(Ordering::Relaxed);
+    PEAK.store(base, Ordering::Relaxed);
+    let mut rs = ResampleStream::new(1, 48_000, 16_000).unwrap();
+    let mut st = plan.stream(1).unwrap();
+    let (mut pushed, mut frames) = (0, 0);
+    while pushed < total {
+        let n = chunk.min(total - pushed);
+        for v in buf.iter_mut().take(n) {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            *v = (state >> 8) as f32 / (1u32 << 24) as f32 - 0.5;
+        }
+        let y = rs.push(buf.slice(s![.., ..n])).unwrap();
+        frames += st.push(y.view()).unwrap().dim().2;
+        pushed += n;
+    }
+    let y = rs.finish().unwrap();
+    frames += st.push(y.view()).unwrap().dim().2;
+    frames += st.finish().unwrap().dim().2;
+    let peak = PEAK.load(Ordering::Relaxed).saturating_sub(base);
+    assert_eq!(frames, 1 + 300 * 16_000 / 160);
+    eprintln!("5 min resampled and streamed: peak live heap growth {peak} bytes");
+    assert!(peak < 8 << 20, "peak live heap growth {peak} bytes");
+}

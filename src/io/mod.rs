@@ -45,7 +45,7 @@ pub use ffmpeg_backend::{FfmpegDecoder, FfmpegOptions};
 pub use load::{load, LoadOptions};
 pub use npy_stream::NpyStreamWriter;
 pub use probe::{probe, ProbeInfo};
-pub use resample::resample;
+pub use resample::{resample, ResampleStream};
 pub use source::Source;
 pub use stream::ChunkReader;
 pub use symphonia_backend::SymphoniaDecoder;

@@ -1,6 +1,6 @@
 //! Sample-rate conversion with rubato's windowed-sinc resampler, delay compensated.
 
-use ndarray::Array2;
+use ndarray::{Array2, ArrayView2};
 use rubato::sinc_interpolator::{ScalarInterpolator, SincInterpolator};
 use rubato::{calculate_cutoff, Resampler, SincFixedIn, SincInterpolationType, WindowFunction};
 
@@ -65,79 +65,266 @@ pub(crate) fn resample_named(audio: &Audio, sr_out: u32, input: &str) -> Result<
     if sr_in == sr_out {
         return Ok(audio.clone());
     }
-    let channels = audio.channels();
-    let len = audio.len();
-    let g = gcd(sr_in as u64, sr_out as u64);
-    let (l, m) = (sr_out as u64 / g, sr_in as u64 / g); // ratio = L / M, reduced
-    let want = (len as u128 * l as u128).div_ceil(m as u128);
-    let want = usize::try_from(want)
-        .map_err(|_| Error::param("sample_rate", "the resampled signal would not fit memory"))?;
-    if len == 0 {
-        let data = Array2::<f32>::zeros((channels, 0));
-        return Audio::new(data, sr_out);
+    let mut rs = ResampleStream::named(audio.channels(), sr_in, sr_out, input)?;
+    let head = rs.push(audio.data())?;
+    let tail = rs.finish()?;
+    let data = ndarray::concatenate(ndarray::Axis(1), &[head.view(), tail.view()])
+        .map_err(|e| Error::audio(input, e))?;
+    Audio::new(data, sr_out)
+}
+
+/// [`resample`] chunk by chunk: a long signal pushed in blocks of any size comes out exactly
+/// (bit for bit) as `resample` gives it for the whole signal, with memory bounded by the
+/// filter and one block of rubato's (8192 input frames), whatever the signal's length.
+///
+/// [`push`](Self::push) returns the output samples that no later input can change (possibly
+/// none), [`finish`](Self::finish) the rest: `ceil(len * sr_out / sr_in)` in all.
+///
+/// ```
+/// use ndarray::{concatenate, Array2, Axis};
+/// use wavegpu::io::{resample, ResampleStream};
+/// use wavegpu::Audio;
+/// let x = Array2::from_shape_fn((1, 44_100), |(_, i)| (i as f32 * 0.05).sin());
+/// let whole = resample(&Audio::new(x.clone(), 44_100)?, 16_000)?;
+///
+/// let mut rs = ResampleStream::new(1, 44_100, 16_000)?;
+/// let mut parts = Vec::new();
+/// for block in x.axis_chunks_iter(Axis(1), 10_000) {
+///     parts.push(rs.push(block)?);
+/// }
+/// parts.push(rs.finish()?);
+/// let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
+/// assert_eq!(concatenate(Axis(1), &views).unwrap(), whole.data());
+/// # Ok::<(), wavegpu::Error>(())
+/// ```
+pub struct ResampleStream {
+    input: String,
+    channels: usize,
+    /// `None` when the rates are equal: samples pass through.
+    rs: Option<Box<SincFixedIn<f64>>>,
+    /// The reduced ratio `l / m` of `sr_out / sr_in`.
+    l: u64,
+    m: u64,
+    /// rubato's input block being filled: `channels x CHUNK`, `filled` of them so far.
+    inbuf: Vec<Vec<f64>>,
+    filled: usize,
+    outbuf: Vec<Vec<f64>>,
+    /// Signal samples pushed so far (the lead-in zeros not counted).
+    seen: u64,
+    /// rubato outputs so far, the dropped lead ones included.
+    emitted: usize,
+    /// Outputs handed out so far.
+    given: usize,
+    /// Outputs made but not yet handed out (their count is only known at the end), planar.
+    pending: Vec<Vec<f32>>,
+    finished: bool,
+}
+
+impl std::fmt::Debug for ResampleStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResampleStream")
+            .field("input", &self.input)
+            .field("channels", &self.channels)
+            .field("ratio", &(self.l, self.m))
+            .field("seen", &self.seen)
+            .field("given", &self.given)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ResampleStream {
+    /// A stream of `channels` channels from `sr_in` to `sr_out` Hz.
+    pub fn new(channels: usize, sr_in: u32, sr_out: u32) -> Result<Self> {
+        Self::named(channels, sr_in, sr_out, "audio")
     }
 
-    let resampler_error = |e: &dyn std::fmt::Display| Error::Decode {
+    pub(crate) fn named(channels: usize, sr_in: u32, sr_out: u32, input: &str) -> Result<Self> {
+        if sr_out == 0 {
+            return Err(Error::param("sample_rate", "must be > 0"));
+        }
+        if sr_in == 0 {
+            return Err(Error::audio(input, "sample rate 0 cannot be resampled"));
+        }
+        if channels == 0 {
+            return Err(Error::param("channels", "a stream needs at least one channel"));
+        }
+        let g = gcd(sr_in as u64, sr_out as u64);
+        let (l, m) = (sr_out as u64 / g, sr_in as u64 / g); // ratio = L / M, reduced
+        let rs = if sr_in == sr_out {
+            None
+        } else {
+            let ratio = sr_out as f64 / sr_in as f64;
+            let (inner, interpolation) = make_interpolator(ratio, l as usize);
+            let interpolator = Box::new(Aligned { inner });
+            let rs = SincFixedIn::<f64>::new_with_interpolator(
+                ratio,
+                1.0,
+                interpolation,
+                interpolator,
+                CHUNK,
+                channels,
+            )
+            .map_err(|e| resampler_error(input, &e))?;
+            Some(Box::new(rs))
+        };
+        let outbuf = match &rs {
+            Some(rs) => rs.output_buffer_allocate(true),
+            None => Vec::new(),
+        };
+        let mut s = ResampleStream {
+            input: input.to_string(),
+            channels,
+            rs,
+            l,
+            m,
+            inbuf: vec![vec![0.0; CHUNK]; channels],
+            filled: 0,
+            outbuf,
+            seen: 0,
+            emitted: 0,
+            given: 0,
+            pending: vec![Vec::new(); channels],
+            finished: false,
+        };
+        // With the `Aligned` interpolator, rubato's output k sits at input time (k + 1) / ratio
+        // - 1. Prepending M - 1 zeros shifts that to (k + 1 - L) / ratio, so dropping the first
+        // L - 1 outputs leaves output k at input time k / ratio exactly.
+        if s.rs.is_some() {
+            s.feed_zeros((m - 1) as usize)?;
+        }
+        Ok(s)
+    }
+
+    /// The channel count.
+    pub fn channels(&self) -> usize {
+        self.channels
+    }
+
+    /// Appends `chunk` (`(channels, samples)`) and returns the output samples it completed,
+    /// `(channels, new samples)`.
+    pub fn push(&mut self, chunk: ArrayView2<'_, f32>) -> Result<Array2<f32>> {
+        if self.finished {
+            return Err(Error::param("stream", "push after finish"));
+        }
+        if chunk.nrows() != self.channels {
+            return Err(Error::audio(
+                &self.input,
+                format!(
+                    "a chunk of {} channels into a resampler of {}",
+                    chunk.nrows(),
+                    self.channels
+                ),
+            ));
+        }
+        self.seen += chunk.ncols() as u64;
+        if self.rs.is_none() {
+            return Ok(chunk.to_owned());
+        }
+        let mut at = 0;
+        while at < chunk.ncols() {
+            let n = (CHUNK - self.filled).min(chunk.ncols() - at);
+            for (c, buf) in self.inbuf.iter_mut().enumerate() {
+                let src = chunk.row(c);
+                for (d, &v) in buf[self.filled..self.filled + n]
+                    .iter_mut()
+                    .zip(src.slice(ndarray::s![at..at + n]))
+                {
+                    *d = f64::from(v);
+                }
+            }
+            self.filled += n;
+            at += n;
+            if self.filled == CHUNK {
+                self.process()?;
+            }
+        }
+        // At least ceil(seen * L / M) outputs will be kept: hand out those made so far.
+        let sure = self.want(self.seen);
+        Ok(self.take(sure))
+    }
+
+    /// Ends the signal and returns the remaining output samples.
+    pub fn finish(&mut self) -> Result<Array2<f32>> {
+        if self.finished {
+            return Err(Error::param("stream", "finish called twice"));
+        }
+        self.finished = true;
+        if self.rs.is_none() {
+            return Ok(Array2::zeros((self.channels, 0)));
+        }
+        let want = self.want(self.seen);
+        let drop = (self.l - 1) as usize;
+        // As if zeros followed the signal for ever: zero-fill rubato blocks until enough.
+        while self.emitted < drop + want {
+            for buf in &mut self.inbuf {
+                buf[self.filled..].fill(0.0);
+            }
+            self.filled = CHUNK;
+            self.process()?;
+        }
+        Ok(self.take(want))
+    }
+
+    /// Outputs kept for `n` input samples: `ceil(n * L / M)`.
+    fn want(&self, n: u64) -> usize {
+        let w = (n as u128 * self.l as u128).div_ceil(self.m as u128);
+        usize::try_from(w).unwrap_or(usize::MAX)
+    }
+
+    fn feed_zeros(&mut self, mut n: usize) -> Result<()> {
+        while n > 0 {
+            let k = (CHUNK - self.filled).min(n);
+            for buf in &mut self.inbuf {
+                buf[self.filled..self.filled + k].fill(0.0);
+            }
+            self.filled += k;
+            n -= k;
+            if self.filled == CHUNK {
+                self.process()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs rubato on the full input block; keeps its outputs past the dropped lead.
+    fn process(&mut self) -> Result<()> {
+        let Some(rs) = self.rs.as_mut() else {
+            return Ok(());
+        };
+        let (_, produced) = rs
+            .process_into_buffer(&self.inbuf, &mut self.outbuf, None)
+            .map_err(|e| resampler_error(&self.input, &e))?;
+        self.filled = 0;
+        let drop = (self.l - 1) as usize;
+        let skip = drop.saturating_sub(self.emitted).min(produced);
+        for (p, b) in self.pending.iter_mut().zip(&self.outbuf) {
+            p.extend(b[skip..produced].iter().map(|&v| v as f32));
+        }
+        self.emitted += produced;
+        Ok(())
+    }
+
+    /// Hands out pending outputs up to output index `upto` (exclusive).
+    fn take(&mut self, upto: usize) -> Array2<f32> {
+        let have = self.pending.first().map_or(0, Vec::len);
+        let n = upto.saturating_sub(self.given).min(have);
+        let mut out = Array2::zeros((self.channels, n));
+        for (mut row, p) in out.outer_iter_mut().zip(&mut self.pending) {
+            for (d, v) in row.iter_mut().zip(p.drain(..n)) {
+                *d = v;
+            }
+        }
+        self.given += n;
+        out
+    }
+}
+
+fn resampler_error(input: &str, e: &dyn std::fmt::Display) -> Error {
+    Error::Decode {
         input: input.to_string(),
         component: "resampler",
         reason: e.to_string(),
-    };
-    let ratio = sr_out as f64 / sr_in as f64;
-    let (inner, interpolation) = make_interpolator(ratio, l as usize);
-    let interpolator = Box::new(Aligned { inner });
-    let mut rs = SincFixedIn::<f64>::new_with_interpolator(
-        ratio,
-        1.0,
-        interpolation,
-        interpolator,
-        CHUNK,
-        channels,
-    )
-    .map_err(|e| resampler_error(&e))?;
-
-    // With the `Aligned` interpolator, rubato's output k sits at input time (k + 1) / ratio - 1.
-    // Prepending M - 1 zeros shifts that to (k + 1 - L) / ratio, so dropping the first L - 1
-    // outputs leaves output k at input time k / ratio exactly.
-    let lead_in = (m - 1) as usize;
-    let drop = (l - 1) as usize;
-    let data = audio.data();
-    let mut flat = vec![0.0f32; channels * want];
-    let mut inbuf = vec![vec![0.0f64; CHUNK]; channels];
-    let mut outbuf = rs.output_buffer_allocate(true);
-    let total_in = lead_in + len;
-    let mut pos = 0usize; // position in the virtual zero-padded input
-    let mut emitted = 0usize; // rubato outputs so far, dropped ones included
-    while emitted < drop + want {
-        for (c, buf) in inbuf.iter_mut().enumerate() {
-            let row = data.row(c);
-            for (i, v) in buf.iter_mut().enumerate() {
-                let p = pos + i;
-                *v = if p >= lead_in && p < total_in {
-                    f64::from(row[p - lead_in])
-                } else {
-                    0.0
-                };
-            }
-        }
-        pos += CHUNK;
-        let (_, produced) = rs
-            .process_into_buffer(&inbuf, &mut outbuf, None)
-            .map_err(|e| resampler_error(&e))?;
-        // raw outputs emitted..emitted+produced; keep those in drop..drop+want
-        let lo = emitted.max(drop);
-        let hi = (emitted + produced).min(drop + want);
-        if lo < hi {
-            for (c, b) in outbuf.iter().enumerate() {
-                let dst = &mut flat[c * want + (lo - drop)..c * want + (hi - drop)];
-                for (d, v) in dst.iter_mut().zip(&b[lo - emitted..hi - emitted]) {
-                    *d = *v as f32;
-                }
-            }
-        }
-        emitted += produced;
     }
-    let data = Array2::from_shape_vec((channels, want), flat).expect("channels * want samples");
-    Audio::new(data, sr_out)
 }
 
 /// The sinc interpolator: rubato's fastest kernel for this CPU (AVX, SSE, NEON or scalar),
