@@ -1,5 +1,5 @@
 //! `wavegpu stft|mel|mfcc|chroma` streaming (`--stream`, and inputs of 10 minutes or more without
-//! it): the .npy equals a whole-file run (exact on the CPU; on the GPU, dB and DCT applied on
+//! it; resampling with --sr block by block): the .npy equals a whole-file run (exact on the CPU; on the GPU, dB and DCT applied on
 //! the CPU twin are held to DESIGN's 1e-3 dB / 1e-4), and an hour of audio goes through
 //! `wavegpu mel --db` with the process's peak RSS bounded far below the decoded signal's size.
 #![cfg(feature = "cli")]
@@ -48,6 +48,14 @@ fn streamed_npy_equals_whole_file() {
             ("mel", &["--db", "--no-mono"][..], "stereo_48k.wav", 1e-3),
             ("mfcc", &["--n-mfcc", "13"][..], "speech_16k.wav", 1e-3),
             ("chroma", &[][..], "speech_16k.mp3", 1e-6),
+            // Resampled block by block == resampled whole.
+            ("mel", &["--sr", "22050"][..], "speech_16k.wav", 0.0),
+            (
+                "stft",
+                &["--sr", "16000", "--no-mono"][..],
+                "stereo_48k.wav",
+                0.0,
+            ),
         ] {
             let input = fixture_str(file);
             let (a, b) = (dir.join("whole.npy"), dir.join("stream.npy"));

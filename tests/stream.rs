@@ -330,7 +330,10 @@ fn resample_stream_equals_whole_resample() {
     for (sr_in, sr_out, ch, len) in cases {
         let x = noise(len, ch);
         let whole = resample(&Audio::new(x.clone(), sr_in).unwrap(), sr_out).unwrap();
-        assert_eq!(whole.len(), (len * sr_out as usize).div_ceil(sr_in as usize));
+        assert_eq!(
+            whole.len(),
+            (len * sr_out as usize).div_ceil(sr_in as usize)
+        );
         for n in [1usize, 777, 8192, 100_000] {
             if n == 1 && len > 10_000 {
                 continue;

@@ -146,7 +146,10 @@ impl ResampleStream {
             return Err(Error::audio(input, "sample rate 0 cannot be resampled"));
         }
         if channels == 0 {
-            return Err(Error::param("channels", "a stream needs at least one channel"));
+            return Err(Error::param(
+                "channels",
+                "a stream needs at least one channel",
+            ));
         }
         let g = gcd(sr_in as u64, sr_out as u64);
         let (l, m) = (sr_out as u64 / g, sr_in as u64 / g); // ratio = L / M, reduced

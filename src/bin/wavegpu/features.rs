@@ -255,7 +255,7 @@ impl Features<'_> {
 
     /// [`run`](Self::run) for plans with a stream: .npy outputs of long inputs (10 minutes or
     /// more), or of every input with `forced` (`--stream`), are computed chunk by chunk with
-    /// bounded memory (see `stream.rs`) unless --sr resamples.
+    /// bounded memory (see `stream.rs`), resampled block by block when --sr asks.
     pub fn run_streamable<P: Streamable + Send + Sync>(
         &self,
         input: &Path,

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use ndarray::{Array3, ArrayView2, Axis, ShapeBuilder};
-use wavegpu::io::{ChunkReader, NpyStreamWriter};
+use wavegpu::io::{ChunkReader, NpyStreamWriter, ResampleStream};
 use wavegpu::{Chroma, FeatureStream, Mel, Mfcc, Stft, StftStream};
 
 use crate::args::LoadArgs;
@@ -26,8 +26,8 @@ const PASS_FRAMES: usize = 4096;
 #[derive(Debug, Args)]
 pub struct StreamArg {
     /// Decode and compute chunk by chunk with memory bounded by the chunk, writing the .npy as
-    /// it goes (done anyway for inputs of 10 minutes or more; not with a --sr that resamples,
-    /// nor for .png or --complex output). Same numbers as a whole-file run
+    /// it goes (done anyway for inputs of 10 minutes or more; not for .png or --complex
+    /// output); a --sr that resamples does so block by block. Same numbers as a whole-file run
     #[arg(long)]
     pub stream: bool,
 }
@@ -86,14 +86,12 @@ macro_rules! streamable {
 }
 streamable!(Mel, Mfcc, Chroma, Stft);
 
-/// The input's sample rate when it should stream: forced or long, and no resampling asked.
+/// The sample rate the plan sees when the input should stream (forced or long): `--sr` when
+/// given (the stream resamples), else the input's own.
 pub fn stream_rate(input: &Path, load: &LoadArgs, forced: bool) -> Option<u32> {
     let info = wavegpu::io::probe(input).ok()?;
-    if load.sr.is_some_and(|sr| sr != info.sample_rate) {
-        return None;
-    }
     let long = info.duration.is_some_and(|d| d >= STREAM_ABOVE_SECONDS);
-    (forced || long).then_some(info.sample_rate)
+    (forced || long).then_some(load.sr.unwrap_or(info.sample_rate))
 }
 
 /// Streams `input` through `plan` into the float32 .npy `output`.
@@ -109,6 +107,12 @@ pub fn stream_to_npy<P: Streamable>(
         .map_err(fail)?
         .mono(mono);
     let ch = reader.channels();
+    // Resampled block by block: the same samples as resampling the whole file.
+    let sr_in = reader.spec().sample_rate;
+    let mut rs = match load.sr {
+        Some(sr) if sr != sr_in => Some(ResampleStream::new(ch, sr_in, sr).map_err(fail)?),
+        _ => None,
+    };
     let mut st = plan.stream(ch).map_err(fail)?;
     let deferred = st.deferred();
     let first = if deferred {
@@ -125,7 +129,15 @@ pub fn stream_to_npy<P: Streamable>(
         }
         let view = ArrayView2::from_shape((ch, n).strides((CHUNK, 1)), &buf[..])
             .map_err(|e| Fail::input(input.display(), e))?;
-        w.write(st.push(view).map_err(fail)?)?;
+        let block = match &mut rs {
+            Some(rs) => st.push(rs.push(view).map_err(fail)?.view()),
+            None => st.push(view),
+        };
+        w.write(block.map_err(fail)?)?;
+    }
+    if let Some(rs) = &mut rs {
+        let tail = rs.finish().map_err(fail)?;
+        w.write(st.push(tail.view()).map_err(fail)?)?;
     }
     w.write(st.finish().map_err(fail)?)?;
     let (values, frames) = w.finish()?;
