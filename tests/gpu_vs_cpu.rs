@@ -396,3 +396,39 @@ fn one_plan_many_threads() {
         });
     }
 }
+
+/// Samples in any memory layout upload right: a column-major (Fortran) stereo array and a
+/// strided view give the same spectra on the GPU as standard rows on the CPU.
+#[test]
+fn non_contiguous_samples_upload() {
+    use ndarray::ShapeBuilder;
+    let Some(gpu) = gpu() else { return };
+    let n = 5_000;
+    let std_layout = ndarray::Array2::from_shape_fn((2, n), |(c, i)| {
+        ((i * (c + 3)) as f32 * 0.013).sin() + 0.1 * c as f32
+    });
+    let fortran = {
+        let mut f = ndarray::Array2::zeros((2, n).f());
+        f.assign(&std_layout);
+        f
+    };
+    let plan = |d: &Device| {
+        wavegpu::Spectrogram::stft()
+            .n_fft(400)
+            .hop_length(123)
+            .build(d)
+            .unwrap()
+    };
+    let want = plan(&Device::cpu())
+        .run(&wavegpu::Audio::new(std_layout.clone(), 16_000).unwrap())
+        .unwrap();
+    let got = plan(&gpu)
+        .run(&wavegpu::Audio::new(fortran, 16_000).unwrap())
+        .unwrap();
+    let err = want
+        .iter()
+        .zip(got.iter())
+        .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+    let peak = want.iter().fold(0f32, |m, v| m.max(v.abs()));
+    assert!(err <= 1e-5 * peak.max(1.0), "max err {err} (peak {peak})");
+}

@@ -9,7 +9,7 @@ use num_complex::Complex32;
 
 use super::kernel::{grid, grown, FftKernel};
 use super::shaders::Kernel;
-use super::stft::{place, rows_info, split_run, stage_chunk, Chunk, Params, Split};
+use super::stft::{place, rows_info, split_run, upload_chunk, Chunk, Params, Split};
 use super::GpuContext;
 use crate::dsp::cqt::OctaveBasis;
 use crate::dsp::frames::{Framing, PadMode};
@@ -222,15 +222,13 @@ impl GpuCqt {
         let q = &self.ctx.queue;
         q.write_buffer(&bufs.rows_info, 0, bytemuck::cast_slice(&info));
         let max_dim = self.ctx.limits.max_compute_workgroups_per_dimension;
-        let mut staging: Vec<f32> = Vec::new();
         for c in &chunks {
-            stage_chunk(data, lengths, c, &mut staging);
             let items = (c.r1 - c.r0) * (c.f1 - c.f0);
             let bytes = (items * self.n_bins * vals * 4) as u64;
+            self.ctx.scoped("uploading samples", || {
+                upload_chunk(q, &bufs.input, data, lengths, c)
+            })??;
             self.ctx.scoped("running the CQT kernels", || {
-                if !staging.is_empty() {
-                    q.write_buffer(&bufs.input, 0, bytemuck::cast_slice(&staging));
-                }
                 for o in &self.octaves {
                     let params = o.base.for_chunk(c, u32::from(!complex));
                     q.write_buffer(&o.k.params, 0, bytemuck::bytes_of(&params));

@@ -504,14 +504,15 @@ impl GpuStft {
             q.write_buffer(&bufs.row_max, 0, &vec![0u8; rows * 4]);
         }
         let max_dim = self.ctx.limits.max_compute_workgroups_per_dimension;
-        let mut staging: Vec<f32> = Vec::new();
         for c in &chunks {
             let nr = c.r1 - c.r0;
-            stage_chunk(data, lengths, c, &mut staging);
             let params = self.base.for_chunk(c, u32::from(mode != Mode::Complex));
             let out_bytes = (nr * per * (c.f1 - c.f0) * 4) as u64;
             let mut result = (&bufs.output, out_bytes);
             let mut piece = None;
+            self.ctx.scoped("uploading samples", || {
+                upload_chunk(q, &bufs.input, data, lengths, c)
+            })??;
             self.ctx.scoped("running the STFT kernels", || {
                 // A device-resident run writes each chunk into a buffer of its own.
                 let own = matches!(sink, Sink::Device(_)).then(|| {
@@ -536,9 +537,6 @@ impl GpuStft {
                     );
                     (out, bind)
                 });
-                if !staging.is_empty() {
-                    q.write_buffer(&bufs.input, 0, bytemuck::cast_slice(&staging));
-                }
                 q.write_buffer(&self.k.params, 0, bytemuck::bytes_of(&params));
                 let mut enc =
                     self.ctx
@@ -879,23 +877,42 @@ pub(crate) fn rows_info(lengths: &[usize], frames: &[usize]) -> Vec<[u32; 2]> {
         .collect()
 }
 
-/// A chunk's input samples, `(rows, hi - lo)` row-major, zero past each row's own length.
-pub(crate) fn stage_chunk(
+/// Uploads a chunk's input samples into `buf`, `(rows, hi - lo)` row-major, zero past each
+/// row's own length, written straight from `data` into wgpu's staging memory
+/// (`Queue::write_buffer_with`): no intermediate host buffer. The transfer runs with the next
+/// submission.
+pub(crate) fn upload_chunk(
+    q: &wgpu::Queue,
+    buf: &wgpu::Buffer,
     data: ArrayView2<'_, f32>,
     lengths: &[usize],
     c: &Chunk,
-    staging: &mut Vec<f32>,
-) {
+) -> Result<()> {
     let stride = c.hi - c.lo;
-    staging.clear();
-    staging.reserve((c.r1 - c.r0) * stride);
+    let Some(size) = wgpu::BufferSize::new(((c.r1 - c.r0) * stride * 4) as u64) else {
+        return Ok(());
+    };
+    let mut view = q
+        .write_buffer_with(buf, 0, size)
+        .ok_or_else(|| Error::gpu("uploading samples", "the input buffer is too small"))?;
+    let mut dst = view.slice(..);
     for (r, &len) in lengths.iter().enumerate().take(c.r1).skip(c.r0) {
-        let row = data.row(r);
+        let (mut head, rest) = dst.split_at(stride * 4);
+        dst = rest;
         let hi = c.hi.min(len);
         let lo = c.lo.min(hi);
-        staging.extend(row.slice(s![lo..hi]).iter());
-        staging.extend(std::iter::repeat_n(0.0, stride - (hi - lo)));
+        let src = data.row(r);
+        let src = src.slice(s![lo..hi]);
+        let n = (hi - lo) * 4;
+        match src.as_slice() {
+            Some(v) => head.slice(..n).copy_from_slice(bytemuck::cast_slice(v)),
+            None => head
+                .slice(..n)
+                .write_iter(src.iter().flat_map(|v| v.to_le_bytes())),
+        }
+        head.slice(n..).fill(0);
     }
+    Ok(())
 }
 
 /// Copies a chunk's f32 values, laid out `(rows, values, frames)` of the chunk, into its place
