@@ -406,3 +406,73 @@ fn resampled_stream_in_bounded_memory() {
     eprintln!("5 min resampled and streamed: peak live heap growth {peak} bytes");
     assert!(peak < 8 << 20, "peak live heap growth {peak} bytes");
 }
+
+/// `push_from`: decoding straight into a stream's window gives the frames of a whole-file run
+/// of `io::load` (mixed down or not), for any read size, on the CPU and the GPU.
+#[test]
+fn push_from_a_reader_equals_whole_file() {
+    use wavegpu::io::{load, Backend, ChunkReader, LoadOptions};
+    let path = fixture_path("stereo_48k.wav");
+    for dev in devices() {
+        for mono in [true, false] {
+            let opts = if mono {
+                LoadOptions::default().mono().native_sample_rate()
+            } else {
+                LoadOptions::default().no_mono().native_sample_rate()
+            };
+            let audio = load(&path, &opts).unwrap();
+            let stft = Spectrogram::stft()
+                .n_fft(1000)
+                .hop_length(240)
+                .build(&dev)
+                .unwrap();
+            let mel = Spectrogram::mel(48_000)
+                .n_fft(1024)
+                .hop_length(256)
+                .build(&dev)
+                .unwrap();
+            let want_stft = stft.run(&audio).unwrap();
+            let want_mel = mel.run(&audio).unwrap();
+            for frames in [999usize, 4096, 1 << 20] {
+                let open = || ChunkReader::open(&path, Backend::Auto).unwrap().mono(mono);
+                let mut r = open();
+                let mut st = stft.stream(r.channels()).unwrap();
+                let mut blocks = Vec::new();
+                loop {
+                    let (n, b) = st.push_from(&mut r, frames).unwrap();
+                    blocks.push(b);
+                    if n == 0 {
+                        break;
+                    }
+                }
+                blocks.push(st.finish().unwrap());
+                assert_eq!(
+                    join(&blocks),
+                    want_stft,
+                    "stft {dev} mono {mono} by {frames}"
+                );
+
+                let mut r = open();
+                let mut st = mel.stream(r.channels()).unwrap();
+                let mut blocks = Vec::new();
+                loop {
+                    let (n, b) = st.push_from(&mut r, frames).unwrap();
+                    blocks.push(b);
+                    if n == 0 {
+                        break;
+                    }
+                }
+                blocks.push(st.finish().unwrap());
+                assert_eq!(join(&blocks), want_mel, "mel {dev} mono {mono} by {frames}");
+            }
+        }
+    }
+    // A reader whose channels differ from the stream's: a typed error.
+    let plan = Spectrogram::stft().build(&Device::cpu()).unwrap();
+    let mut r = ChunkReader::open(&path, Backend::Auto).unwrap();
+    let mut st = plan.stream(1).unwrap();
+    assert!(matches!(
+        st.push_from(&mut r, 100),
+        Err(wavegpu::Error::InvalidAudio { .. })
+    ));
+}

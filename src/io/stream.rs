@@ -1,5 +1,7 @@
 //! [`ChunkReader`]: read any [`Decoder`] into a caller's buffer, a block of frames at a time.
 
+use ndarray::{s, ArrayView1, ArrayViewMut2};
+
 use super::decoder::{Backend, Decoder, StreamInfo};
 use super::source::Source;
 use crate::error::{Error, Result};
@@ -137,15 +139,7 @@ impl<'a> ChunkReader<'a> {
     /// Errors: [`Error::InvalidParameter`] when `out.len() != channels() * frames`, and the
     /// decoder's errors ([`Error::Decode`] for a corrupt or truncated stream, ...).
     pub fn read(&mut self, out: &mut [f32], frames: usize) -> Result<usize> {
-        let in_ch = self.decoder.spec().channels;
         let out_ch = self.channels();
-        if in_ch == 0 {
-            return Err(Error::Decode {
-                input: self.decoder.spec().input.clone(),
-                component: "chunk reader",
-                reason: "the stream reports no channels".to_string(),
-            });
-        }
         if out_ch.checked_mul(frames) != Some(out.len()) {
             return Err(Error::param(
                 "out",
@@ -153,6 +147,32 @@ impl<'a> ChunkReader<'a> {
                     "{} samples do not hold {out_ch} channels x {frames} frames",
                     out.len()
                 ),
+            ));
+        }
+        let view =
+            ArrayViewMut2::from_shape((out_ch, frames), out).map_err(|e| Error::param("out", e))?;
+        self.read_into(view)
+    }
+
+    /// Reads up to `out.ncols()` frames into `out` (`channels() x frames`, any memory layout:
+    /// a window of a larger array, say), as [`read`](ChunkReader::read) does.
+    ///
+    /// Errors: [`Error::InvalidParameter`] when `out.nrows() != channels()`, and the decoder's.
+    pub fn read_into(&mut self, mut out: ArrayViewMut2<'_, f32>) -> Result<usize> {
+        let in_ch = self.decoder.spec().channels;
+        let out_ch = self.channels();
+        let frames = out.ncols();
+        if in_ch == 0 {
+            return Err(Error::Decode {
+                input: self.decoder.spec().input.clone(),
+                component: "chunk reader",
+                reason: "the stream reports no channels".to_string(),
+            });
+        }
+        if out.nrows() != out_ch {
+            return Err(Error::param(
+                "out",
+                format!("{} rows for {out_ch} channels", out.nrows()),
             ));
         }
         let mono = self.mono;
@@ -167,8 +187,7 @@ impl<'a> ChunkReader<'a> {
                 |c| &carry[c * stride + pos..c * stride + pos + n],
                 in_ch,
                 mono,
-                out,
-                frames,
+                &mut out,
                 0,
             );
             self.carry_pos += n;
@@ -189,14 +208,7 @@ impl<'a> ChunkReader<'a> {
             }
             let len = chunk.frames();
             let n = len.min(frames - written);
-            copy_frames(
-                |c| &chunk.channel(c)[..n],
-                in_ch,
-                mono,
-                out,
-                frames,
-                written,
-            );
+            copy_frames(|c| &chunk.channel(c)[..n], in_ch, mono, &mut out, written);
             written += n;
             if n < len {
                 // Keep the rest of the chunk for the next call (`resize` allocates only when
@@ -242,34 +254,32 @@ impl<'a> ChunkReader<'a> {
     }
 }
 
-/// Writes `n` frames (the length of each `src(c)`) into the planar `out` (`frames` per
-/// channel) at frame `at`, mixing the `channels` down to one when `mono`.
+/// Writes `n` frames (the length of each `src(c)`) into `out` (`channels x frames`) at frame
+/// `at`, mixing the `channels` down to one when `mono`.
 fn copy_frames<'s>(
     src: impl Fn(usize) -> &'s [f32],
     channels: usize,
     mono: bool,
-    out: &mut [f32],
-    frames: usize,
+    out: &mut ArrayViewMut2<'_, f32>,
     at: usize,
 ) {
     let n = src(0).len();
+    let span = s![at..at + n];
     if mono && channels > 1 {
         // numpy's mean over axis 0, as `load` does it: f32 sum over channels, then divide.
-        let dst = &mut out[at..at + n];
-        dst.copy_from_slice(src(0));
+        let mut dst = out.row_mut(0);
+        let mut dst = dst.slice_mut(span);
+        dst.assign(&ArrayView1::from(src(0)));
         for c in 1..channels {
-            for (d, s) in dst.iter_mut().zip(src(c)) {
-                *d += *s;
-            }
+            dst.zip_mut_with(&ArrayView1::from(src(c)), |d, s| *d += *s);
         }
         let k = channels as f32;
-        for d in dst.iter_mut() {
-            *d /= k;
-        }
+        dst.mapv_inplace(|d| d / k);
     } else {
         for c in 0..channels {
-            let base = c * frames + at;
-            out[base..base + n].copy_from_slice(src(c));
+            out.row_mut(c)
+                .slice_mut(span)
+                .assign(&ArrayView1::from(src(c)));
         }
     }
 }

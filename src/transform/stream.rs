@@ -9,8 +9,14 @@
 //! right padding is the signal's own too. Samples before the next window start are dropped.
 //! A few frames at each window's edges are computed and discarded (about `2 pad / hop` per
 //! push): push chunks of several thousand samples or more.
+//!
+//! Memory: the kept samples live in one buffer that grows to the largest window seen and is
+//! reused (samples no later frame needs are moved to its front, a few frames' worth), so a
+//! steady stream allocates no sample buffer per push. A decoder can write into it directly
+//! (`push_from` with an [`io::ChunkReader`](crate::io::ChunkReader)); from there a GPU plan
+//! copies the window straight into wgpu's staging memory.
 
-use ndarray::{concatenate, s, Array2, Array3, ArrayView2, Axis};
+use ndarray::{s, Array2, Array3, ArrayView2};
 
 use crate::dsp::frames::Framing;
 use crate::error::{Error, Result};
@@ -28,7 +34,8 @@ pub(crate) trait RunWindow {
 pub(crate) struct Framer {
     framing: Framing,
     channels: usize,
-    /// Samples `base..seen` of every channel, `(channels, seen - base)`.
+    /// Samples `base..seen` of every channel in columns `0..seen - base`; the columns past
+    /// them are spare capacity.
     buf: Array2<f32>,
     base: usize,
     seen: usize,
@@ -69,9 +76,6 @@ impl Framer {
         plan: &dyn RunWindow,
         chunk: ArrayView2<'_, f32>,
     ) -> Result<Array3<f32>> {
-        if self.finished {
-            return Err(Error::param("stream", "push after finish"));
-        }
         if chunk.nrows() != self.channels {
             return Err(Error::audio(
                 "stream",
@@ -83,9 +87,66 @@ impl Framer {
             ));
         }
         crate::audio::check_finite(chunk, "stream")?;
-        self.buf = concatenate(Axis(1), &[self.buf.view(), chunk])
-            .map_err(|e| Error::audio("stream", e))?;
-        self.seen += chunk.ncols();
+        self.append(chunk.ncols(), |mut dst| {
+            dst.assign(&chunk);
+            Ok(chunk.ncols())
+        })?;
+        self.complete(plan)
+    }
+
+    /// Reads up to `frames` frames from `reader` straight into the kept samples and returns
+    /// the frames read (0 at the end of the stream) and the frames they completed.
+    pub fn push_from(
+        &mut self,
+        plan: &dyn RunWindow,
+        reader: &mut crate::io::ChunkReader<'_>,
+        frames: usize,
+    ) -> Result<(usize, Array3<f32>)> {
+        if reader.channels() != self.channels {
+            return Err(Error::audio(
+                "stream",
+                format!(
+                    "a reader of {} channels into a stream of {}",
+                    reader.channels(),
+                    self.channels
+                ),
+            ));
+        }
+        let input = reader.spec().input.clone();
+        let n = self.append(frames, |mut dst| {
+            let n = reader.read_into(dst.view_mut())?;
+            crate::audio::check_finite(dst.slice(s![.., ..n]), &input)?;
+            Ok(n)
+        })?;
+        Ok((n, self.complete(plan)?))
+    }
+
+    /// Makes room for `frames` samples after the kept ones, lets `fill` write them (returning
+    /// how many it wrote) and counts them in.
+    fn append(
+        &mut self,
+        frames: usize,
+        fill: impl FnOnce(ndarray::ArrayViewMut2<'_, f32>) -> Result<usize>,
+    ) -> Result<usize> {
+        if self.finished {
+            return Err(Error::param("stream", "push after finish"));
+        }
+        let kept = self.seen - self.base;
+        if kept + frames > self.buf.ncols() {
+            let cap = (kept + frames).max(2 * self.buf.ncols());
+            let mut grown = Array2::zeros((self.channels, cap));
+            grown
+                .slice_mut(s![.., ..kept])
+                .assign(&self.buf.slice(s![.., ..kept]));
+            self.buf = grown;
+        }
+        let n = fill(self.buf.slice_mut(s![.., kept..kept + frames]))?;
+        self.seen += n;
+        Ok(n)
+    }
+
+    /// The frames whose windows end by the samples seen so far.
+    fn complete(&mut self, plan: &dyn RunWindow) -> Result<Array3<f32>> {
         let f = self.framing;
         // Frames whose window ends by `seen`: t*hop - pad + n_fft <= seen.
         let limit = self.seen + f.left_pad();
@@ -116,7 +177,7 @@ impl Framer {
         }
         let a = self.window_start(t0);
         debug_assert!(a >= self.base, "samples dropped too early");
-        let window = self.buf.slice(s![.., a - self.base..]);
+        let window = self.buf.slice(s![.., a - self.base..self.seen - self.base]);
         let out = plan.run_window(window)?;
         let (k0, k1) = (t0 - a / hop, end - a / hop);
         if out.dim().2 < k1 {
@@ -129,7 +190,12 @@ impl Framer {
         self.next = end;
         let keep_from = self.window_start(self.next).max(self.base);
         if keep_from > self.base {
-            self.buf = self.buf.slice(s![.., keep_from - self.base..]).to_owned();
+            let (from, to) = (keep_from - self.base, self.seen - self.base);
+            for mut row in self.buf.rows_mut() {
+                if let Some(r) = row.as_slice_mut() {
+                    r.copy_within(from..to, 0);
+                }
+            }
             self.base = keep_from;
         }
         Ok(block)
@@ -156,6 +222,37 @@ impl StftStream<'_> {
     /// `(channels, freq, new frames)` (possibly none).
     pub fn push(&mut self, chunk: ArrayView2<'_, f32>) -> Result<Array3<f32>> {
         self.framer.push(self.plan, chunk)
+    }
+
+    /// Decodes up to `frames` frames from `reader` straight into the stream's window (no
+    /// buffer of yours in between) and returns how many it read (0 at the end of the stream)
+    /// with the frames they completed. The reader's channel count (after its mixdown) must be
+    /// the stream's.
+    ///
+    /// ```
+    /// use wavegpu::io::{Backend, ChunkReader};
+    /// use wavegpu::{Device, Spectrogram};
+    /// let plan = Spectrogram::stft().n_fft(512).hop_length(128).build(&Device::cpu())?;
+    /// let mut reader = ChunkReader::open("tests/data/fixtures/stereo_48k.wav", Backend::Auto)?;
+    /// let mut st = plan.stream(reader.channels())?;
+    /// let mut frames = 0;
+    /// loop {
+    ///     let (read, block) = st.push_from(&mut reader, 16_384)?;
+    ///     frames += block.dim().2;
+    ///     if read == 0 {
+    ///         break;
+    ///     }
+    /// }
+    /// frames += st.finish()?.dim().2;
+    /// assert_eq!(frames, 1 + 24_000 / 128);
+    /// # Ok::<(), wavegpu::Error>(())
+    /// ```
+    pub fn push_from(
+        &mut self,
+        reader: &mut crate::io::ChunkReader<'_>,
+        frames: usize,
+    ) -> Result<(usize, Array3<f32>)> {
+        self.framer.push_from(self.plan, reader, frames)
     }
     /// Ends the signal and returns its last frames (those that reach the right padding).
     pub fn finish(&mut self) -> Result<Array3<f32>> {
@@ -202,6 +299,18 @@ impl FeatureStream<'_> {
     pub fn push(&mut self, chunk: ArrayView2<'_, f32>) -> Result<Array3<f32>> {
         let block = self.framer.push(self.bare, chunk)?;
         self.after(block)
+    }
+
+    /// Decodes up to `frames` frames from `reader` straight into the stream's window and
+    /// returns how many it read (0 at the end of the stream) with the frames they completed
+    /// (see [`StftStream::push_from`]).
+    pub fn push_from(
+        &mut self,
+        reader: &mut crate::io::ChunkReader<'_>,
+        frames: usize,
+    ) -> Result<(usize, Array3<f32>)> {
+        let (n, block) = self.framer.push_from(self.bare, reader, frames)?;
+        Ok((n, self.after(block)?))
     }
 
     /// Ends the signal and returns its last frames.

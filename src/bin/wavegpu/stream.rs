@@ -35,6 +35,11 @@ pub struct StreamArg {
 /// A stream of blocks as `push`/`finish` give them, final or (when `deferred`) to finalize.
 pub trait BlockStream {
     fn push(&mut self, chunk: ArrayView2<'_, f32>) -> wavegpu::Result<Array3<f32>>;
+    fn push_from(
+        &mut self,
+        reader: &mut ChunkReader<'_>,
+        frames: usize,
+    ) -> wavegpu::Result<(usize, Array3<f32>)>;
     fn finish(&mut self) -> wavegpu::Result<Array3<f32>>;
     fn deferred(&self) -> bool;
     fn finalize(&self, block: Array3<f32>) -> wavegpu::Result<Array3<f32>>;
@@ -43,6 +48,13 @@ pub trait BlockStream {
 impl BlockStream for FeatureStream<'_> {
     fn push(&mut self, chunk: ArrayView2<'_, f32>) -> wavegpu::Result<Array3<f32>> {
         FeatureStream::push(self, chunk)
+    }
+    fn push_from(
+        &mut self,
+        reader: &mut ChunkReader<'_>,
+        frames: usize,
+    ) -> wavegpu::Result<(usize, Array3<f32>)> {
+        FeatureStream::push_from(self, reader, frames)
     }
     fn finish(&mut self) -> wavegpu::Result<Array3<f32>> {
         FeatureStream::finish(self)
@@ -58,6 +70,13 @@ impl BlockStream for FeatureStream<'_> {
 impl BlockStream for StftStream<'_> {
     fn push(&mut self, chunk: ArrayView2<'_, f32>) -> wavegpu::Result<Array3<f32>> {
         StftStream::push(self, chunk)
+    }
+    fn push_from(
+        &mut self,
+        reader: &mut ChunkReader<'_>,
+        frames: usize,
+    ) -> wavegpu::Result<(usize, Array3<f32>)> {
+        StftStream::push_from(self, reader, frames)
     }
     fn finish(&mut self) -> wavegpu::Result<Array3<f32>> {
         StftStream::finish(self)
@@ -121,23 +140,29 @@ pub fn stream_to_npy<P: Streamable>(
         output.to_path_buf()
     };
     let mut w = BlockWriter::new(&first, mono);
-    let mut buf = vec![0.0f32; ch * CHUNK];
-    loop {
-        let n = reader.read(&mut buf, CHUNK).map_err(fail)?;
-        if n == 0 {
-            break;
+    match &mut rs {
+        // Decoded straight into the stream's window.
+        None => loop {
+            let (n, block) = st.push_from(&mut reader, CHUNK).map_err(fail)?;
+            w.write(block)?;
+            if n == 0 {
+                break;
+            }
+        },
+        Some(rs) => {
+            let mut buf = vec![0.0f32; ch * CHUNK];
+            loop {
+                let n = reader.read(&mut buf, CHUNK).map_err(fail)?;
+                if n == 0 {
+                    break;
+                }
+                let view = ArrayView2::from_shape((ch, n).strides((CHUNK, 1)), &buf[..])
+                    .map_err(|e| Fail::input(input.display(), e))?;
+                w.write(st.push(rs.push(view).map_err(fail)?.view()).map_err(fail)?)?;
+            }
+            let tail = rs.finish().map_err(fail)?;
+            w.write(st.push(tail.view()).map_err(fail)?)?;
         }
-        let view = ArrayView2::from_shape((ch, n).strides((CHUNK, 1)), &buf[..])
-            .map_err(|e| Fail::input(input.display(), e))?;
-        let block = match &mut rs {
-            Some(rs) => st.push(rs.push(view).map_err(fail)?.view()),
-            None => st.push(view),
-        };
-        w.write(block.map_err(fail)?)?;
-    }
-    if let Some(rs) = &mut rs {
-        let tail = rs.finish().map_err(fail)?;
-        w.write(st.push(tail.view()).map_err(fail)?)?;
     }
     w.write(st.finish().map_err(fail)?)?;
     let (values, frames) = w.finish()?;
