@@ -56,6 +56,8 @@ const SNR: u32 = 8u;
 const TIME_MASK: u32 = 9u;
 const BIT_CRUSH: u32 = 10u;
 const PADDING: u32 = 11u;
+const TANH: u32 = 12u;
+const CLIPPING_DISTORTION: u32 = 13u;
 
 const OWN_ROW: u32 = 1u;
 const ROLLOVER: u32 = 2u;
@@ -77,6 +79,9 @@ fn stats_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
         return;
     }
     let op = ops[P.step_base + r];
+    if (op.code == TANH || op.code == CLIPPING_DISTORTION) {
+        return;
+    }
     let n = lens[r];
     let base = r * P.stride;
     var acc = vec3<f32>(0.0);
@@ -100,6 +105,159 @@ fn stats_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
     }
     if (lid == 0u) {
         stats[r] = vec4<f32>(red[0], 0.0);
+    }
+}
+
+// Order statistics for tanh_distortion and clipping_distortion: one workgroup per row
+// selects over its example's rows (or its own) by a 4-pass 8-bit radix select on
+// order-preserving keys of the f32 bits.
+var<workgroup> hist: array<atomic<u32>, 256>;
+var<workgroup> sel: vec3<u32>; // (prefix, mask, k)
+var<workgroup> red2: array<vec2<f32>, WG>;
+
+fn sort_key(v: f32) -> u32 {
+    let b = bitcast<u32>(v);
+    if ((b & 0x80000000u) != 0u) {
+        return ~b;
+    }
+    return b | 0x80000000u;
+}
+
+fn from_key(k: u32) -> f32 {
+    if ((k & 0x80000000u) != 0u) {
+        return bitcast<f32>(k & 0x7fffffffu);
+    }
+    return bitcast<f32>(~k);
+}
+
+fn sample_value(v: f32, absolute: bool) -> f32 {
+    if (absolute) {
+        return abs(v);
+    }
+    return v;
+}
+
+// The k-th smallest (0-based) valid sample (|sample| when `absolute`) of rows
+// first .. first + count.
+fn select_kth(first: u32, count: u32, k: u32, absolute: bool, lid: u32) -> f32 {
+    // Every thread has read the previous selection's result before it is reset.
+    workgroupBarrier();
+    if (lid == 0u) {
+        sel = vec3<u32>(0u, 0u, k);
+    }
+    for (var round = 0u; round < 4u; round++) {
+        let shift = 24u - 8u * round;
+        atomicStore(&hist[lid], 0u);
+        workgroupBarrier();
+        let prefix = sel.x;
+        let mask = sel.y;
+        for (var c = 0u; c < count; c++) {
+            let row = first + c;
+            let n = lens[row];
+            for (var i = lid; i < n; i += WG) {
+                let key = sort_key(sample_value(src[row * P.stride + i], absolute));
+                if ((key & mask) == prefix) {
+                    atomicAdd(&hist[(key >> shift) & 255u], 1u);
+                }
+            }
+        }
+        workgroupBarrier();
+        if (lid == 0u) {
+            var kk = sel.z;
+            var digit = 255u;
+            for (var d = 0u; d < 256u; d++) {
+                let h = atomicLoad(&hist[d]);
+                if (kk < h) {
+                    digit = d;
+                    break;
+                }
+                kk -= h;
+            }
+            sel = vec3<u32>(sel.x | (digit << shift), sel.y | (255u << shift), kk);
+        }
+        workgroupBarrier();
+    }
+    return from_key(sel.x);
+}
+
+// Percentile k + t of the example's (or row's) values, linearly interpolated in f32.
+fn percentile(first: u32, count: u32, k: u32, t: f32, absolute: bool, total: u32, lid: u32) -> f32 {
+    let a = select_kth(first, count, k, absolute, lid);
+    let b = select_kth(first, count, min(k + 1u, total - 1u), absolute, lid);
+    return a + (b - a) * t;
+}
+
+@compute @workgroup_size(256)
+fn select_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    // The row index is uniform across the workgroup: every thread takes every branch below
+    // alike, so the barriers inside are reached in uniform control flow.
+    let r = wid.x + wid.y * P.nx_stats;
+    if (r >= P.rows) {
+        return;
+    }
+    let op = ops[P.step_base + r];
+    if (op.code != TANH && op.code != CLIPPING_DISTORTION) {
+        return;
+    }
+    var first = r;
+    var count = 1u;
+    if ((op.flags & OWN_ROW) == 0u) {
+        first = (r / P.channels) * P.channels;
+        count = P.channels;
+    }
+    var total = 0u;
+    for (var c = 0u; c < count; c++) {
+        total += lens[first + c];
+    }
+    if (total == 0u) {
+        if (lid == 0u) {
+            stats[r] = vec4<f32>(0.0);
+        }
+        return;
+    }
+    if (op.code == CLIPPING_DISTORTION) {
+        let lo = percentile(first, count, op.c, op.z, false, total, lid);
+        let hi = percentile(first, count, op.d, op.w, false, total, lid);
+        if (lid == 0u) {
+            stats[r] = vec4<f32>(lo, hi, 0.0, 0.0);
+        }
+        return;
+    }
+    // tanh_distortion: gain from the percentile of |x|, then the post gain that restores
+    // the RMS (mean of the rows' RMS) when it exceeds 1e-9.
+    let thr = percentile(first, count, op.c, op.z, true, total, lid);
+    let gain = 0.5 / (thr + 1e-6);
+    var before = 0.0;
+    var after = 0.0;
+    for (var c = 0u; c < count; c++) {
+        let row = first + c;
+        let n = lens[row];
+        var acc = vec2<f32>(0.0);
+        for (var i = lid; i < n; i += WG) {
+            let v = src[row * P.stride + i];
+            let y = tanh(gain * v);
+            acc += vec2<f32>(v * v, y * y);
+        }
+        red2[lid] = acc;
+        workgroupBarrier();
+        for (var s = WG / 2u; s > 0u; s >>= 1u) {
+            if (lid < s) {
+                red2[lid] += red2[lid + s];
+            }
+            workgroupBarrier();
+        }
+        if (n > 0u) {
+            before += sqrt(red2[0].x / f32(n));
+            after += sqrt(red2[0].y / f32(n));
+        }
+        workgroupBarrier();
+    }
+    var post = 1.0;
+    if (before / f32(count) > 1e-9) {
+        post = before / after;
+    }
+    if (lid == 0u) {
+        stats[r] = vec4<f32>(gain, post, 0.0, 0.0);
     }
 }
 
@@ -287,6 +445,14 @@ fn apply(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index)
         }
         case BIT_CRUSH: {
             v = round(s * op.x) / op.x;
+        }
+        case TANH: {
+            let st = stats[r];
+            v = st.y * tanh(st.x * s);
+        }
+        case CLIPPING_DISTORTION: {
+            let st = stats[r];
+            v = clip1(s, st.x, st.y);
         }
         case PADDING: {
             let k = padding_source(i, n, min(op.b, n), op.c, (op.flags & PAD_START) != 0u);

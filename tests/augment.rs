@@ -103,7 +103,11 @@ fn every_transform() -> Value {
         {"name": "bit_crush", "p": 1.0, "min_bit_depth": 8, "max_bit_depth": 12},
         {"name": "clip", "p": 1.0, "a_min": -0.8, "a_max": 0.9},
         {"name": "add_gaussian_snr", "p": 1.0, "mode": "per_channel"},
-        {"name": "normalize", "p": 1.0, "mode": "per_channel", "apply_to": "only_too_loud_sounds"}
+        {"name": "normalize", "p": 1.0, "mode": "per_channel", "apply_to": "only_too_loud_sounds"},
+        {"name": "tanh_distortion", "p": 1.0},
+        {"name": "clipping_distortion", "p": 1.0, "mode": "per_channel"},
+        {"name": "tanh_distortion", "p": 1.0, "mode": "per_channel"},
+        {"name": "clipping_distortion", "p": 1.0}
     ])
 }
 

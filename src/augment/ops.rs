@@ -73,9 +73,9 @@ impl OpRec {
             code::NORMALIZE | code::SNR | code::TANH | code::CLIPPING_DISTORTION
         )
     }
-    /// True when the GPU kernels implement this op (the rest run on the CPU twin).
-    pub fn on_gpu(&self) -> bool {
-        !matches!(self.code, code::TANH | code::CLIPPING_DISTORTION)
+    /// True when the op needs the order-statistics pass (percentiles) first.
+    pub fn needs_select(&self) -> bool {
+        matches!(self.code, code::TANH | code::CLIPPING_DISTORTION)
     }
 }
 
@@ -108,18 +108,40 @@ pub(crate) fn crossfade(j: usize, length: usize, equal_energy: bool) -> (f32, f3
     (c * c, d * d)
 }
 
-/// Linear-interpolation percentile (numpy's default method) of `v`, sorted in place.
-fn percentile(v: &mut [f32], q: f64) -> f32 {
+/// Where numpy's default (linear) percentile `q` of `n` values falls: the index `k` of the
+/// lower order statistic and the fraction `t` towards the next one.
+pub(crate) fn percentile_index(q: f64, n: usize) -> (u32, f32) {
+    let pos = q / 100.0 * n.saturating_sub(1) as f64;
+    let k = pos.floor().max(0.0);
+    (k as u32, (pos - k) as f32)
+}
+
+/// Sets the percentile indices of a tanh_distortion or clipping_distortion record over
+/// `n` values (the row's, or its example's): tanh `c`/`z` (of |x|), clipping `c`/`z`
+/// (lower) and `d`/`w` (upper).
+pub(crate) fn set_percentiles(rec: &mut OpRec, n: usize) {
+    match rec.code {
+        code::TANH => {
+            (rec.c, rec.z) = percentile_index(100.0 - 99.0 * f64::from(rec.x), n);
+        }
+        code::CLIPPING_DISTORTION => {
+            let lower = f64::from(rec.b / 2);
+            (rec.c, rec.z) = percentile_index(lower, n);
+            (rec.d, rec.w) = percentile_index(100.0 - lower, n);
+        }
+        _ => {}
+    }
+}
+
+/// Order statistic `k` of sorted `v` interpolated a fraction `t` towards the next, in f32
+/// as the kernel does.
+fn interpolated(v: &[f32], k: u32, t: f32) -> f32 {
     if v.is_empty() {
         return 0.0;
     }
-    v.sort_by(|a, b| a.total_cmp(b));
-    let pos = q / 100.0 * (v.len() - 1) as f64;
-    let lo = pos.floor() as usize;
-    let hi = (lo + 1).min(v.len() - 1);
-    let t = pos - lo as f64;
-    let (a, b) = (v[lo] as f64, v[hi] as f64);
-    (a + (b - a) * t) as f32
+    let k = (k as usize).min(v.len() - 1);
+    let (a, b) = (v[k], v[(k + 1).min(v.len() - 1)]);
+    a + (b - a) * t
 }
 
 /// The statistics of one row under `op` (sample stream from the op's counters).
@@ -148,8 +170,8 @@ pub(crate) fn thresholds(op: &OpRec, rows: &[&[f32]]) -> (f32, f32) {
                 .iter()
                 .flat_map(|r| r.iter().map(|x| x.abs()))
                 .collect();
-            let q = 100.0 - 99.0 * f64::from(op.x);
-            let gain = 0.5 / (f64::from(percentile(&mut v, q)) + 1e-6);
+            v.sort_by(f32::total_cmp);
+            let gain = 0.5 / (f64::from(interpolated(&v, op.c, op.z)) + 1e-6);
             let rms = |f: &dyn Fn(f32) -> f64| {
                 rows.iter()
                     .map(|r| {
@@ -172,10 +194,8 @@ pub(crate) fn thresholds(op: &OpRec, rows: &[&[f32]]) -> (f32, f32) {
         }
         code::CLIPPING_DISTORTION => {
             let mut v: Vec<f32> = rows.iter().flat_map(|r| r.iter().copied()).collect();
-            let lower = f64::from(op.b / 2);
-            let lo = percentile(&mut v, lower);
-            let hi = percentile(&mut v, 100.0 - lower);
-            (lo, hi)
+            v.sort_by(f32::total_cmp);
+            (interpolated(&v, op.c, op.z), interpolated(&v, op.d, op.w))
         }
         _ => (0.0, 0.0),
     }

@@ -4,7 +4,9 @@ use rayon::prelude::*;
 use serde_json::Value;
 
 use super::batch::Batch;
-use super::ops::{apply_row, combine, flag, row_stats, thresholds, OpRec, RowStats};
+use super::ops::{
+    apply_row, combine, flag, row_stats, set_percentiles, thresholds, OpRec, RowStats,
+};
 use super::rng::Counter;
 use super::spec::{self, DrawnLeaf, Leaf, Node, RowKey};
 use crate::device::Device;
@@ -173,7 +175,7 @@ impl Pipeline {
         let table = self.table(drawn, batch)?;
         let data = batch.data();
         let out = match &self.backend {
-            Backend::Gpu(g) if table.iter().flatten().all(OpRec::on_gpu) => {
+            Backend::Gpu(g) => {
                 g.run(data, batch.lengths(), batch.channels(), &table, drawn.seed)
                     .await?
             }
@@ -223,6 +225,12 @@ impl Pipeline {
                 if d.mode == spec::Mode::PerChannel || !same {
                     rec.flags |= flag::OWN_ROW;
                 }
+                let n = if rec.flags & flag::OWN_ROW != 0 {
+                    batch.lengths()[r]
+                } else {
+                    batch.lengths()[e0..e0 + ch].iter().sum()
+                };
+                set_percentiles(&mut rec, n);
                 table[s][r] = rec;
             }
         }

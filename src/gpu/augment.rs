@@ -44,7 +44,7 @@ struct Buffers {
 pub(crate) struct GpuAugment {
     ctx: Arc<GpuContext>,
     layout: wgpu::BindGroupLayout,
-    /// stats_rows, apply.
+    /// stats_rows, apply, select_rows.
     pipelines: Vec<wgpu::ComputePipeline>,
     params: wgpu::Buffer,
     buffers: Mutex<Option<Buffers>>,
@@ -58,7 +58,7 @@ impl GpuAugment {
                     Kernel::Augment.file(),
                     &source(Kernel::Augment, FftMemory::Workgroup),
                     &layout_entries(&[true, false, true, true, false]),
-                    &["stats_rows", "apply"],
+                    &["stats_rows", "apply", "select_rows"],
                     &[],
                 );
                 let params =
@@ -216,8 +216,13 @@ impl GpuAugment {
                         timestamp_writes: None,
                     });
                     pass.set_bind_group(0, &bufs.binds[st % 2], &[]);
-                    if step[r0..r1].iter().any(OpRec::needs_stats) {
+                    let step = &step[r0..r1];
+                    if step.iter().any(|o| o.needs_stats() && !o.needs_select()) {
                         pass.set_pipeline(&self.pipelines[0]);
+                        pass.dispatch_workgroups(sx, sy, 1);
+                    }
+                    if step.iter().any(OpRec::needs_select) {
+                        pass.set_pipeline(&self.pipelines[2]);
                         pass.dispatch_workgroups(sx, sy, 1);
                     }
                     pass.set_pipeline(&self.pipelines[1]);
