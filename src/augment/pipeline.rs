@@ -31,6 +31,15 @@ pub struct Pipeline {
     device: Device,
 }
 
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("root", &self.root)
+            .field("device", &self.device)
+            .finish()
+    }
+}
+
 /// Parameters drawn for a batch: which transforms each row gets, in which order, with which
 /// random values. Apply one `Drawn` to several batches of the same shape to give paired
 /// signals (clean/noisy, the channels of a recording) the same augmentation, noise included.
@@ -297,4 +306,14 @@ fn cpu_run(
         std::mem::swap(&mut cur, &mut nxt);
     }
     ndarray::Array2::from_shape_vec((rows, stride), cur).expect("rows x stride")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn plans_are_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<super::Pipeline>();
+        check::<super::Drawn>();
+    }
 }
