@@ -71,7 +71,6 @@ pub(crate) enum Kernel {
     /// Constant-Q: per-octave STFT projected on sparse complex bases.
     Cqt,
     /// Waveform augmentations (gain, noise, masks ...).
-    #[allow(dead_code)] // until the augmentation kernels land
     Augment,
     /// IIR filtering of waveforms.
     #[allow(dead_code)] // until the IIR kernels land

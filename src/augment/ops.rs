@@ -1,0 +1,461 @@
+//! Resolved operations: what one transform does to one row, with every random parameter
+//! already drawn and every length-dependent quantity resolved. The CPU kernels here are the
+//! twins of `shaders/augment.wgsl`'s; both read the same [`OpRec`].
+
+use super::rng::sample_normal;
+
+/// Operation codes shared with `shaders/augment.wgsl`.
+pub(crate) mod code {
+    pub const IDENTITY: u32 = 0;
+    pub const GAIN: u32 = 1;
+    pub const GAIN_TRANSITION: u32 = 2;
+    pub const REVERSE: u32 = 3;
+    pub const SHIFT: u32 = 4;
+    pub const CLIP: u32 = 5;
+    pub const NORMALIZE: u32 = 6;
+    pub const NOISE: u32 = 7;
+    pub const SNR: u32 = 8;
+    pub const TIME_MASK: u32 = 9;
+    pub const BIT_CRUSH: u32 = 10;
+    pub const PADDING: u32 = 11;
+    pub const TANH: u32 = 12;
+    pub const CLIPPING_DISTORTION: u32 = 13;
+}
+
+/// Flag bits of [`OpRec::flags`].
+pub(crate) mod flag {
+    /// Reductions (peak, RMS) over this row only (per-channel mode) instead of the example.
+    pub const OWN_ROW: u32 = 1;
+    /// shift: samples rolled past an end come back at the other.
+    pub const ROLLOVER: u32 = 2;
+    /// normalize: only when the peak is >= 1.
+    pub const ONLY_TOO_LOUD: u32 = 4;
+    /// padding: pad the start instead of the end.
+    pub const PAD_START: u32 = 8;
+}
+
+/// One row's operation at one step, as the kernels read it (16 words).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct OpRec {
+    pub code: u32,
+    pub flags: u32,
+    /// A signed sample offset (shift amount, transition or mask start).
+    pub a: i32,
+    pub b: u32,
+    pub c: u32,
+    pub d: u32,
+    /// The example id and counter word 2 of the row's per-sample stream.
+    pub id_lo: u32,
+    pub id_hi: u32,
+    pub word2: u32,
+    pub _pad: [u32; 3],
+    pub x: f32,
+    pub y: f32,
+    pub z: f32,
+    pub w: f32,
+}
+
+impl OpRec {
+    pub fn identity() -> Self {
+        OpRec {
+            code: code::IDENTITY,
+            ..OpRec::default()
+        }
+    }
+    pub fn id(&self) -> u64 {
+        u64::from(self.id_lo) | (u64::from(self.id_hi) << 32)
+    }
+    /// True when the op needs the per-row statistics pass first.
+    pub fn needs_stats(&self) -> bool {
+        matches!(
+            self.code,
+            code::NORMALIZE | code::SNR | code::TANH | code::CLIPPING_DISTORTION
+        )
+    }
+    /// True when the op needs the order-statistics pass (percentiles) first.
+    pub fn needs_select(&self) -> bool {
+        matches!(self.code, code::TANH | code::CLIPPING_DISTORTION)
+    }
+}
+
+/// Per-row statistics: sum of squares of the valid samples, peak |x|, and for
+/// add_gaussian_snr the sum of squares of the row's noise.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct RowStats {
+    pub sumsq: f64,
+    pub peak: f32,
+    pub noise_sumsq: f64,
+    /// Op-specific thresholds (percentiles) computed on the CPU twin.
+    pub lo: f32,
+    pub hi: f32,
+}
+
+/// audiomentations' `get_crossfade_mask_pair(length, equal_energy)` element `j`:
+/// (fade_in, fade_out), in f32 as there (x = linspace(0, 1, length)).
+pub(crate) fn crossfade(j: usize, length: usize, equal_energy: bool) -> (f32, f32) {
+    let x = if length > 1 {
+        j as f32 / (length - 1) as f32
+    } else {
+        0.0
+    };
+    let x2 = 1.0 - x;
+    let a = x * x2;
+    let k = if equal_energy { 1.4186f32 } else { -0.70912f32 };
+    let b = a * (1.0 + k * a);
+    let c = b + x;
+    let d = b + x2;
+    (c * c, d * d)
+}
+
+/// Where numpy's default (linear) percentile `q` of `n` values falls: the index `k` of the
+/// lower order statistic and the fraction `t` towards the next one.
+pub(crate) fn percentile_index(q: f64, n: usize) -> (u32, f32) {
+    let pos = q / 100.0 * n.saturating_sub(1) as f64;
+    let k = pos.floor().max(0.0);
+    (k as u32, (pos - k) as f32)
+}
+
+/// Sets the percentile indices of a tanh_distortion or clipping_distortion record over
+/// `n` values (the row's, or its example's): tanh `c`/`z` (of |x|), clipping `c`/`z`
+/// (lower) and `d`/`w` (upper).
+pub(crate) fn set_percentiles(rec: &mut OpRec, n: usize) {
+    match rec.code {
+        code::TANH => {
+            (rec.c, rec.z) = percentile_index(100.0 - 99.0 * f64::from(rec.x), n);
+        }
+        code::CLIPPING_DISTORTION => {
+            let lower = f64::from(rec.b / 2);
+            (rec.c, rec.z) = percentile_index(lower, n);
+            (rec.d, rec.w) = percentile_index(100.0 - lower, n);
+        }
+        _ => {}
+    }
+}
+
+/// Order statistic `k` of sorted `v` interpolated a fraction `t` towards the next, in f32
+/// as the kernel does.
+fn interpolated(v: &[f32], k: u32, t: f32) -> f32 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    let k = (k as usize).min(v.len() - 1);
+    let (a, b) = (v[k], v[(k + 1).min(v.len() - 1)]);
+    a + (b - a) * t
+}
+
+/// The statistics of one row under `op` (sample stream from the op's counters).
+pub(crate) fn row_stats(op: &OpRec, row: &[f32], seed: u64) -> RowStats {
+    let mut st = RowStats {
+        sumsq: row.iter().map(|&x| f64::from(x) * f64::from(x)).sum(),
+        peak: row.iter().fold(0.0f32, |m, &x| m.max(x.abs())),
+        ..Default::default()
+    };
+    if op.code == code::SNR {
+        st.noise_sumsq = (0..row.len() as u32)
+            .map(|i| f64::from(sample_normal(seed, op.id(), op.word2, i)).powi(2))
+            .sum();
+    }
+    st
+}
+
+/// Percentile thresholds over the valid samples of an example's rows (or one row).
+pub(crate) fn thresholds(op: &OpRec, rows: &[&[f32]]) -> (f32, f32) {
+    match op.code {
+        code::TANH => {
+            // audiomentations: threshold = percentile(|x|, 100 - 99 amount), gain =
+            // 0.5 / (threshold + 1e-6), y = tanh(gain x), then y scaled back to the input's
+            // RMS when that exceeds 1e-9 (all in float64 there, as here).
+            let mut v: Vec<f32> = rows
+                .iter()
+                .flat_map(|r| r.iter().map(|x| x.abs()))
+                .collect();
+            v.sort_by(f32::total_cmp);
+            let gain = 0.5 / (f64::from(interpolated(&v, op.c, op.z)) + 1e-6);
+            let rms = |f: &dyn Fn(f32) -> f64| {
+                rows.iter()
+                    .map(|r| {
+                        if r.is_empty() {
+                            0.0
+                        } else {
+                            (r.iter().map(|&x| f(x).powi(2)).sum::<f64>() / r.len() as f64).sqrt()
+                        }
+                    })
+                    .sum::<f64>()
+                    / rows.len().max(1) as f64
+            };
+            let before = rms(&|x| f64::from(x));
+            let post = if before > 1e-9 {
+                before / rms(&|x| (gain * f64::from(x)).tanh())
+            } else {
+                1.0
+            };
+            (gain as f32, post as f32)
+        }
+        code::CLIPPING_DISTORTION => {
+            let mut v: Vec<f32> = rows.iter().flat_map(|r| r.iter().copied()).collect();
+            v.sort_by(f32::total_cmp);
+            (interpolated(&v, op.c, op.z), interpolated(&v, op.d, op.w))
+        }
+        _ => (0.0, 0.0),
+    }
+}
+
+/// The statistics the op uses for a row: its own, or combined over its example's rows
+/// (peak: the maximum; RMS: the mean of the rows' RMS, as audiomentations' calculate_rms).
+pub(crate) fn combine(stats: &[RowStats], lengths: &[usize]) -> (f32, f64) {
+    let peak = stats.iter().fold(0.0f32, |m, s| m.max(s.peak));
+    let rms = stats
+        .iter()
+        .zip(lengths)
+        .map(|(s, &n)| {
+            if n > 0 {
+                (s.sumsq / n as f64).sqrt()
+            } else {
+                0.0
+            }
+        })
+        .sum::<f64>()
+        / stats.len().max(1) as f64;
+    (peak, rms)
+}
+
+/// Applies `op` to one row: `src` and `dst` are the row's valid samples. `peak` and `rms`
+/// are the combined statistics, `own` this row's.
+pub(crate) fn apply_row(
+    op: &OpRec,
+    src: &[f32],
+    dst: &mut [f32],
+    seed: u64,
+    peak: f32,
+    rms: f64,
+    own: &RowStats,
+) {
+    let n = src.len();
+    debug_assert_eq!(n, dst.len());
+    let ni = n as i64;
+    match op.code {
+        code::GAIN => {
+            for (d, &s) in dst.iter_mut().zip(src) {
+                *d = s * op.x;
+            }
+        }
+        code::GAIN_TRANSITION => {
+            let (t0, fade) = (i64::from(op.a), i64::from(op.b));
+            for (i, (d, &s)) in dst.iter_mut().zip(src).enumerate() {
+                let j = i as i64 - t0;
+                let g = if j < 0 {
+                    op.z
+                } else if j >= fade {
+                    op.w
+                } else {
+                    let db = op.x + j as f32 * op.y;
+                    10.0f32.powf(db / 20.0)
+                };
+                *d = s * g;
+            }
+        }
+        code::REVERSE => {
+            for (d, &s) in dst.iter_mut().zip(src.iter().rev()) {
+                *d = s;
+            }
+        }
+        code::SHIFT => {
+            let sh = i64::from(op.a);
+            let rollover = op.flags & flag::ROLLOVER != 0;
+            let fade = i64::from(op.b);
+            let stitch = if sh > 0 { sh } else { ni + sh };
+            for (i, d) in dst.iter_mut().enumerate() {
+                let i = i as i64;
+                let k = i - sh;
+                let mut v = if (0..ni).contains(&k) {
+                    src[k as usize]
+                } else if rollover {
+                    src[k.rem_euclid(ni) as usize]
+                } else {
+                    0.0
+                };
+                if fade > 0 && sh != 0 {
+                    if i >= stitch && i < stitch + fade {
+                        v *= crossfade((i - stitch) as usize, fade as usize, true).0;
+                    } else if i < stitch && i >= stitch - fade {
+                        v *= crossfade((fade - (stitch - i)) as usize, fade as usize, true).1;
+                    }
+                }
+                *d = v;
+            }
+        }
+        code::CLIP => {
+            for (d, &s) in dst.iter_mut().zip(src) {
+                *d = clip(s, op.x, op.y);
+            }
+        }
+        code::NORMALIZE => {
+            let skip = op.flags & flag::ONLY_TOO_LOUD != 0 && peak < 1.0;
+            for (d, &s) in dst.iter_mut().zip(src) {
+                *d = if !skip && peak > 0.0 { s / peak } else { s };
+            }
+        }
+        code::NOISE => {
+            for (i, (d, &s)) in dst.iter_mut().zip(src).enumerate() {
+                *d = s + op.x * sample_normal(seed, op.id(), op.word2, i as u32);
+            }
+        }
+        code::SNR => {
+            let scale = snr_scale(rms, op.x, own.noise_sumsq, n);
+            for (i, (d, &s)) in dst.iter_mut().zip(src).enumerate() {
+                *d = s + scale * sample_normal(seed, op.id(), op.word2, i as u32);
+            }
+        }
+        code::TIME_MASK => {
+            let (t0, t, f) = (op.a as usize, op.b as usize, op.c as usize);
+            for (i, (d, &s)) in dst.iter_mut().zip(src).enumerate() {
+                *d = s * time_mask_gain(i, t0, t, f);
+            }
+        }
+        code::BIT_CRUSH => {
+            for (d, &s) in dst.iter_mut().zip(src) {
+                *d = (s * op.x).round_ties_even() / op.x;
+            }
+        }
+        code::PADDING => {
+            let p = (op.b as usize).min(n);
+            let start = op.flags & flag::PAD_START != 0;
+            for (i, d) in dst.iter_mut().enumerate() {
+                *d = padding_source(i, n, p, op.c, start).map_or(0.0, |k| src[k]);
+            }
+        }
+        code::TANH => {
+            // own.lo: the gain 0.5 / (threshold + 1e-6); own.hi: the post gain.
+            let (gain, post) = (f64::from(own.lo), f64::from(own.hi));
+            for (d, &s) in dst.iter_mut().zip(src) {
+                *d = (post * (gain * f64::from(s)).tanh()) as f32;
+            }
+        }
+        code::CLIPPING_DISTORTION => {
+            for (d, &s) in dst.iter_mut().zip(src) {
+                *d = clip(s, own.lo, own.hi);
+            }
+        }
+        _ => dst.copy_from_slice(src),
+    }
+}
+
+/// `np.clip` that lets NaN through (WGSL's clamp leaves NaN unspecified; the kernel uses the
+/// same comparisons).
+fn clip(s: f32, lo: f32, hi: f32) -> f32 {
+    if s < lo {
+        lo
+    } else if s > hi {
+        hi
+    } else {
+        s
+    }
+}
+
+/// add_gaussian_snr's noise scale: the target noise RMS (`rms / divisor`, divisor =
+/// 10^(snr/20)) over the row noise's own RMS, so that the achieved SNR is exact.
+pub(crate) fn snr_scale(rms: f64, divisor: f32, noise_sumsq: f64, n: usize) -> f32 {
+    if n == 0 || noise_sumsq.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
+        return 0.0;
+    }
+    let noise_rms = (noise_sumsq / n as f64).sqrt();
+    ((rms / f64::from(divisor)) / noise_rms) as f32
+}
+
+/// time_mask's gain at sample `i` (mask [t0, t0 + t), fades of `f` samples when f >= 2).
+pub(crate) fn time_mask_gain(i: usize, t0: usize, t: usize, f: usize) -> f32 {
+    if i < t0 || i >= t0 + t {
+        return 1.0;
+    }
+    if f >= 2 {
+        if i < t0 + f {
+            return crossfade(i - t0, f, false).1;
+        }
+        if i >= t0 + t - f {
+            return crossfade(i - (t0 + t - f), f, false).0;
+        }
+    }
+    0.0
+}
+
+/// Which input sample lands at `i` after padding `p` samples of an `n`-sample row (mode 0
+/// silence, 1 wrap, 2 reflect, as numpy.pad), or None for a zero.
+pub(crate) fn padding_source(
+    i: usize,
+    n: usize,
+    p: usize,
+    mode: u32,
+    start: bool,
+) -> Option<usize> {
+    let u = n - p; // untouched samples
+    let (first, inside) = if start { (p, i >= p) } else { (0, i < u) };
+    if inside {
+        return Some(i);
+    }
+    if mode == 0 || u == 0 {
+        return None;
+    }
+    // Position relative to the untouched part's first sample.
+    let rel = i as i64 - first as i64;
+    let k = if mode == 1 {
+        rel.rem_euclid(u as i64)
+    } else if u == 1 {
+        0
+    } else {
+        let period = 2 * (u as i64 - 1);
+        let m = rel.abs() % period;
+        if m >= u as i64 {
+            period - m
+        } else {
+            m
+        }
+    };
+    Some(first + k as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    //! The op kernels against audiomentations where a parameter cannot be fixed by a range
+    //! (tests/data/augment_cases.json, `op_cases`).
+    use super::*;
+
+    #[test]
+    fn gain_transition_matches_audiomentations() {
+        let p = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/augment_cases.json");
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(p).expect("dump")).expect("json");
+        let f = |v: &serde_json::Value| -> Vec<f32> {
+            v.as_array()
+                .expect("list")
+                .iter()
+                .map(|x| x.as_f64().expect("number") as f32)
+                .collect()
+        };
+        let mut worst = 0.0f32;
+        for case in v["op_cases"].as_array().expect("op_cases") {
+            let (x, want) = (f(&case["input"]), f(&case["output"]));
+            let fade = case["fade_time_samples"].as_i64().expect("fade");
+            let (start, end) = (
+                case["start_gain_db"].as_f64().expect("start"),
+                case["end_gain_db"].as_f64().expect("end"),
+            );
+            let op = OpRec {
+                code: code::GAIN_TRANSITION,
+                a: case["t0"].as_i64().expect("t0") as i32,
+                b: fade as u32,
+                x: start as f32,
+                y: ((end - start) / (fade - 1) as f64) as f32,
+                z: 10f64.powf(start / 20.0) as f32,
+                w: 10f64.powf(end / 20.0) as f32,
+                ..OpRec::default()
+            };
+            let mut out = vec![0.0; x.len()];
+            apply_row(&op, &x, &mut out, 0, 0.0, 0.0, &RowStats::default());
+            for (a, b) in out.iter().zip(&want) {
+                worst = worst.max((a - b).abs());
+            }
+        }
+        assert!(worst <= 1e-6, "max abs diff {worst}");
+    }
+}

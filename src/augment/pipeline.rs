@@ -1,0 +1,319 @@
+//! [`Pipeline`]: a tree of transforms built once for a device, and [`Drawn`] parameters.
+
+use rayon::prelude::*;
+use serde_json::Value;
+
+use super::batch::Batch;
+use super::ops::{
+    apply_row, combine, flag, row_stats, set_percentiles, thresholds, OpRec, RowStats,
+};
+use super::rng::Counter;
+use super::spec::{self, DrawnLeaf, Leaf, Node, RowKey};
+use crate::device::Device;
+use crate::error::{Error, Result};
+use crate::gpu::augment::GpuAugment;
+
+enum Backend {
+    Cpu,
+    Gpu(Box<GpuAugment>),
+}
+
+/// An augmentation pipeline: transforms named and parameterised as in audiomentations,
+/// composed with `compose` (optionally shuffled), `one_of` (optionally weighted) and
+/// `some_of`, built once for a [`Device`] and run many times with `&self`.
+///
+/// See the [module documentation](crate::augment) for the JSON format, the randomness and
+/// an example.
+pub struct Pipeline {
+    root: Node,
+    leaves: Vec<Option<Leaf>>,
+    backend: Backend,
+    device: Device,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("root", &self.root)
+            .field("device", &self.device)
+            .finish()
+    }
+}
+
+/// Parameters drawn for a batch: which transforms each row gets, in which order, with which
+/// random values. Apply one `Drawn` to several batches of the same shape to give paired
+/// signals (clean/noisy, the channels of a recording) the same augmentation, noise included.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Drawn {
+    seed: u64,
+    ids: Vec<u64>,
+    channels: usize,
+    rows: Vec<Vec<DrawnLeaf>>,
+}
+
+impl Drawn {
+    /// The seed the parameters were drawn with (per-sample noise is drawn from it too).
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+    /// The example ids.
+    pub fn ids(&self) -> &[u64] {
+        &self.ids
+    }
+    /// The names of the transforms row `r` gets, in order (for inspection and tests).
+    pub fn row_transforms(&self, pipeline: &Pipeline, r: usize) -> Vec<&'static str> {
+        self.rows.get(r).map_or_else(Vec::new, |ops| {
+            ops.iter()
+                .filter_map(|d| pipeline.name_at(d.position))
+                .collect()
+        })
+    }
+}
+
+impl Pipeline {
+    /// A pipeline from its JSON text: a list of transforms (run in order), or one object
+    /// such as `{"name": "one_of", "transforms": [...]}`.
+    ///
+    /// ```
+    /// let p = wavegpu::augment::Pipeline::from_json(
+    ///     r#"[{"name": "gain", "min_gain_db": -6, "max_gain_db": 6, "p": 0.5}]"#,
+    ///     &wavegpu::Device::cpu(),
+    /// ).unwrap();
+    /// let err = wavegpu::augment::Pipeline::from_json(
+    ///     r#"[{"name": "gain", "min_gain": -6}]"#, &wavegpu::Device::cpu()).unwrap_err();
+    /// assert!(err.to_string().contains("min_gain"));
+    /// # let _ = p;
+    /// ```
+    pub fn from_json(json: &str, device: &Device) -> Result<Self> {
+        let v: Value = serde_json::from_str(json)
+            .map_err(|e| Error::param("pipeline", format!("not valid JSON: {e}")))?;
+        Self::from_value(&v, device)
+    }
+
+    /// A pipeline from a parsed JSON value (see [`Pipeline::from_json`]).
+    pub fn from_value(v: &Value, device: &Device) -> Result<Self> {
+        let root = spec::parse(v)?;
+        let mut leaves = Vec::new();
+        root.leaves(&mut leaves);
+        let backend = match device.gpu_context() {
+            Some(ctx) => Backend::Gpu(Box::new(GpuAugment::new(ctx.clone())?)),
+            None => Backend::Cpu,
+        };
+        Ok(Pipeline {
+            root,
+            leaves,
+            backend,
+            device: device.clone(),
+        })
+    }
+
+    /// The device the pipeline runs on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    fn name_at(&self, position: u16) -> Option<&'static str> {
+        fn find(n: &Node, pos: u16) -> Option<&'static str> {
+            if n.position == pos {
+                return Some(n.name);
+            }
+            match &n.kind {
+                spec::NodeKind::Leaf(_) => None,
+                spec::NodeKind::Compose { children, .. }
+                | spec::NodeKind::OneOf { children, .. }
+                | spec::NodeKind::SomeOf { children, .. } => {
+                    children.iter().find_map(|c| find(c, pos))
+                }
+            }
+        }
+        find(&self.root, position)
+    }
+
+    /// Draws every random decision for examples `ids` of `channels` channels under `seed`.
+    /// Each example's draws depend only on (seed, its id, the node, the draw index), so an
+    /// example gets the same augmentation whatever batch it is in (per-batch nodes draw at
+    /// the batch's first id).
+    pub fn draw(&self, seed: u64, ids: &[u64], channels: usize) -> Result<Drawn> {
+        if channels == 0 || channels > 0x7FFF {
+            return Err(Error::param(
+                "channels",
+                format!("{channels} is not in 1..=32767"),
+            ));
+        }
+        let batch_id = ids.first().copied().unwrap_or(0);
+        let rows = (0..ids.len() * channels)
+            .map(|r| {
+                let key = RowKey {
+                    id: ids[r / channels],
+                    batch_id,
+                    channel: (r % channels) as u16,
+                };
+                let mut out = Vec::new();
+                self.root.draw(seed, &key, &mut out);
+                out
+            })
+            .collect();
+        Ok(Drawn {
+            seed,
+            ids: ids.to_vec(),
+            channels,
+            rows,
+        })
+    }
+
+    /// Augments `batch` with examples numbered `0..examples` (see [`Pipeline::run_with_ids`]).
+    pub fn run(&self, seed: u64, batch: &Batch) -> Result<Batch> {
+        let ids: Vec<u64> = (0..batch.examples() as u64).collect();
+        self.run_with_ids(seed, &ids, batch)
+    }
+
+    /// Augments `batch`, whose examples carry the ids `ids` (e.g. their indices in the data
+    /// set): draws, then applies.
+    pub fn run_with_ids(&self, seed: u64, ids: &[u64], batch: &Batch) -> Result<Batch> {
+        let drawn = self.draw(seed, ids, batch.channels())?;
+        self.apply(&drawn, batch)
+    }
+
+    /// Applies parameters drawn by [`Pipeline::draw`] to `batch` (blocking).
+    pub fn apply(&self, drawn: &Drawn, batch: &Batch) -> Result<Batch> {
+        pollster::block_on(self.apply_async(drawn, batch))
+    }
+
+    /// Applies parameters drawn by [`Pipeline::draw`] to `batch`.
+    pub async fn apply_async(&self, drawn: &Drawn, batch: &Batch) -> Result<Batch> {
+        let table = self.table(drawn, batch)?;
+        let data = batch.data();
+        let out = match &self.backend {
+            Backend::Gpu(g) => {
+                g.run(data, batch.lengths(), batch.channels(), &table, drawn.seed)
+                    .await?
+            }
+            _ => cpu_run(data, batch.lengths(), batch.channels(), &table, drawn.seed),
+        };
+        Ok(batch.with_data(out))
+    }
+
+    /// The operation of every row at every step (identity where a row has fewer steps).
+    fn table(&self, drawn: &Drawn, batch: &Batch) -> Result<Vec<Vec<OpRec>>> {
+        if drawn.channels != batch.channels() || drawn.rows.len() != batch.rows() {
+            return Err(Error::param(
+                "drawn",
+                format!(
+                    "parameters for {} examples x {} channels, the batch has {} x {}",
+                    drawn.ids.len(),
+                    drawn.channels,
+                    batch.examples(),
+                    batch.channels()
+                ),
+            ));
+        }
+        let steps = drawn.rows.iter().map(Vec::len).max().unwrap_or(0);
+        let (sr, ch) = (batch.sample_rate(), batch.channels());
+        let mut table = vec![vec![OpRec::identity(); batch.rows()]; steps];
+        for (r, ops) in drawn.rows.iter().enumerate() {
+            let id = drawn.ids[r / ch];
+            for (s, d) in ops.iter().enumerate() {
+                let leaf = self.leaves[d.position as usize]
+                    .as_ref()
+                    .ok_or_else(|| Error::param("drawn", "parameters of another pipeline"))?;
+                let mut rec = leaf.resolve(&d.u, batch.lengths()[r], sr);
+                rec.id_lo = id as u32;
+                rec.id_hi = (id >> 32) as u32;
+                rec.word2 = Counter {
+                    id,
+                    position: d.position,
+                    lane: Counter::SAMPLE_LANE + (r % ch) as u16,
+                }
+                .word2();
+                // Per-channel draws reduce over their own row; so does a row whose
+                // example's channels do different things at this step.
+                let e0 = r - r % ch;
+                let same = drawn.rows[e0..e0 + ch]
+                    .iter()
+                    .all(|o| o.get(s).map(|x| x.position) == Some(d.position));
+                if d.mode == spec::Mode::PerChannel || !same {
+                    rec.flags |= flag::OWN_ROW;
+                }
+                let n = if rec.flags & flag::OWN_ROW != 0 {
+                    batch.lengths()[r]
+                } else {
+                    batch.lengths()[e0..e0 + ch].iter().sum()
+                };
+                set_percentiles(&mut rec, n);
+                table[s][r] = rec;
+            }
+        }
+        Ok(table)
+    }
+}
+
+/// The CPU twin of the GPU run: step by step, every example's rows in parallel.
+fn cpu_run(
+    data: ndarray::ArrayView2<'_, f32>,
+    lengths: &[usize],
+    channels: usize,
+    table: &[Vec<OpRec>],
+    seed: u64,
+) -> ndarray::Array2<f32> {
+    let (rows, stride) = data.dim();
+    let mut cur: Vec<f32> = data.iter().copied().collect();
+    let mut nxt = vec![0.0f32; cur.len()];
+    let ex = (stride * channels).max(1);
+    for step in table {
+        cur.par_chunks(ex)
+            .zip(nxt.par_chunks_mut(ex))
+            .enumerate()
+            .for_each(|(e, (src, dst))| {
+                let r0 = e * channels;
+                let lens = &lengths[r0..r0 + channels];
+                let ops = &step[r0..r0 + channels];
+                let valid: Vec<&[f32]> = (0..channels)
+                    .map(|c| &src[c * stride..c * stride + lens[c]])
+                    .collect();
+                let mut stats: Vec<RowStats> = (0..channels)
+                    .map(|c| {
+                        if ops[c].needs_stats() {
+                            row_stats(&ops[c], valid[c], seed)
+                        } else {
+                            RowStats::default()
+                        }
+                    })
+                    .collect();
+                for c in 0..channels {
+                    let op = &ops[c];
+                    let own = op.flags & flag::OWN_ROW != 0;
+                    if matches!(
+                        op.code,
+                        super::ops::code::TANH | super::ops::code::CLIPPING_DISTORTION
+                    ) {
+                        let rows_used: Vec<&[f32]> =
+                            if own { vec![valid[c]] } else { valid.clone() };
+                        (stats[c].lo, stats[c].hi) = thresholds(op, &rows_used);
+                    }
+                }
+                for c in 0..channels {
+                    let op = &ops[c];
+                    let (peak, rms) = if op.flags & flag::OWN_ROW != 0 {
+                        combine(&stats[c..=c], &lens[c..=c])
+                    } else {
+                        combine(&stats, lens)
+                    };
+                    let d = &mut dst[c * stride..(c + 1) * stride];
+                    apply_row(op, valid[c], &mut d[..lens[c]], seed, peak, rms, &stats[c]);
+                    d[lens[c]..].fill(0.0);
+                }
+            });
+        std::mem::swap(&mut cur, &mut nxt);
+    }
+    ndarray::Array2::from_shape_vec((rows, stride), cur).expect("rows x stride")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn plans_are_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<super::Pipeline>();
+        check::<super::Drawn>();
+    }
+}

@@ -1,0 +1,879 @@
+//! Pipeline descriptions: the transforms (audiomentations' names, parameters and defaults),
+//! the composition nodes, parsing from JSON, parameter draws and their resolution into
+//! [`OpRec`]s.
+
+use serde_json::{Map, Value};
+
+use super::ops::{code, flag, OpRec};
+use super::rng::Counter;
+use crate::error::{Error, Result};
+
+/// How a node's random decisions are shared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// One draw per example, shared by its channels (the default; audiomentations' behaviour
+    /// on a multichannel array).
+    PerExample,
+    /// One draw per batch, at the batch's first example id.
+    PerBatch,
+    /// One draw per channel of each example.
+    PerChannel,
+}
+
+/// Unit of a duration or shift range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unit {
+    Fraction,
+    Samples,
+    Seconds,
+}
+
+impl Unit {
+    /// `v` in samples for a row of `n` samples at `sr` Hz (Python's `int(round(.))`).
+    fn samples(self, v: f64, n: usize, sr: u32) -> i64 {
+        match self {
+            Unit::Samples => v as i64,
+            Unit::Fraction => (v * n as f64).round_ties_even() as i64,
+            Unit::Seconds => (v * f64::from(sr)).round_ties_even() as i64,
+        }
+    }
+}
+
+/// One transform with its parameters (ranges as given; values drawn per example).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Leaf {
+    Gain {
+        min_db: f64,
+        max_db: f64,
+    },
+    GainTransition {
+        min_db: f64,
+        max_db: f64,
+        min_duration: f64,
+        max_duration: f64,
+        unit: Unit,
+    },
+    PolarityInversion,
+    Reverse,
+    Shift {
+        min: f64,
+        max: f64,
+        unit: Unit,
+        rollover: bool,
+        fade_duration: f64,
+    },
+    Clip {
+        a_min: f64,
+        a_max: f64,
+    },
+    ClippingDistortion {
+        min_pct: i64,
+        max_pct: i64,
+    },
+    Normalize {
+        only_too_loud: bool,
+    },
+    AddGaussianNoise {
+        min_amplitude: f64,
+        max_amplitude: f64,
+    },
+    AddGaussianSnr {
+        min_snr_db: f64,
+        max_snr_db: f64,
+    },
+    TimeMask {
+        min_band_part: f64,
+        max_band_part: f64,
+        fade_duration: f64,
+        /// 0 random, 1 start, 2 end.
+        location: u8,
+    },
+    TanhDistortion {
+        min: f64,
+        max: f64,
+    },
+    BitCrush {
+        min_bits: i64,
+        max_bits: i64,
+    },
+    Padding {
+        /// 0 silence, 1 wrap, 2 reflect.
+        mode: u32,
+        min_fraction: f64,
+        max_fraction: f64,
+        start: bool,
+    },
+}
+
+/// The transform names the JSON accepts.
+pub(crate) const TRANSFORMS: &[&str] = &[
+    "gain",
+    "gain_transition",
+    "polarity_inversion",
+    "reverse",
+    "shift",
+    "clip",
+    "clipping_distortion",
+    "normalize",
+    "add_gaussian_noise",
+    "add_gaussian_snr",
+    "time_mask",
+    "tanh_distortion",
+    "bit_crush",
+    "padding",
+];
+
+/// `lo + floor(u (hi - lo + 1))`, Python's `random.randint(lo, hi)` from a uniform `u`
+/// (`lo` when the range is empty).
+pub(crate) fn randint(lo: i64, hi: i64, u: f64) -> i64 {
+    if hi <= lo {
+        return lo;
+    }
+    (lo + (u * (hi - lo + 1) as f64).floor() as i64).min(hi)
+}
+
+fn uniform(lo: f64, hi: f64, u: f64) -> f64 {
+    lo + (hi - lo) * u
+}
+
+fn db_to_ratio(db: f64) -> f64 {
+    10f64.powf(db / 20.0)
+}
+
+impl Leaf {
+    /// Resolves drawn uniforms `u` into one row's operation for a row of `n` samples.
+    pub fn resolve(&self, u: &[f64; 4], n: usize, sr: u32) -> OpRec {
+        let ni = n as i64;
+        let mut r = OpRec::identity();
+        match *self {
+            Leaf::Gain { min_db, max_db } => {
+                r.code = code::GAIN;
+                r.x = db_to_ratio(uniform(min_db, max_db, u[0])) as f32;
+            }
+            Leaf::PolarityInversion => {
+                r.code = code::GAIN;
+                r.x = -1.0;
+            }
+            Leaf::GainTransition {
+                min_db,
+                max_db,
+                min_duration,
+                max_duration,
+                unit,
+            } => {
+                let lo = unit.samples(min_duration, n, sr);
+                let hi = unit.samples(max_duration, n, sr);
+                let fade = randint(lo, hi, u[0]).max(3);
+                let t0 = randint(-fade + 2, ni - 2, u[1]);
+                let start = uniform(min_db, max_db, u[2]);
+                let end = uniform(min_db, max_db, u[3]);
+                r.code = code::GAIN_TRANSITION;
+                r.a = t0.clamp(i32::MIN as i64, i32::MAX as i64) as i32;
+                r.b = fade.min(u32::MAX as i64) as u32;
+                r.x = start as f32;
+                r.y = ((end - start) / (fade - 1) as f64) as f32;
+                r.z = db_to_ratio(start) as f32;
+                r.w = db_to_ratio(end) as f32;
+            }
+            Leaf::Reverse => r.code = code::REVERSE,
+            Leaf::Shift {
+                min,
+                max,
+                unit,
+                rollover,
+                fade_duration,
+            } => {
+                let shift = match unit {
+                    Unit::Samples => randint(min as i64, max as i64, u[0]),
+                    _ => unit.samples(uniform(min, max, u[0]), n, sr),
+                };
+                // np.roll wraps shifts past the length; without rollover they blank the row.
+                let shift = if rollover && ni > 0 {
+                    shift % ni
+                } else {
+                    shift.clamp(-ni, ni)
+                };
+                r.code = code::SHIFT;
+                r.a = shift as i32;
+                r.b = if fade_duration > 0.0 {
+                    (f64::from(sr) * fade_duration) as u32
+                } else {
+                    0
+                };
+                if rollover {
+                    r.flags |= flag::ROLLOVER;
+                }
+            }
+            Leaf::Clip { a_min, a_max } => {
+                r.code = code::CLIP;
+                r.x = a_min as f32;
+                r.y = a_max as f32;
+            }
+            Leaf::ClippingDistortion { min_pct, max_pct } => {
+                r.code = code::CLIPPING_DISTORTION;
+                r.b = randint(min_pct, max_pct, u[0]) as u32;
+            }
+            Leaf::Normalize { only_too_loud } => {
+                r.code = code::NORMALIZE;
+                if only_too_loud {
+                    r.flags |= flag::ONLY_TOO_LOUD;
+                }
+            }
+            Leaf::AddGaussianNoise {
+                min_amplitude,
+                max_amplitude,
+            } => {
+                r.code = code::NOISE;
+                r.x = uniform(min_amplitude, max_amplitude, u[0]) as f32;
+            }
+            Leaf::AddGaussianSnr {
+                min_snr_db,
+                max_snr_db,
+            } => {
+                r.code = code::SNR;
+                r.x = db_to_ratio(uniform(min_snr_db, max_snr_db, u[0])) as f32;
+            }
+            Leaf::TimeMask {
+                min_band_part,
+                max_band_part,
+                fade_duration,
+                location,
+            } => {
+                let t = randint(
+                    (n as f64 * min_band_part) as i64,
+                    (n as f64 * max_band_part) as i64,
+                    u[0],
+                )
+                .clamp(0, ni);
+                let t0 = match location {
+                    1 => 0,
+                    2 => ni - t,
+                    _ => randint(0, ni - t, u[1]),
+                };
+                let fade = if fade_duration > 0.0 {
+                    ((f64::from(sr) * fade_duration).round_ties_even() as i64).min(t / 2)
+                } else {
+                    0
+                };
+                r.code = code::TIME_MASK;
+                r.a = t0 as i32;
+                r.b = t as u32;
+                r.c = fade as u32;
+            }
+            Leaf::TanhDistortion { min, max } => {
+                r.code = code::TANH;
+                r.x = uniform(min, max, u[0]) as f32;
+            }
+            Leaf::BitCrush { min_bits, max_bits } => {
+                let bits = randint(min_bits, max_bits, u[0]);
+                r.code = code::BIT_CRUSH;
+                r.x = (2f64.powi(bits as i32) / 2.0 + 1.0) as f32;
+            }
+            Leaf::Padding {
+                mode,
+                min_fraction,
+                max_fraction,
+                start,
+            } => {
+                let lo = (min_fraction * n as f64).round_ties_even() as i64;
+                let hi = (max_fraction * n as f64).round_ties_even() as i64;
+                r.code = code::PADDING;
+                r.b = randint(lo, hi, u[0]).clamp(0, ni) as u32;
+                r.c = mode;
+                if start {
+                    r.flags |= flag::PAD_START;
+                }
+            }
+        }
+        r
+    }
+}
+
+/// A node of the pipeline tree.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum NodeKind {
+    Leaf(Leaf),
+    Compose {
+        children: Vec<Node>,
+        shuffle: bool,
+    },
+    /// `weights`: cumulative, normalised to end at 1.
+    OneOf {
+        children: Vec<Node>,
+        cumulative: Vec<f64>,
+    },
+    SomeOf {
+        children: Vec<Node>,
+        min: usize,
+        max: usize,
+    },
+}
+
+/// A node with its probability, mode and pre-order position.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Node {
+    pub kind: NodeKind,
+    pub name: &'static str,
+    pub p: f64,
+    pub mode: Mode,
+    pub position: u16,
+}
+
+/// One leaf application drawn for one row: the leaf's position and its four uniforms.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct DrawnLeaf {
+    pub position: u16,
+    pub u: [f64; 4],
+    pub mode: Mode,
+}
+
+/// Where a row's draws come from.
+pub(crate) struct RowKey {
+    pub id: u64,
+    pub batch_id: u64,
+    pub channel: u16,
+}
+
+impl Node {
+    fn counter(&self, key: &RowKey) -> Counter {
+        let (id, lane) = match self.mode {
+            Mode::PerExample => (key.id, 0),
+            Mode::PerBatch => (key.batch_id, 0),
+            Mode::PerChannel => (key.id, 1 + key.channel),
+        };
+        Counter {
+            id,
+            position: self.position,
+            lane,
+        }
+    }
+
+    /// Appends this node's leaf applications for one row, in order, to `out`.
+    pub fn draw(&self, seed: u64, key: &RowKey, out: &mut Vec<DrawnLeaf>) {
+        let c = self.counter(key);
+        if c.uniform(seed, 0) >= self.p {
+            return;
+        }
+        match &self.kind {
+            NodeKind::Leaf(_) => out.push(DrawnLeaf {
+                position: self.position,
+                u: std::array::from_fn(|k| c.uniform(seed, 1 + k as u32)),
+                mode: self.mode,
+            }),
+            NodeKind::Compose { children, shuffle } => {
+                let mut order: Vec<usize> = (0..children.len()).collect();
+                if *shuffle {
+                    // Fisher-Yates, draw 1 + k for the k-th swap.
+                    for (k, i) in (1..order.len()).rev().enumerate() {
+                        let j = randint(0, i as i64, c.uniform(seed, 1 + k as u32)) as usize;
+                        order.swap(i, j);
+                    }
+                }
+                for i in order {
+                    children[i].draw(seed, key, out);
+                }
+            }
+            NodeKind::OneOf {
+                children,
+                cumulative,
+            } => {
+                let u = c.uniform(seed, 1);
+                let i = cumulative
+                    .iter()
+                    .position(|&w| u < w)
+                    .unwrap_or(children.len() - 1);
+                children[i].draw(seed, key, out);
+            }
+            NodeKind::SomeOf { children, min, max } => {
+                let k = randint(*min as i64, *max as i64, c.uniform(seed, 1)) as usize;
+                // A partial Fisher-Yates picks k distinct children; they run in their order.
+                let mut idx: Vec<usize> = (0..children.len()).collect();
+                for s in 0..k {
+                    let j = randint(
+                        s as i64,
+                        idx.len() as i64 - 1,
+                        c.uniform(seed, 2 + s as u32),
+                    );
+                    idx.swap(s, j as usize);
+                }
+                let mut pick = idx[..k].to_vec();
+                pick.sort_unstable();
+                for i in pick {
+                    children[i].draw(seed, key, out);
+                }
+            }
+        }
+    }
+
+    /// Every leaf by position (None for composition nodes).
+    pub fn leaves(&self, out: &mut Vec<Option<Leaf>>) {
+        let pos = self.position as usize;
+        if out.len() <= pos {
+            out.resize(pos + 1, None);
+        }
+        match &self.kind {
+            NodeKind::Leaf(l) => out[pos] = Some(l.clone()),
+            NodeKind::Compose { children, .. }
+            | NodeKind::OneOf { children, .. }
+            | NodeKind::SomeOf { children, .. } => {
+                for ch in children {
+                    ch.leaves(out);
+                }
+            }
+        }
+    }
+}
+
+/// A JSON object being read: keys are marked as used, leftovers are errors.
+struct Obj<'a> {
+    map: &'a Map<String, Value>,
+    path: String,
+    name: &'static str,
+    used: Vec<&'static str>,
+}
+
+fn bad(path: &str, what: impl std::fmt::Display) -> Error {
+    Error::param("pipeline", format!("{path}: {what}"))
+}
+
+impl<'a> Obj<'a> {
+    fn get(&mut self, key: &'static str) -> Option<&'a Value> {
+        self.used.push(key);
+        self.map.get(key).filter(|v| !v.is_null())
+    }
+    fn err(&self, key: &str, what: impl std::fmt::Display) -> Error {
+        bad(
+            &self.path,
+            format!("`{}` parameter `{key}` {what}", self.name),
+        )
+    }
+    fn f64(&mut self, key: &'static str, default: f64) -> Result<f64> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(v) => match v.as_f64() {
+                Some(x) if x.is_finite() => Ok(x),
+                _ => Err(self.err(key, format!("must be a finite number, got {v}"))),
+            },
+        }
+    }
+    fn int(&mut self, key: &'static str, default: i64) -> Result<i64> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(v) => match v.as_f64() {
+                Some(x) if x.is_finite() && x.fract() == 0.0 && x.abs() < 9e15 => Ok(x as i64),
+                _ => Err(self.err(key, format!("must be an integer, got {v}"))),
+            },
+        }
+    }
+    fn bool(&mut self, key: &'static str, default: bool) -> Result<bool> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(v) => v
+                .as_bool()
+                .ok_or_else(|| self.err(key, format!("must be true or false, got {v}"))),
+        }
+    }
+    fn choice(
+        &mut self,
+        key: &'static str,
+        options: &[&'static str],
+        default: usize,
+    ) -> Result<usize> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(v) => v
+                .as_str()
+                .and_then(|s| options.iter().position(|o| *o == s))
+                .ok_or_else(|| self.err(key, format!("must be one of {options:?}, got {v}"))),
+        }
+    }
+    fn check(&self, ok: bool, key: &str, what: &str) -> Result<()> {
+        if ok {
+            Ok(())
+        } else {
+            Err(self.err(key, what))
+        }
+    }
+    fn range(&mut self, lo: &'static str, hi: &'static str, d: (f64, f64)) -> Result<(f64, f64)> {
+        let a = self.f64(lo, d.0)?;
+        let b = self.f64(hi, d.1)?;
+        self.check(
+            a <= b,
+            lo,
+            &format!("must not be greater than `{hi}` ({a} > {b})"),
+        )?;
+        Ok((a, b))
+    }
+    fn finish(self) -> Result<()> {
+        for k in self.map.keys() {
+            if !self.used.contains(&k.as_str()) {
+                let mut known = self.used.clone();
+                known.retain(|u| *u != "name");
+                return Err(bad(
+                    &self.path,
+                    format!(
+                        "`{}` has no parameter `{k}` (it takes {})",
+                        self.name,
+                        known.join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn unit(o: &mut Obj<'_>, key: &'static str, default: usize) -> Result<Unit> {
+    Ok([Unit::Fraction, Unit::Samples, Unit::Seconds]
+        [o.choice(key, &["fraction", "samples", "seconds"], default)?])
+}
+
+/// Parses a pipeline: a JSON list (a `compose` with p = 1) or one node object.
+pub(crate) fn parse(v: &Value) -> Result<Node> {
+    let mut next = 0usize;
+    let root = match v {
+        Value::Array(items) => {
+            let children = parse_list(items, "pipeline", &mut next)?;
+            Node {
+                kind: NodeKind::Compose {
+                    children,
+                    shuffle: false,
+                },
+                name: "compose",
+                p: 1.0,
+                mode: Mode::PerExample,
+                position: 0,
+            }
+        }
+        _ => parse_node(v, "pipeline".into(), &mut next)?,
+    };
+    Ok(root)
+}
+
+fn parse_list(items: &[Value], path: &str, next: &mut usize) -> Result<Vec<Node>> {
+    // The list itself is the node at `*next` (reserved before the children).
+    *next += 1;
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, v)| parse_node(v, format!("{path}[{i}]"), next))
+        .collect()
+}
+
+fn parse_node(v: &Value, path: String, next: &mut usize) -> Result<Node> {
+    let map = v
+        .as_object()
+        .ok_or_else(|| bad(&path, format!("a transform must be a JSON object, got {v}")))?;
+    let name_v = map
+        .get("name")
+        .ok_or_else(|| bad(&path, "a transform needs a `name`"))?;
+    let name_s = name_v
+        .as_str()
+        .ok_or_else(|| bad(&path, format!("`name` must be a string, got {name_v}")))?;
+    const COMPOSITES: [&str; 3] = ["compose", "one_of", "some_of"];
+    let name: &'static str = COMPOSITES
+        .iter()
+        .chain(TRANSFORMS)
+        .find(|n| **n == name_s)
+        .copied()
+        .ok_or_else(|| {
+            bad(
+                &path,
+                format!(
+                    "unknown transform `{name_s}` (known: {}, {})",
+                    COMPOSITES.join(", "),
+                    TRANSFORMS.join(", ")
+                ),
+            )
+        })?;
+    let position = *next;
+    if position > u16::MAX as usize {
+        return Err(bad(&path, "more than 65536 nodes in one pipeline"));
+    }
+    let mut o = Obj {
+        map,
+        path: path.clone(),
+        name,
+        used: vec!["name"],
+    };
+    let composite = COMPOSITES.contains(&name);
+    let p = o.f64("p", if composite { 1.0 } else { 0.5 })?;
+    o.check((0.0..=1.0).contains(&p), "p", "must be in [0, 1]")?;
+    // `mode` is torch-audiomentations' name for how draws are shared; padding keeps
+    // audiomentations' own `mode` (silence, wrap, reflect) and is drawn per example.
+    let mode = if name == "padding" {
+        Mode::PerExample
+    } else {
+        [Mode::PerExample, Mode::PerBatch, Mode::PerChannel]
+            [o.choice("mode", &["per_example", "per_batch", "per_channel"], 0)?]
+    };
+    let kind = if composite {
+        let items = o
+            .get("transforms")
+            .and_then(Value::as_array)
+            .ok_or_else(|| o.err("transforms", "must be a list of transforms"))?;
+        let tpath = format!("{path}.transforms");
+        match name {
+            "compose" => {
+                let shuffle = o.bool("shuffle", false)?;
+                NodeKind::Compose {
+                    children: parse_list(items, &tpath, next)?,
+                    shuffle,
+                }
+            }
+            "one_of" => {
+                if items.is_empty() {
+                    return Err(o.err("transforms", "must not be empty"));
+                }
+                let weights: Vec<f64> = match o.get("weights") {
+                    None => vec![1.0; items.len()],
+                    Some(w) => w
+                        .as_array()
+                        .map(|a| a.iter().map(Value::as_f64).collect::<Option<Vec<f64>>>())
+                        .and_then(|w| w)
+                        .ok_or_else(|| {
+                            o.err("weights", format!("must be a list of numbers, got {w}"))
+                        })?,
+                };
+                o.check(
+                    weights.len() == items.len(),
+                    "weights",
+                    "must have one weight per transform",
+                )?;
+                o.check(
+                    weights.iter().all(|w| w.is_finite() && *w >= 0.0)
+                        && weights.iter().sum::<f64>() > 0.0,
+                    "weights",
+                    "must be finite, >= 0 and not all zero",
+                )?;
+                let total: f64 = weights.iter().sum();
+                let mut acc = 0.0;
+                let cumulative = weights
+                    .iter()
+                    .map(|w| {
+                        acc += w / total;
+                        acc
+                    })
+                    .collect();
+                NodeKind::OneOf {
+                    children: parse_list(items, &tpath, next)?,
+                    cumulative,
+                }
+            }
+            _ => {
+                let n = items.len() as i64;
+                let (min, max) = match o.get("num_transforms") {
+                    None => {
+                        return Err(o.err("num_transforms", "is required (a count or [min, max])"))
+                    }
+                    Some(Value::Array(a)) if a.len() == 2 => {
+                        let lo = a[0].as_i64();
+                        let hi = if a[1].is_null() {
+                            Some(n)
+                        } else {
+                            a[1].as_i64()
+                        };
+                        match (lo, hi) {
+                            (Some(lo), Some(hi)) => (lo, hi),
+                            _ => {
+                                return Err(o.err(
+                                    "num_transforms",
+                                    "must be a count or [min, max or null]",
+                                ))
+                            }
+                        }
+                    }
+                    Some(v) => match v.as_i64() {
+                        Some(k) => (k, k),
+                        None => {
+                            return Err(o.err(
+                                "num_transforms",
+                                format!("must be a count or [min, max], got {v}"),
+                            ))
+                        }
+                    },
+                };
+                o.check(
+                    0 <= min && min <= max && max <= n,
+                    "num_transforms",
+                    &format!("must satisfy 0 <= min <= max <= {n} (the number of transforms)"),
+                )?;
+                NodeKind::SomeOf {
+                    children: parse_list(items, &tpath, next)?,
+                    min: min as usize,
+                    max: max as usize,
+                }
+            }
+        }
+    } else {
+        *next += 1;
+        NodeKind::Leaf(parse_leaf(&mut o)?)
+    };
+    o.finish()?;
+    Ok(Node {
+        kind,
+        name,
+        p,
+        mode,
+        position: position as u16,
+    })
+}
+
+fn parse_leaf(o: &mut Obj<'_>) -> Result<Leaf> {
+    Ok(match o.name {
+        "gain" => {
+            let (min_db, max_db) = o.range("min_gain_db", "max_gain_db", (-12.0, 12.0))?;
+            Leaf::Gain { min_db, max_db }
+        }
+        "gain_transition" => {
+            let (min_db, max_db) = o.range("min_gain_db", "max_gain_db", (-24.0, 6.0))?;
+            let (min_duration, max_duration) =
+                o.range("min_duration", "max_duration", (0.2, 6.0))?;
+            o.check(
+                min_duration > 0.0,
+                "min_duration",
+                "must be greater than zero",
+            )?;
+            let unit = unit(o, "duration_unit", 2)?;
+            Leaf::GainTransition {
+                min_db,
+                max_db,
+                min_duration,
+                max_duration,
+                unit,
+            }
+        }
+        "polarity_inversion" => Leaf::PolarityInversion,
+        "reverse" => Leaf::Reverse,
+        "shift" => {
+            let (min, max) = o.range("min_shift", "max_shift", (-0.5, 0.5))?;
+            let unit = unit(o, "shift_unit", 0)?;
+            if unit == Unit::Fraction {
+                o.check(
+                    min >= -1.0,
+                    "min_shift",
+                    "must be >= -1 when shift_unit is \"fraction\"",
+                )?;
+                o.check(
+                    max <= 1.0,
+                    "max_shift",
+                    "must be <= 1 when shift_unit is \"fraction\"",
+                )?;
+            }
+            let rollover = o.bool("rollover", true)?;
+            let fade_duration = o.f64("fade_duration", 0.005)?;
+            o.check(
+                fade_duration == 0.0 || fade_duration >= 0.00025,
+                "fade_duration",
+                "must be 0 or >= 0.00025 seconds",
+            )?;
+            Leaf::Shift {
+                min,
+                max,
+                unit,
+                rollover,
+                fade_duration,
+            }
+        }
+        "clip" => {
+            let a_min = o.f64("a_min", -1.0)?;
+            let a_max = o.f64("a_max", 1.0)?;
+            o.check(a_min < a_max, "a_min", "must be less than `a_max`")?;
+            Leaf::Clip { a_min, a_max }
+        }
+        "clipping_distortion" => {
+            let min_pct = o.int("min_percentile_threshold", 0)?;
+            let max_pct = o.int("max_percentile_threshold", 40)?;
+            o.check(
+                0 <= min_pct && min_pct <= max_pct && max_pct <= 100,
+                "min_percentile_threshold",
+                "must satisfy 0 <= min <= max_percentile_threshold <= 100",
+            )?;
+            Leaf::ClippingDistortion { min_pct, max_pct }
+        }
+        "normalize" => Leaf::Normalize {
+            only_too_loud: o.choice("apply_to", &["all", "only_too_loud_sounds"], 0)? == 1,
+        },
+        "add_gaussian_noise" => {
+            let (min_amplitude, max_amplitude) =
+                o.range("min_amplitude", "max_amplitude", (0.001, 0.015))?;
+            o.check(min_amplitude > 0.0, "min_amplitude", "must be > 0")?;
+            Leaf::AddGaussianNoise {
+                min_amplitude,
+                max_amplitude,
+            }
+        }
+        "add_gaussian_snr" => {
+            let (min_snr_db, max_snr_db) = o.range("min_snr_db", "max_snr_db", (5.0, 40.0))?;
+            Leaf::AddGaussianSnr {
+                min_snr_db,
+                max_snr_db,
+            }
+        }
+        "time_mask" => {
+            let (min_band_part, max_band_part) =
+                o.range("min_band_part", "max_band_part", (0.01, 0.2))?;
+            o.check(
+                (0.0..=1.0).contains(&min_band_part) && max_band_part <= 1.0,
+                "min_band_part",
+                "and `max_band_part` must be between 0 and 1",
+            )?;
+            let fade_duration = o.f64("fade_duration", 0.005)?;
+            o.check(
+                fade_duration == 0.0 || fade_duration >= 0.00025,
+                "fade_duration",
+                "must be 0 or >= 0.00025 seconds",
+            )?;
+            let location = o.choice("mask_location", &["random", "start", "end"], 0)? as u8;
+            Leaf::TimeMask {
+                min_band_part,
+                max_band_part,
+                fade_duration,
+                location,
+            }
+        }
+        "tanh_distortion" => {
+            let (min, max) = o.range("min_distortion", "max_distortion", (0.01, 0.7))?;
+            o.check(
+                (0.0..=1.0).contains(&min) && max <= 1.0,
+                "min_distortion",
+                "and `max_distortion` must be between 0 and 1",
+            )?;
+            Leaf::TanhDistortion { min, max }
+        }
+        "bit_crush" => {
+            let min_bits = o.int("min_bit_depth", 5)?;
+            let max_bits = o.int("max_bit_depth", 10)?;
+            o.check(min_bits >= 1, "min_bit_depth", "must be at least 1")?;
+            o.check(
+                max_bits <= 32,
+                "max_bit_depth",
+                "must not be greater than 32",
+            )?;
+            o.check(
+                min_bits <= max_bits,
+                "min_bit_depth",
+                "must not be larger than `max_bit_depth`",
+            )?;
+            Leaf::BitCrush { min_bits, max_bits }
+        }
+        "padding" => {
+            let mode = o.choice("mode", &["silence", "wrap", "reflect"], 0)? as u32;
+            let (min_fraction, max_fraction) =
+                o.range("min_fraction", "max_fraction", (0.01, 0.7))?;
+            o.check(
+                min_fraction >= 0.0 && max_fraction <= 1.0,
+                "min_fraction",
+                "and `max_fraction` must be between 0 and 1",
+            )?;
+            let start = o.choice("pad_section", &["end", "start"], 0)? == 1;
+            Leaf::Padding {
+                mode,
+                min_fraction,
+                max_fraction,
+                start,
+            }
+        }
+        other => return Err(bad(&o.path, format!("unknown transform `{other}`"))),
+    })
+}

@@ -1,0 +1,111 @@
+"""Reference outputs of audiomentations 0.43.1 for wavegpu's augmentation parity tests.
+
+Writes tests/data/augment_cases.json: for each case an input (channels, samples) float32
+signal, the wavegpu pipeline JSON (with every random parameter fixed by min = max or by a
+fixed mask location), the audiomentations call it mirrors, and audiomentations' output.
+`op_cases` fix parameters that no range can pin down (gain_transition's start) by setting
+the transform's `parameters` and calling `apply`, as audiomentations' own tests do.
+
+Run from the repository root: .venv/bin/python tests/data/make_augment_dumps.py
+Deterministic: the inputs come from numpy's default_rng(2026).
+"""
+
+import json
+import os
+
+import numpy as np
+import audiomentations as A
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "augment_cases.json")
+SR = 8000
+
+
+def signal(rng, channels, n, scale=0.4):
+    t = np.arange(n) / SR
+    x = scale * np.sin(2 * np.pi * 440 * t) + 0.2 * rng.standard_normal((channels, n))
+    return x.astype(np.float32)
+
+
+def f32_list(a):
+    """float32 values as the shortest decimal text that reads back to the same float32."""
+    return [[float(np.format_float_positional(v, unique=True)) for v in row] for row in np.atleast_2d(a)]
+
+
+def main():
+    rng = np.random.default_rng(2026)
+    mono = signal(rng, 1, 300)
+    stereo = signal(rng, 2, 250)
+    loud = (mono * 3.0).astype(np.float32)
+    cases = []
+
+    def case(name, aug, pipeline, x):
+        y = aug(samples=x[0] if x.shape[0] == 1 else x, sample_rate=SR)
+        y = np.asarray(y, dtype=np.float32).reshape(x.shape[0], -1)
+        cases.append(
+            {
+                "name": name,
+                "sample_rate": SR,
+                "pipeline": pipeline,
+                "input": f32_list(x),
+                "output": f32_list(y),
+            }
+        )
+
+    def one(name, cls, kw, json_name, x=mono):
+        case(name, cls(**kw, p=1.0), [dict(name=json_name, p=1.0, **kw)], x)
+
+    one("gain", A.Gain, dict(min_gain_db=-4.5, max_gain_db=-4.5), "gain")
+    one("gain_stereo", A.Gain, dict(min_gain_db=3.0, max_gain_db=3.0), "gain", stereo)
+    one("polarity_inversion", A.PolarityInversion, {}, "polarity_inversion")
+    one("reverse", A.Reverse, {}, "reverse")
+    one("reverse_stereo", A.Reverse, {}, "reverse", stereo)
+    one("shift_fraction_rollover_fade", A.Shift,
+        dict(min_shift=0.25, max_shift=0.25, shift_unit="fraction", rollover=True, fade_duration=0.005), "shift")
+    one("shift_negative_no_rollover_fade", A.Shift,
+        dict(min_shift=-0.3, max_shift=-0.3, shift_unit="fraction", rollover=False, fade_duration=0.005), "shift")
+    one("shift_positive_no_rollover", A.Shift,
+        dict(min_shift=0.1, max_shift=0.1, shift_unit="fraction", rollover=False, fade_duration=0.0), "shift")
+    one("shift_samples", A.Shift,
+        dict(min_shift=-77, max_shift=-77, shift_unit="samples", rollover=True, fade_duration=0.0), "shift")
+    one("shift_seconds_stereo", A.Shift,
+        dict(min_shift=0.01, max_shift=0.01, shift_unit="seconds", rollover=True, fade_duration=0.002), "shift", stereo)
+    one("clip", A.Clip, dict(a_min=-0.3, a_max=0.5), "clip")
+    one("clipping_distortion", A.ClippingDistortion,
+        dict(min_percentile_threshold=20, max_percentile_threshold=20), "clipping_distortion")
+    one("clipping_distortion_stereo", A.ClippingDistortion,
+        dict(min_percentile_threshold=35, max_percentile_threshold=35), "clipping_distortion", stereo)
+    one("normalize", A.Normalize, dict(apply_to="all"), "normalize")
+    one("normalize_stereo", A.Normalize, dict(apply_to="all"), "normalize", stereo)
+    one("normalize_only_too_loud_quiet", A.Normalize, dict(apply_to="only_too_loud_sounds"), "normalize")
+    one("normalize_only_too_loud_loud", A.Normalize, dict(apply_to="only_too_loud_sounds"), "normalize", loud)
+    one("time_mask_start_fade", A.TimeMask,
+        dict(min_band_part=0.2, max_band_part=0.2, fade_duration=0.005, mask_location="start"), "time_mask")
+    one("time_mask_end_hard", A.TimeMask,
+        dict(min_band_part=0.3, max_band_part=0.3, fade_duration=0.0, mask_location="end"), "time_mask")
+    one("tanh_distortion", A.TanhDistortion, dict(min_distortion=0.4, max_distortion=0.4), "tanh_distortion")
+    one("tanh_distortion_stereo", A.TanhDistortion,
+        dict(min_distortion=0.8, max_distortion=0.8), "tanh_distortion", stereo)
+    one("bit_crush", A.BitCrush, dict(min_bit_depth=6, max_bit_depth=6), "bit_crush")
+    for mode in ["silence", "wrap", "reflect"]:
+        for section in ["start", "end"]:
+            for frac in [0.3, 0.8]:
+                one(f"padding_{mode}_{section}_{frac}", A.Padding,
+                    dict(mode=mode, min_fraction=frac, max_fraction=frac, pad_section=section), "padding")
+
+    op_cases = []
+    for fade, t0, start, end in [(200, 100, -12.0, 4.0), (250, -50, 3.0, -20.0), (100, 250, -6.0, 0.0)]:
+        t = A.GainTransition(p=1.0)
+        t.parameters = dict(should_apply=True, fade_time_samples=fade, t0=t0, start_gain_db=start, end_gain_db=end)
+        y = t.apply(mono[0], SR)
+        op_cases.append(
+            dict(name="gain_transition", fade_time_samples=fade, t0=t0, start_gain_db=start,
+                 end_gain_db=end, input=f32_list(mono[0])[0], output=f32_list(np.asarray(y, np.float32))[0])
+        )
+
+    with open(OUT, "w") as f:
+        json.dump({"audiomentations": A.__version__, "cases": cases, "op_cases": op_cases}, f)
+    print(f"wrote {OUT}: {len(cases)} cases, {len(op_cases)} op cases")
+
+
+if __name__ == "__main__":
+    main()
