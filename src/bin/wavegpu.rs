@@ -2,6 +2,8 @@
 
 #[path = "wavegpu/args.rs"]
 mod args;
+#[path = "wavegpu/augment.rs"]
+mod augment;
 #[path = "wavegpu/cqt.rs"]
 mod cqt;
 #[path = "wavegpu/fail.rs"]
@@ -181,6 +183,7 @@ fn run(cli: Cli) -> Result<i32, Fail> {
         Command::Spectral(a) => spectral::spectral(a),
         Command::Cqt(a) => cqt::cqt(a, false),
         Command::Vqt(a) => cqt::cqt(a, true),
+        Command::Augment(a) => augment::augment(a),
     }
 }
 

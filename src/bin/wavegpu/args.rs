@@ -21,6 +21,22 @@ that fails is reported and skipped, and the exit status is then 1."
 
 const AFTER_HELP: &str = after_help_text!();
 
+const AUGMENT_AFTER_HELP: &str = concat!(
+    "\
+Pipeline: a JSON list of transforms, e.g. [{\"name\": \"gain\", \"min_gain_db\": -6, \
+\"max_gain_db\": 6, \"p\": 0.5}, {\"name\": \"one_of\", \"transforms\": [...]}]; the names, \
+parameters and defaults are audiomentations' (see the wavegpu::augment docs for the list, \
+compose / one_of / some_of, and \"mode\": per_example, per_batch, per_channel).
+
+Seeding: every random draw is a function of (--seed, the file's name, the transform's place \
+in the pipeline): the same seed on the same files gives the same bytes, and a file gets the \
+same augmentation alone or with any other files in its directory. --device gpu and cpu agree \
+within 1e-5.
+
+",
+    after_help_text!()
+);
+
 const CHROMA_AFTER_HELP: &str = concat!(
     "\
 Tuning: librosa.feature.chroma_stft estimates the tuning from the audio when it is not given \
@@ -177,6 +193,10 @@ pub enum Command {
     /// ERB-based bandwidth offset
     #[command(after_help = CQT_AFTER_HELP)]
     Vqt(CqtArgs),
+    /// Augment audio with a JSON pipeline of transforms named as in audiomentations
+    /// (snake_case), seeded: OUT.wav (float32) or OUT.npy, the layout of `decode`
+    #[command(after_help = AUGMENT_AFTER_HELP)]
+    Augment(AugmentArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -325,6 +345,37 @@ pub struct EncodeArgs {
     /// Compression level (flac 0-12, mp3 0-9, opus 0-10)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(0..=100))]
     pub compression_level: Option<i32>,
+}
+
+#[derive(Debug, Args)]
+pub struct AugmentArgs {
+    /// The audio file, or a directory of them
+    pub input: PathBuf,
+    /// OUT.wav (float32) or OUT.npy; a directory when INPUT is one
+    #[arg(short, long, value_name = "OUT")]
+    pub output: PathBuf,
+    /// The pipeline, a JSON file
+    #[arg(long, value_name = "FILE.json")]
+    pub pipeline: PathBuf,
+    /// The seed of every random draw
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub seed: u64,
+    /// What a directory OUT gets
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<AugmentFormat>,
+    #[command(flatten)]
+    pub load: LoadArgs,
+    #[command(flatten)]
+    pub device: DeviceArg,
+}
+
+/// What `augment` writes into a directory OUT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AugmentFormat {
+    /// float32 NumPy array
+    Npy,
+    /// float32 WAV
+    Wav,
 }
 
 #[derive(Debug, Args)]
