@@ -26,6 +26,16 @@ enum Kind {
     Gpu(Arc<GpuContext>),
 }
 
+/// The GPU time of one compute pass (see [`Device::take_pass_timings`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PassTiming {
+    /// The pass: "stft", "stft (complex)", "stft+filterbank", "stft+filterbank+post",
+    /// "stft+spectral", "filterbank", "cqt", "istft", ...
+    pub label: &'static str,
+    /// Its duration on the GPU, from timestamp queries.
+    pub seconds: f64,
+}
+
 /// What `wavegpu devices` lists for each adapter.
 #[derive(Debug, Clone)]
 pub struct AdapterDesc {
@@ -52,6 +62,48 @@ impl Device {
         Ok(Device {
             kind: Kind::Gpu(Arc::new(GpuContext::open(false)?)),
         })
+    }
+
+    /// [`Device::gpu`] with timestamp queries around every compute pass plans record on it,
+    /// read with [`Device::take_pass_timings`]: for benchmarks (`wavegpu bench`). Fails when
+    /// the adapter has no timestamp queries.
+    pub fn gpu_profiled() -> Result<Device> {
+        Ok(Device {
+            kind: Kind::Gpu(Arc::new(GpuContext::open_with(false, true)?)),
+        })
+    }
+
+    /// The GPU time of each compute pass recorded since the last call, in order, on a device
+    /// from [`Device::gpu_profiled`] (empty on other devices), and forgets them. Plans record
+    /// one pass per chunk of a run (an STFT with its filterbank and dB/DCT stages is one).
+    ///
+    /// ```no_run
+    /// use wavegpu::{Audio, Device, Spectrogram};
+    /// let dev = Device::gpu_profiled()?;
+    /// let plan = Spectrogram::stft().n_fft(512).hop_length(160).build(&dev)?;
+    /// plan.run(&Audio::from_mono(vec![0.1; 160_000], 16_000))?;
+    /// for t in dev.take_pass_timings()? {
+    ///     println!("{}: {:.3} ms", t.label, t.seconds * 1e3);
+    /// }
+    /// # Ok::<(), wavegpu::Error>(())
+    /// ```
+    pub fn take_pass_timings(&self) -> Result<Vec<PassTiming>> {
+        match self.gpu_context() {
+            Some(c) => Ok(pollster::block_on(c.take_timings())?
+                .into_iter()
+                .map(|(label, seconds)| PassTiming { label, seconds })
+                .collect()),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// The device's memory bandwidth in bytes per second (read plus written), measured with
+    /// buffer-to-buffer copies of `bytes` bytes (capped at the device's buffer size limit): the
+    /// floor that benchmarks divide by. `None` on the CPU device.
+    pub fn copy_bandwidth(&self, bytes: u64) -> Result<Option<f64>> {
+        self.gpu_context()
+            .map(|c| c.copy_bandwidth(bytes))
+            .transpose()
     }
 
     /// A hardware GPU if one is found (or the adapter `WGPU_ADAPTER_NAME` names), else the

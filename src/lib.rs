@@ -12,7 +12,7 @@ pub mod io;
 pub mod transform;
 
 pub use audio::{Audio, AudioBatch};
-pub use device::{AdapterDesc, Device};
+pub use device::{AdapterDesc, Device, PassTiming};
 pub use dsp::frames::PadMode;
 pub use dsp::window::Window;
 pub use dsp::{ChromaParams, DbRef, DbScale, MelNorm};

@@ -240,7 +240,7 @@ impl GpuCqt {
                 {
                     let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
                         label: Some("cqt"),
-                        timestamp_writes: None,
+                        timestamp_writes: self.ctx.pass_timestamps("cqt"),
                     });
                     let (x, y) = grid(items, max_dim);
                     for (o, bind) in self.octaves.iter().zip(&bufs.binds) {

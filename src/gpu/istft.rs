@@ -180,7 +180,7 @@ impl GpuIstft {
                 {
                     let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
                         label: Some("istft"),
-                        timestamp_writes: None,
+                        timestamp_writes: self.ctx.pass_timestamps("istft"),
                     });
                     pass.set_bind_group(0, &bufs.bind, &[]);
                     pass.set_pipeline(&self.k.pipelines[0]);

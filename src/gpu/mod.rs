@@ -6,6 +6,7 @@ pub(crate) mod features;
 pub(crate) mod iir;
 pub(crate) mod istft;
 pub(crate) mod kernel;
+pub(crate) mod profile;
 pub(crate) mod shaders;
 pub(crate) mod spectral;
 pub(crate) mod stft;
@@ -18,6 +19,8 @@ pub(crate) struct GpuContext {
     pub queue: wgpu::Queue,
     pub info: Option<wgpu::AdapterInfo>,
     pub limits: wgpu::Limits,
+    /// Timestamp queries around compute passes, when opened with profiling.
+    pub profiler: Option<profile::Profiler>,
 }
 
 fn instance() -> wgpu::Instance {
@@ -44,6 +47,12 @@ impl GpuContext {
     /// Opens the preferred adapter. With `hardware_only`, CPU adapters are refused unless
     /// `WGPU_ADAPTER_NAME` names one.
     pub fn open(hardware_only: bool) -> Result<GpuContext> {
+        Self::open_with(hardware_only, false)
+    }
+
+    /// [`open`](Self::open), with timestamp queries around compute passes when `profile`
+    /// (an error if the adapter has none).
+    pub fn open_with(hardware_only: bool, profile: bool) -> Result<GpuContext> {
         let mut adapters = Self::adapters();
         let wanted = std::env::var("WGPU_ADAPTER_NAME")
             .ok()
@@ -76,14 +85,32 @@ impl GpuContext {
         };
         let info = adapter.get_info();
         let limits = adapter.limits();
+        let features = if profile {
+            if !adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY) {
+                return Err(Error::NoAdapter(format!(
+                    "{}: no timestamp queries, cannot profile",
+                    info.name
+                )));
+            }
+            wgpu::Features::TIMESTAMP_QUERY
+        } else {
+            wgpu::Features::empty()
+        };
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("wavegpu"),
-            required_features: wgpu::Features::empty(),
+            required_features: features,
             required_limits: limits.clone(),
             ..Default::default()
         }))
         .map_err(|e| Error::NoAdapter(format!("{}: request_device failed: {e}", info.name)))?;
-        Ok(Self::from_parts(device, queue, Some(info)))
+        let mut ctx = Self::from_parts(device, queue, Some(info));
+        if profile {
+            ctx.profiler = Some(profile::Profiler::new(
+                &ctx.device,
+                wgpu::QUERY_SET_MAX_QUERIES / 2,
+            ));
+        }
+        Ok(ctx)
     }
 
     pub fn from_parts(
@@ -97,6 +124,7 @@ impl GpuContext {
             queue,
             info,
             limits,
+            profiler: None,
         }
     }
 

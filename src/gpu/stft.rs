@@ -545,9 +545,16 @@ impl GpuStft {
                             label: Some("stft"),
                         });
                 {
+                    let label = match (mode, post.is_some()) {
+                        (Mode::Complex, _) => "stft (complex)",
+                        (Mode::Real, _) => "stft",
+                        (Mode::Features, false) => "stft+filterbank",
+                        (Mode::Features, true) => "stft+filterbank+post",
+                        (Mode::Spectral, _) => "stft+spectral",
+                    };
                     let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
                         label: Some("stft"),
-                        timestamp_writes: None,
+                        timestamp_writes: self.ctx.pass_timestamps(label),
                     });
                     pass.set_pipeline(&self.k.pipelines[0]);
                     pass.set_bind_group(0, own.as_ref().map_or(&bufs.bind, |o| &o.1), &[]);
@@ -777,7 +784,7 @@ impl GpuStft {
                 {
                     let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
                         label: Some("filterbank"),
-                        timestamp_writes: None,
+                        timestamp_writes: self.ctx.pass_timestamps("filterbank"),
                     });
                     pass.set_pipeline(&bank.pipeline);
                     pass.set_bind_group(0, &bind, &[]);
