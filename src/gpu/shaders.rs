@@ -74,7 +74,6 @@ pub(crate) enum Kernel {
     #[allow(dead_code)] // until the augmentation kernels land
     Augment,
     /// IIR filtering of waveforms.
-    #[allow(dead_code)] // until the IIR kernels land
     Iir,
 }
 
