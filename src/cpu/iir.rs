@@ -176,3 +176,89 @@ pub(crate) fn sosfiltfilt_rows(
 ) -> Result<()> {
     sosfilt_rows(data, lengths, sos, IirMode::ZeroPhase)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dsp::iir::{butter, sosfilt, Band};
+    use ndarray::Array2;
+
+    fn rows(n: usize, stride: usize) -> Array2<f32> {
+        Array2::from_shape_fn((n, stride), |(r, i)| {
+            ((i * 7 + r * 13) % 17) as f32 / 8.0 - 1.0
+        })
+    }
+
+    #[test]
+    fn batch_rows_equal_single_signals_and_keep_their_tails() {
+        let sos = vec![
+            butter(4, Band::Lowpass(1000.0), 16_000.0).unwrap(),
+            butter(2, Band::Bandstop(300.0, 900.0), 16_000.0).unwrap(),
+            butter(3, Band::Highpass(50.0), 16_000.0).unwrap(),
+        ];
+        let lengths = [500, 0, 377];
+        for mode in [IirMode::Zero, IirMode::Steady, IirMode::ZeroPhase] {
+            let x = rows(3, 500);
+            let mut y = x.clone();
+            sosfilt_rows(y.view_mut(), &lengths, &sos, mode).unwrap();
+            for r in 0..3 {
+                let l = lengths[r];
+                let one = sosfilt(&sos[r], &x.row(r).to_vec()[..l], mode).unwrap();
+                assert_eq!(&y.row(r).to_vec()[..l], &one[..], "row {r} {mode:?}");
+                assert_eq!(
+                    y.row(r).to_vec()[l..],
+                    x.row(r).to_vec()[l..],
+                    "tail of row {r}"
+                );
+            }
+            // One list for all rows == the same list repeated.
+            let mut a = x.clone();
+            sosfilt_rows(a.view_mut(), &lengths, &sos[..1], mode).unwrap();
+            let mut b = x.clone();
+            let same = vec![sos[0].clone(); 3];
+            sosfilt_rows(b.view_mut(), &lengths, &same, mode).unwrap();
+            assert_eq!(a, b);
+        }
+    }
+
+    #[test]
+    fn batch_errors_name_the_argument_or_row() {
+        let sos = vec![butter(4, Band::Lowpass(1000.0), 16_000.0).unwrap()];
+        let mut x = rows(2, 100);
+        let e = sosfilt_rows(x.view_mut(), &[100], &sos, IirMode::Zero).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::InvalidParameter {
+                    name: "lengths",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let e = sosfilt_rows(x.view_mut(), &[100, 101], &sos, IirMode::Zero).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::InvalidParameter {
+                    name: "lengths",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let three = vec![sos[0].clone(); 3];
+        let e = sosfilt_rows(x.view_mut(), &[100, 100], &three, IirMode::Zero).unwrap_err();
+        assert!(
+            matches!(e, Error::InvalidParameter { name: "sos", .. }),
+            "{e}"
+        );
+        let before = x.clone();
+        let e = sosfiltfilt_rows(x.view_mut(), &[100, 15], &sos).unwrap_err();
+        match e {
+            Error::InvalidAudio { input, .. } => assert_eq!(input, "batch row 1"),
+            e => panic!("{e}"),
+        }
+        assert_eq!(x, before, "nothing filtered when a row is refused");
+    }
+}
