@@ -9,7 +9,8 @@ use num_complex::Complex64;
 use rustfft::FftPlanner;
 use serde_json::Value;
 use wavegpu::dsp::iir::{
-    butter, filtfilt_padlen, rbj, seven_band_eq, sosfilt, Band, EqBand, IirMode, Rbj, Section,
+    butter, butterworth_transform, filtfilt_padlen, rbj, rbj_transform, seven_band_eq, sosfilt,
+    Band, EqBand, IirMode, Rbj, Section,
 };
 use wavegpu::Error;
 
@@ -142,7 +143,9 @@ fn filtering_matches_scipy_and_audiomentations() {
             m => panic!("{m}"),
         };
         let sos = sos_of(&case["sos"]);
-        // The audiomentations cases also check our design of their filter.
+        // The audiomentations cases also check our design of their filter, and run through
+        // the transform-level helper.
+        let mut sos = sos;
         if let Some(cut) = case["cutoff_freq"].as_f64() {
             let order = case["order"].as_u64().unwrap() as usize;
             let fs = case["fs"].as_f64().unwrap();
@@ -152,6 +155,11 @@ fn filtering_matches_scipy_and_audiomentations() {
                 Band::Lowpass(cut)
             };
             assert!(sos_err(&butter(order, band, fs).unwrap(), &sos) <= 1e-10);
+            let zero_phase = mode == IirMode::ZeroPhase;
+            let rolloff = order as u32 * if zero_phase { 12 } else { 6 };
+            let (t, m) = butterworth_transform(band, rolloff, zero_phase, fs as u32).unwrap();
+            assert_eq!(m, mode);
+            sos = t;
         }
         let y = sosfilt(&sos, x, mode).unwrap();
         let want = row(case["row"].as_u64().unwrap() as usize);
@@ -344,4 +352,36 @@ fn bad_parameters_are_typed_errors() {
         pad + 1
     );
     assert!(sosfilt(&sos, &[], IirMode::ZeroPhase).unwrap().is_empty());
+}
+
+#[test]
+fn transform_helpers_clamp_and_check_like_audiomentations() {
+    // Above sr // 2 the cutoff (or upper edge) becomes 0.9999 * (sr // 2).
+    let (sos, mode) = butterworth_transform(Band::Lowpass(9000.0), 24, false, 16_001).unwrap();
+    assert_eq!(mode, IirMode::Steady);
+    assert_eq!(
+        sos,
+        butter(4, Band::Lowpass(8000.0 * 0.9999), 16_001.0).unwrap()
+    );
+    let (sos, mode) =
+        butterworth_transform(Band::Bandstop(3000.0, 9000.0), 24, true, 16_000).unwrap();
+    assert_eq!(mode, IirMode::ZeroPhase);
+    assert_eq!(
+        sos,
+        butter(2, Band::Bandstop(3000.0, 7999.2), 16_000.0).unwrap()
+    );
+    for (rolloff, zero_phase) in [(0, false), (9, false), (18, true), (0, true)] {
+        match butterworth_transform(Band::Highpass(100.0), rolloff, zero_phase, 16_000) {
+            Err(Error::InvalidParameter {
+                name: "rolloff", ..
+            }) => {}
+            r => panic!("rolloff {rolloff}: {r:?}"),
+        }
+    }
+    // Shelves clamp their centre, the peaking filter does not.
+    assert_eq!(
+        rbj_transform(Rbj::HighShelf, 9000.0, 6.0, 0.5, 16_000).unwrap(),
+        rbj(Rbj::HighShelf, 7999.2, 6.0, 0.5, 16_000.0).unwrap()
+    );
+    assert!(rbj_transform(Rbj::Peaking, 9000.0, 6.0, 0.5, 16_000).is_err());
 }

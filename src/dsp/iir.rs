@@ -155,6 +155,59 @@ pub fn butter(order: usize, band: Band, sample_rate: f64) -> Result<Vec<Section>
     Ok(zpk2sos(z, p, k))
 }
 
+/// audiomentations' `BaseButterworthFilter.apply` (`LowPassFilter`, `HighPassFilter`,
+/// `BandPassFilter`, `BandStopFilter`) for drawn parameters: the sections and how to run
+/// them.
+///
+/// - `band`: the drawn cutoff (`Lowpass`/`Highpass`), or for the two-sided filters
+///   `(center_freq - bandwidth / 2, center_freq + bandwidth / 2)`;
+/// - `rolloff`: the drawn roll-off in dB/octave, a multiple of 6 (of 12 with `zero_phase`);
+///   the order is `rolloff / 6` (`rolloff / 12` with `zero_phase`);
+/// - a cutoff (or the upper band edge) above `sample_rate // 2` (integer division, as
+///   audiomentations) becomes `0.9999 * (sample_rate // 2)`, as audiomentations does;
+/// - the mode is [`IirMode::ZeroPhase`] with `zero_phase`, else [`IirMode::Steady`]
+///   (audiomentations passes `zi = sosfilt_zi(sos) * x[0]`).
+///
+/// ```
+/// use wavegpu::dsp::iir::{butterworth_transform, Band, IirMode};
+/// let (sos, mode) = butterworth_transform(Band::Lowpass(9000.0), 24, false, 16_000)?;
+/// assert_eq!((sos.len(), mode), (2, IirMode::Steady)); // cutoff clamped to 7999.2 Hz
+/// assert!(butterworth_transform(Band::Lowpass(1000.0), 18, true, 16_000).is_err());
+/// # Ok::<(), wavegpu::Error>(())
+/// ```
+pub fn butterworth_transform(
+    band: Band,
+    rolloff: u32,
+    zero_phase: bool,
+    sample_rate: u32,
+) -> Result<(Vec<Section>, IirMode)> {
+    let step = if zero_phase { 12 } else { 6 };
+    if rolloff == 0 || rolloff % step != 0 {
+        return Err(Error::param(
+            "rolloff",
+            format!(
+                "must be a positive multiple of {step} dB/octave{}, got {rolloff}",
+                if zero_phase { " with zero_phase" } else { "" }
+            ),
+        ));
+    }
+    let nyq = (sample_rate / 2) as f64;
+    let clamp = |f: f64| if f > nyq { nyq * 0.9999 } else { f };
+    let band = match band {
+        Band::Lowpass(f) => Band::Lowpass(clamp(f)),
+        Band::Highpass(f) => Band::Highpass(clamp(f)),
+        Band::Bandpass(lo, hi) => Band::Bandpass(lo, clamp(hi)),
+        Band::Bandstop(lo, hi) => Band::Bandstop(lo, clamp(hi)),
+    };
+    let sos = butter((rolloff / step) as usize, band, sample_rate as f64)?;
+    let mode = if zero_phase {
+        IirMode::ZeroPhase
+    } else {
+        IirMode::Steady
+    };
+    Ok((sos, mode))
+}
+
 // --- scipy's zpk pipeline, step by step -------------------------------------------------
 
 fn buttap(n: usize) -> (Vec<C>, Vec<C>, f64) {
@@ -494,6 +547,26 @@ pub fn rbj(kind: Rbj, center_freq: f64, gain_db: f64, q: f64, sample_rate: f64) 
         ),
     };
     Ok([b0 / a0, b1 / a0, b2 / a0, 1.0, a1 / a0, a2 / a0])
+}
+
+/// audiomentations' `PeakingFilter` / `LowShelfFilter` / `HighShelfFilter` `apply` for
+/// drawn parameters: the shelves clamp a `center_freq` above `sample_rate // 2` to
+/// `0.9999 * (sample_rate // 2)` first (the peaking filter does not, and a peak at or above
+/// Nyquist is an error here); run the section with [`IirMode::Steady`].
+pub fn rbj_transform(
+    kind: Rbj,
+    center_freq: f64,
+    gain_db: f64,
+    q: f64,
+    sample_rate: u32,
+) -> Result<Section> {
+    let nyq = (sample_rate / 2) as f64;
+    let f = if kind != Rbj::Peaking && center_freq > nyq {
+        nyq * 0.9999
+    } else {
+        center_freq
+    };
+    rbj(kind, f, gain_db, q, sample_rate as f64)
 }
 
 /// One band of a parametric EQ: centre frequency (Hz), gain (dB), quality factor.
