@@ -15,7 +15,7 @@
 struct Params {
     rows: u32,
     stride: u32,
-    // samples per block (one block per thread)
+    // IIR: samples per block (one block per thread); FIR: workgroups per row
     block: u32,
     // 1: one coefficient record for every row; else one per row
     coef_rows: u32,
@@ -175,4 +175,61 @@ fn iir(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) t
         storageBarrier();
         workgroupBarrier();
     }
+}
+
+// ---- centred FIR (the band filters' FIR option) ------------------------------------------
+// `coefs` holds per record [numtaps, h0, h1, ...]; the rows are first copied to `ext` (same
+// layout as `data`), then each thread computes one output sample
+// y[i] = sum_k h[k] x[i + c - k], c = numtaps / 2, over the row's valid samples only
+// (np.convolve(x, h, mode='same')).
+
+struct Sample {
+    r: u32,
+    i: u32,
+    n: u32,
+    ok: bool,
+}
+
+fn fir_sample(wid: vec3<u32>, tid: u32) -> Sample {
+    let g = wid.x + wid.y * prm.grid_x;
+    let r = g / prm.block;
+    let i = (g % prm.block) * WG + tid;
+    if (r >= prm.rows) {
+        return Sample(0u, 0u, 0u, false);
+    }
+    let n = min(lengths[r], prm.stride);
+    return Sample(r, i, n, i < n);
+}
+
+@compute @workgroup_size(256)
+fn fir_copy(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+    let s = fir_sample(wid, tid);
+    if (s.ok) {
+        ext[s.r * prm.stride + s.i] = data[s.r * prm.stride + s.i];
+    }
+}
+
+@compute @workgroup_size(256)
+fn fir(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+    let s = fir_sample(wid, tid);
+    if (!s.ok) {
+        return;
+    }
+    var cb = 0u;
+    if (prm.coef_rows > 1u) {
+        cb = s.r * prm.rec;
+    }
+    let m = u32(coefs[cb]);
+    let c = m / 2u;
+    let base = s.r * prm.stride;
+    var k0 = 0u;
+    if (s.i + c + 1u > s.n) {
+        k0 = s.i + c + 1u - s.n;
+    }
+    let k1 = min(s.i + c, m - 1u);
+    var acc = 0.0;
+    for (var k = k0; k <= k1; k++) {
+        acc += coefs[cb + 1u + k] * ext[base + s.i + c - k];
+    }
+    data[base + s.i] = acc;
 }

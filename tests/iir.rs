@@ -9,8 +9,8 @@ use num_complex::Complex64;
 use rustfft::FftPlanner;
 use serde_json::Value;
 use wavegpu::dsp::iir::{
-    butter, butterworth_transform, filtfilt_padlen, rbj, rbj_transform, seven_band_eq, sosfilt,
-    Band, EqBand, IirMode, Rbj, Section,
+    butter, butterworth_transform, filtfilt_padlen, fir_same, firwin, rbj, rbj_transform,
+    seven_band_eq, sosfilt, Band, EqBand, IirMode, Rbj, Section,
 };
 use wavegpu::Error;
 
@@ -384,4 +384,61 @@ fn transform_helpers_clamp_and_check_like_audiomentations() {
         rbj(Rbj::HighShelf, 7999.2, 6.0, 0.5, 16_000.0).unwrap()
     );
     assert!(rbj_transform(Rbj::Peaking, 9000.0, 6.0, 0.5, 16_000).is_err());
+}
+
+#[test]
+fn firwin_and_centred_fir_match_scipy() {
+    let c = cases();
+    let x = read_npy_f32("dumps/filter_signal.npy");
+    let x = x.as_slice().unwrap();
+    let outs = read_npy_f32("dumps/filter_outputs.npy");
+    let n = c["n"].as_u64().unwrap() as usize;
+    let list = c["fir"].as_array().unwrap();
+    assert!(list.len() >= 6);
+    for case in list {
+        let f: Vec<f64> = case["freqs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        let band = match case["btype"].as_str().unwrap() {
+            "lowpass" => Band::Lowpass(f[0]),
+            "highpass" => Band::Highpass(f[0]),
+            "bandpass" => Band::Bandpass(f[0], f[1]),
+            "bandstop" => Band::Bandstop(f[0], f[1]),
+            b => panic!("{b}"),
+        };
+        let numtaps = case["numtaps"].as_u64().unwrap() as usize;
+        let h = firwin(numtaps, band, case["fs"].as_f64().unwrap()).unwrap();
+        let want: Vec<f64> = case["taps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        let scale = want.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        let e = h
+            .iter()
+            .zip(&want)
+            .map(|(a, b)| (a - b).abs() / scale)
+            .fold(0.0, f64::max);
+        assert!(e <= 1e-12, "firwin {band:?} {numtaps}: {e:e}");
+        let y = fir_same(&want, x).unwrap();
+        let r = case["row"].as_u64().unwrap() as usize;
+        let e = max_abs(&y, &outs.as_slice().unwrap()[r * n..(r + 1) * n]);
+        assert!(e <= 1e-6, "fir {band:?} {numtaps}: {e:e}");
+    }
+    let bad = |r: wavegpu::Result<Vec<f64>>| match r {
+        Err(Error::InvalidParameter { name, .. }) => name,
+        r => panic!("{r:?}"),
+    };
+    assert_eq!(bad(firwin(100, Band::Lowpass(1000.0), 16e3)), "numtaps");
+    assert_eq!(bad(firwin(0, Band::Lowpass(1000.0), 16e3)), "numtaps");
+    assert_eq!(bad(firwin(101, Band::Lowpass(8000.0), 16e3)), "cutoff_freq");
+    assert_eq!(bad(firwin(101, Band::Bandpass(2.0, 1.0), 16e3)), "low_freq");
+    assert!(matches!(
+        fir_same(&[0.5, 0.5], x),
+        Err(Error::InvalidParameter { name: "taps", .. })
+    ));
 }

@@ -1,4 +1,5 @@
-//! CPU IIR filtering (sosfilt, sosfiltfilt): the reference and twin of the GPU kernel.
+//! CPU IIR filtering (sosfilt, sosfiltfilt) and centred FIR filtering: the reference and
+//! twin of the GPU kernels.
 //!
 //! scipy's arithmetic: transposed direct form II per section, state and intermediate values in
 //! `f64` (scipy computes in float64 for float64 sections), the output rounded to `f32` once.
@@ -6,7 +7,7 @@
 use ndarray::ArrayViewMut2;
 use rayon::prelude::*;
 
-use crate::dsp::iir::{check_sos, filtfilt_padlen, sosfilt_zi, IirMode, Section};
+use crate::dsp::iir::{check_sos, check_taps, filtfilt_padlen, sosfilt_zi, IirMode, Section};
 use crate::error::{Error, Result};
 
 /// Runs the cascade over `x` in place from the states `z` (one `[z0, z1]` per section), leaving
@@ -85,6 +86,24 @@ pub(crate) fn check_batch(
     lengths: &[usize],
     sos: &[Vec<Section>],
 ) -> Result<()> {
+    check_lengths(rows, stride, lengths)?;
+    if sos.len() != rows && sos.len() != 1 {
+        return Err(Error::param(
+            "sos",
+            format!(
+                "one section list per row, or one for all: {} lists for {rows} rows",
+                sos.len()
+            ),
+        ));
+    }
+    for s in sos {
+        check_sos(s)?;
+    }
+    Ok(())
+}
+
+/// One length per row, each at most the stride.
+pub(crate) fn check_lengths(rows: usize, stride: usize, lengths: &[usize]) -> Result<()> {
     if lengths.len() != rows {
         return Err(Error::param(
             "lengths",
@@ -99,18 +118,6 @@ pub(crate) fn check_batch(
             "lengths",
             format!("row {r} has length {l}, longer than the row stride {stride}"),
         ));
-    }
-    if sos.len() != rows && sos.len() != 1 {
-        return Err(Error::param(
-            "sos",
-            format!(
-                "one section list per row, or one for all: {} lists for {rows} rows",
-                sos.len()
-            ),
-        ));
-    }
-    for s in sos {
-        check_sos(s)?;
     }
     Ok(())
 }
@@ -175,6 +182,63 @@ pub(crate) fn sosfiltfilt_rows(
     sos: &[Vec<Section>],
 ) -> Result<()> {
     sosfilt_rows(data, lengths, sos, IirMode::ZeroPhase)
+}
+
+/// One signal through odd-length FIR taps, centred (`np.convolve(x, h, 'same')`), in place.
+pub(crate) fn fir_row(taps: &[f64], x: &mut [f32]) {
+    let n = x.len();
+    let c = taps.len() / 2;
+    let src: Vec<f32> = x.to_vec();
+    for (i, o) in x.iter_mut().enumerate() {
+        // y[i] = sum_k h[k] x[i + c - k] over 0 <= i + c - k < n
+        let k0 = (i + c + 1).saturating_sub(n);
+        let k1 = (i + c).min(taps.len() - 1);
+        let mut acc = 0.0f64;
+        for k in k0..=k1 {
+            acc += taps[k] * src[i + c - k] as f64;
+        }
+        *o = acc as f32;
+    }
+}
+
+#[allow(dead_code)] // the augmentation wiring picks FIR or IIR; the CPU twin of GpuIir::fir
+/// Filters each row `r` over its first `lengths[r]` samples with FIR taps `taps[r]` (or
+/// `taps[0]` for all rows), centred, in place; samples past a row's length untouched.
+pub(crate) fn fir_rows(
+    mut data: ArrayViewMut2<f32>,
+    lengths: &[usize],
+    taps: &[Vec<f64>],
+) -> Result<()> {
+    let (rows, stride) = data.dim();
+    check_lengths(rows, stride, lengths)?;
+    check_taps_rows(rows, taps)?;
+    data.outer_iter_mut()
+        .into_par_iter()
+        .enumerate()
+        .for_each(|(r, mut row)| {
+            let l = lengths[r];
+            let h = if taps.len() == 1 { &taps[0] } else { &taps[r] };
+            let mut x: Vec<f32> = row.iter().take(l).copied().collect();
+            fir_row(h, &mut x);
+            for (o, v) in row.iter_mut().zip(x) {
+                *o = v;
+            }
+        });
+    Ok(())
+}
+
+/// One tap list per row or one for all, each valid.
+pub(crate) fn check_taps_rows(rows: usize, taps: &[Vec<f64>]) -> Result<()> {
+    if taps.len() != rows && taps.len() != 1 {
+        return Err(Error::param(
+            "taps",
+            format!(
+                "one tap list per row, or one for all: {} lists for {rows} rows",
+                taps.len()
+            ),
+        ));
+    }
+    taps.iter().try_for_each(|t| check_taps(t))
 }
 
 #[cfg(test)]

@@ -208,6 +208,133 @@ pub fn butterworth_transform(
     Ok((sos, mode))
 }
 
+/// The most taps [`firwin`] designs.
+pub const MAX_TAPS: usize = 1 << 14;
+
+/// The FIR option of the band filters: a linear-phase windowed-sinc filter as
+/// `scipy.signal.firwin(numtaps, cutoff, window='hamming', pass_zero=btype, scale=True,
+/// fs=sample_rate)`, the taps in f64. Applied centred (no delay: `np.convolve(x, h,
+/// mode='same')`, zeros outside the signal) by the FIR kernels, so `numtaps` must be odd
+/// (scipy also requires odd counts for high-pass and band-stop; this keeps the centring
+/// exact for every band).
+///
+/// Errors: `numtaps` even, 0 or above [`MAX_TAPS`]; cutoffs as [`butter`].
+///
+/// ```
+/// use wavegpu::dsp::iir::{firwin, Band};
+/// let h = firwin(101, Band::Lowpass(1000.0), 16_000.0)?;
+/// assert_eq!(h.len(), 101);
+/// assert!((h.iter().sum::<f64>() - 1.0).abs() < 1e-12); // unit gain at DC
+/// # Ok::<(), wavegpu::Error>(())
+/// ```
+pub fn firwin(numtaps: usize, band: Band, sample_rate: f64) -> Result<Vec<f64>> {
+    if numtaps == 0 || numtaps % 2 == 0 || numtaps > MAX_TAPS {
+        return Err(Error::param(
+            "numtaps",
+            format!("must be odd and between 1 and {MAX_TAPS}, got {numtaps}"),
+        ));
+    }
+    check_rate(sample_rate)?;
+    let nyq = 0.5 * sample_rate;
+    let (cut, pass_zero): (Vec<f64>, bool) = match band {
+        Band::Lowpass(f) | Band::Highpass(f) => {
+            check_freq("cutoff_freq", f, sample_rate)?;
+            (vec![f / nyq], matches!(band, Band::Lowpass(_)))
+        }
+        Band::Bandpass(lo, hi) | Band::Bandstop(lo, hi) => {
+            check_freq("low_freq", lo, sample_rate)?;
+            check_freq("high_freq", hi, sample_rate)?;
+            if lo >= hi {
+                return Err(Error::param(
+                    "low_freq",
+                    format!("the band edges must increase: low {lo} Hz >= high {hi} Hz"),
+                ));
+            }
+            (vec![lo / nyq, hi / nyq], matches!(band, Band::Bandstop(..)))
+        }
+    };
+    let pass_nyquist = (cut.len() % 2 == 0) == pass_zero;
+    let mut edges = Vec::new();
+    if pass_zero {
+        edges.push(0.0);
+    }
+    edges.extend(&cut);
+    if pass_nyquist {
+        edges.push(1.0);
+    }
+    let alpha = 0.5 * (numtaps as f64 - 1.0);
+    let m: Vec<f64> = (0..numtaps).map(|i| i as f64 - alpha).collect();
+    let sinc = |x: f64| {
+        let y = std::f64::consts::PI * if x == 0.0 { 1.0e-20 } else { x };
+        y.sin() / y
+    };
+    let mut h = vec![0.0f64; numtaps];
+    for pair in edges.chunks(2) {
+        let (left, right) = (pair[0], pair[1]);
+        for (v, &mi) in h.iter_mut().zip(&m) {
+            *v += right * sinc(right * mi);
+            *v -= left * sinc(left * mi);
+        }
+    }
+    // Symmetric Hamming window, as get_window('hamming', numtaps, fftbins=False).
+    if numtaps > 1 {
+        let step = 2.0 * std::f64::consts::PI / (numtaps as f64 - 1.0);
+        for (i, v) in h.iter_mut().enumerate() {
+            let fac = if i == numtaps - 1 {
+                std::f64::consts::PI
+            } else {
+                -std::f64::consts::PI + i as f64 * step
+            };
+            *v *= 0.54 + 0.46 * fac.cos();
+        }
+    }
+    let (left, right) = (edges[0], edges[1]);
+    let scale_frequency = if left == 0.0 {
+        0.0
+    } else if right == 1.0 {
+        1.0
+    } else {
+        0.5 * (left + right)
+    };
+    let s: f64 = h
+        .iter()
+        .zip(&m)
+        .map(|(v, mi)| v * (std::f64::consts::PI * mi * scale_frequency).cos())
+        .sum();
+    for v in &mut h {
+        *v /= s;
+    }
+    Ok(h)
+}
+
+/// Filters one signal with FIR taps, centred (`np.convolve(x, taps, mode='same')` for an odd
+/// number of taps: no delay, zeros outside the signal), accumulating in f64.
+///
+/// Errors: an even or empty tap list, or taps that are not finite.
+pub fn fir_same(taps: &[f64], x: &[f32]) -> Result<Vec<f32>> {
+    check_taps(taps)?;
+    let mut y = x.to_vec();
+    crate::cpu::iir::fir_row(taps, &mut y);
+    Ok(y)
+}
+
+/// Checks FIR taps: an odd, non-empty count (centred application), all finite.
+pub fn check_taps(taps: &[f64]) -> Result<()> {
+    if taps.len() % 2 == 0 || taps.len() > MAX_TAPS {
+        return Err(Error::param(
+            "taps",
+            format!(
+                "an odd number of taps up to {MAX_TAPS} is needed to centre the filter, got {}",
+                taps.len()
+            ),
+        ));
+    }
+    if let Some(v) = taps.iter().find(|v| !v.is_finite()) {
+        return Err(Error::param("taps", format!("a tap is not finite: {v}")));
+    }
+    Ok(())
+}
+
 // --- scipy's zpk pipeline, step by step -------------------------------------------------
 
 fn buttap(n: usize) -> (Vec<C>, Vec<C>, f64) {

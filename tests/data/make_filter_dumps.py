@@ -7,8 +7,9 @@ Writes, deterministically:
 - tests/data/dumps/filter_signal.npy: the float32 input signal (2000 samples).
 - tests/data/dumps/filter_outputs.npy: float32 (cases, 2000), one row per filtering case:
   scipy.signal.sosfilt (zero state), sosfilt with zi = sosfilt_zi(sos) * x[0] (audiomentations'
-  filters), sosfiltfilt (padtype 'odd'), and audiomentations transforms run end to end with
-  their parameters pinned.
+  filters), sosfiltfilt (padtype 'odd'), audiomentations transforms run end to end with
+  their parameters pinned, and the FIR option: scipy.signal.firwin taps (in the JSON) applied
+  as np.convolve(x, h, mode='same').
 
 Run from the repository root: .venv/bin/python tests/data/make_filter_dumps.py
 """
@@ -164,6 +165,21 @@ def main():
         case["output"] = len(out_rows)
         out_rows.append(np.asarray(y, dtype=np.float32))
 
+    # The FIR option: scipy.signal.firwin (hamming) taps and np.convolve(x, h, 'same').
+    fir = []
+    for numtaps, cutoff, pass_zero, fs in (
+        (101, 1000.0, "lowpass", 16000.0),
+        (255, 200.0, "highpass", 44100.0),
+        (129, [300.0, 3000.0], "bandpass", 16000.0),
+        (61, [1000.0, 2000.0], "bandstop", 16000.0),
+        (1, 1000.0, "lowpass", 16000.0),
+        (3, 7000.0, "highpass", 16000.0),
+    ):
+        h = sg.firwin(numtaps, cutoff, pass_zero=pass_zero, fs=fs)
+        fir.append(dict(numtaps=numtaps, freqs=np.atleast_1d(cutoff).tolist(), btype=pass_zero, fs=fs,
+                        taps=h.tolist(), row=len(out_rows)))
+        out_rows.append(np.convolve(xd, h, mode="same").astype(np.float32))
+
     doc = dict(
         scipy=scipy.__version__,
         audiomentations=audiomentations.__version__,
@@ -172,6 +188,7 @@ def main():
         rbj=rbj_cases(),
         seven_band=sb,
         filtering=filt_cases,
+        fir=fir,
     )
     with open(os.path.join(HERE, "filter_cases.json"), "w") as f:
         json.dump(doc, f, indent=None, separators=(",", ":"))
