@@ -20,21 +20,23 @@
 //! # Precision
 //! The GPU computes in f32. The transposed direct form that scipy (and the CPU twin) use is
 //! badly conditioned in f32 when poles sit near z = 1 (low cutoffs: `a1 ~ -2`, `a2 ~ 1`, and
-//! the rounding of the coefficients and states moves the poles): a 4th-order 20 Hz low-pass
-//! at 44.1 kHz loses 3e-3 absolute on a unit-scale signal, a 20 Hz high-pass 4e-4 (measured
-//! with an f32 simulation). So each section runs instead as a trapezoidal state-variable filter
-//! (Andrew Simper's SVF): the host maps `[b0, b1, b2, 1, a1, a2]` in f64 to the SVF's
-//! `g = sqrt((1 + a1 + a2) / (1 - a1 + a2))`, `k`, the integrator gains `A1, A2, A3` and the
-//! output mix `m0, m1, m2` (the same transfer function exactly, any stable section, first
-//! order included). Its coefficients are small and well scaled near DC, and the same
-//! simulation gives 2e-5 for a 10th-order 20 Hz low-pass, below 6e-6 for everything
-//! audiomentations draws (cutoffs >= 20 Hz, order <= 4 per filter, RBJ biquads). The
+//! the rounding of the coefficients and states moves the poles). So each section runs
+//! instead as a trapezoidal state-variable filter (Andrew Simper's SVF): the host maps
+//! `[b0, b1, b2, 1, a1, a2]` in f64 to the SVF's `g = sqrt((1 + a1 + a2) / (1 - a1 + a2))`,
+//! `k`, the integrator gains `A1, A2, A3` and the output mix `m0, m1, m2` (the same transfer
+//! function exactly, any stable section, first order included); its coefficients stay well
+//! scaled near DC. The unit test `svf_in_f32_beats_the_direct_form_at_low_cutoffs` runs both
+//! forms in f32 on the CPU over 2 s of noise plus a DC offset at 44.1 kHz, against the f64
+//! direct form: 4th-order 20 Hz low-pass 3.3e-3 (direct form) vs 4.9e-6 (SVF), 4th-order
+//! 20 Hz high-pass 1.9e-4 vs 5.4e-7, 10th-order 150 Hz low-pass 9.1e-5 vs 1.0e-6. The
 //! GPU-vs-CPU tests below check 1e-4 absolute; measured on lavapipe over 20 011-sample rows
 //! with per-row filters down to a 10th-order 20 Hz low-pass and a 16th-order 20-60 Hz
 //! band-pass: 8.7e-7 (zero state), 2.5e-6 (steady), 4.9e-6 (zero phase); against the scipy
-//! dumps 9.5e-7. The error that remains grows with the filter's time constant (poles near
-//! z = 1) and with the DC offset the state carries, not with the row length: the block
-//! restarts from an exact (f64-derived) transition matrix. Unstable sections (outside the
+//! dumps 9.5e-7; on four 5.7 s rows (251 370 samples, 982-sample blocks) through a 20 Hz
+//! high-pass, a 10th-order 20 Hz low-pass, a 150 Hz low-pass and a 20-40 Hz band-pass
+//! (a one-off run, not a committed test: lavapipe is slow) 8.4e-7, 6.8e-6 and 7.5e-6. The
+//! error that remains comes from the poles near z = 1 and the DC offset the state carries;
+//! each block restarts from a transition matrix computed in f64. Unstable sections (outside the
 //! stability triangle) have no SVF form and are refused.
 //!
 //! # Block size
@@ -826,5 +828,75 @@ mod tests {
             matches!(e, Err(Error::InvalidParameter { name: "taps", .. })),
             "{e:?}"
         );
+    }
+
+    #[test]
+    fn svf_in_f32_beats_the_direct_form_at_low_cutoffs() {
+        // Why the kernel runs SVFs: the same f32 arithmetic on the CPU, 2 s at 44.1 kHz of
+        // noise plus a DC offset, against the f64 direct form (scipy's).
+        fn _send_sync<T: Send + Sync>() {}
+        _send_sync::<GpuIir>();
+        let n = 88_200;
+        let x: Vec<f64> = batch(1, n).iter().map(|&v| v as f64 * 0.5 + 0.2).collect();
+        for (sos, df2t_min, svf_max) in [
+            (
+                butter(4, Band::Highpass(20.0), 44_100.0).unwrap(),
+                1e-4,
+                5e-6,
+            ),
+            (
+                butter(4, Band::Lowpass(20.0), 44_100.0).unwrap(),
+                1e-3,
+                2e-5,
+            ),
+            (
+                butter(10, Band::Lowpass(150.0), 44_100.0).unwrap(),
+                3e-5,
+                5e-6,
+            ),
+        ] {
+            let mut want = x.clone();
+            crate::cpu::iir::run(&sos, &mut want, &mut vec![[0.0; 2]; sos.len()]);
+            // transposed direct form II in f32
+            let mut y: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+            for s in &sos {
+                let c: Vec<f32> = s.iter().map(|&v| v as f32).collect();
+                let (mut z0, mut z1) = (0.0f32, 0.0f32);
+                for v in y.iter_mut() {
+                    let o = c[0] * *v + z0;
+                    z0 = c[1] * *v - c[4] * o + z1;
+                    z1 = c[2] * *v - c[5] * o;
+                    *v = o;
+                }
+            }
+            let df2t = y
+                .iter()
+                .zip(&want)
+                .map(|(a, b)| (*a as f64 - b).abs())
+                .fold(0.0, f64::max);
+            // the SVF in f32, as the shader
+            let mut y: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+            for s in &sos {
+                let c: Vec<f32> = svf(s, 1).unwrap().iter().map(|&v| v as f32).collect();
+                let (mut z1, mut z2) = (0.0f32, 0.0f32);
+                for v in y.iter_mut() {
+                    let v0 = *v;
+                    let v3 = v0 - z2;
+                    let v1 = c[0] * z1 + c[1] * v3;
+                    let v2 = z2 + c[1] * z1 + c[2] * v3;
+                    z1 = 2.0 * v1 - z1;
+                    z2 = 2.0 * v2 - z2;
+                    *v = c[3] * v0 + c[4] * v1 + c[5] * v2;
+                }
+            }
+            let svf_err = y
+                .iter()
+                .zip(&want)
+                .map(|(a, b)| (*a as f64 - b).abs())
+                .fold(0.0, f64::max);
+            println!("f32 direct form {df2t:e}, f32 SVF {svf_err:e}");
+            assert!(df2t > df2t_min, "direct form error {df2t:e}");
+            assert!(svf_err < svf_max, "SVF error {svf_err:e}");
+        }
     }
 }
