@@ -73,7 +73,6 @@ pub(crate) enum Kernel {
     /// Waveform augmentations (gain, noise, masks ...).
     Augment,
     /// IIR filtering of waveforms.
-    #[allow(dead_code)] // until the IIR kernels land
     Iir,
 }
 
