@@ -4,6 +4,8 @@
 mod args;
 #[path = "wavegpu/augment.rs"]
 mod augment;
+#[path = "wavegpu/bench.rs"]
+mod bench;
 #[path = "wavegpu/cqt.rs"]
 mod cqt;
 #[path = "wavegpu/fail.rs"]
@@ -184,6 +186,7 @@ fn run(cli: Cli) -> Result<i32, Fail> {
         Command::Cqt(a) => cqt::cqt(a, false),
         Command::Vqt(a) => cqt::cqt(a, true),
         Command::Augment(a) => augment::augment(a),
+        Command::Bench(a) => bench::bench(a),
     }
 }
 

@@ -197,6 +197,10 @@ pub enum Command {
     /// (snake_case), seeded: OUT.wav (float32) or OUT.npy, the layout of `decode`
     #[command(after_help = AUGMENT_AFTER_HELP)]
     Augment(AugmentArgs),
+    /// Time the main plans on a reference batch (256 clips x 10 s at 16 kHz, n_fft 512, hop
+    /// 160 by default) and print each as a ratio to the device's measured memory-bandwidth
+    /// floor: wall time, GPU pass time (timestamp queries), bytes, achieved GB/s
+    Bench(BenchArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -345,6 +349,40 @@ pub struct EncodeArgs {
     /// Compression level (flac 0-12, mp3 0-9, opus 0-10)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(0..=100))]
     pub compression_level: Option<i32>,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Clips in the batch
+    #[arg(long, default_value_t = 256, value_name = "N")]
+    pub clips: usize,
+    /// Seconds per clip
+    #[arg(long, default_value_t = 10.0, value_name = "S")]
+    pub seconds: f64,
+    /// Sample rate in Hz
+    #[arg(long, default_value_t = 16_000, value_name = "HZ",
+          value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    pub sr: u32,
+    /// FFT length
+    #[arg(long, default_value_t = 512, value_name = "N")]
+    pub n_fft: usize,
+    /// Hop length
+    #[arg(long, default_value_t = 160, value_name = "N")]
+    pub hop_length: usize,
+    /// Mel bands
+    #[arg(long, default_value_t = 80, value_name = "N")]
+    pub n_mels: usize,
+    /// Timed runs per plan (after one warm-up); the median is printed
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub repeats: usize,
+    /// Size of the buffers of the copy-bandwidth measurement, in MiB (0: skip it)
+    #[arg(long, default_value_t = 1024, value_name = "MIB")]
+    pub bandwidth_mib: u64,
+    /// One JSON object per plan instead of the table
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub device: DeviceArg,
 }
 
 #[derive(Debug, Args)]

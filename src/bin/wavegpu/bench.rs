@@ -1,0 +1,184 @@
+//! `wavegpu bench`: the reference batch through the main plans, each figure a ratio to the
+//! device's own memory-bandwidth floor (issue 7's instrumentation).
+//!
+//! Per plan: the wall time of a whole `run_batch` (upload, kernels, readback), the GPU time
+//! of its compute passes from timestamp queries, the bytes a perfect kernel must move (read
+//! the samples once, write the output once), the achieved rate (those bytes over the pass
+//! time) and the floor (those bytes over the measured copy bandwidth).
+
+use std::time::Instant;
+
+use ndarray::Array2;
+use wavegpu::{AudioBatch, Device, Spectrogram};
+
+use crate::args::{BenchArgs, DeviceName};
+use crate::fail::Fail;
+
+struct Row {
+    name: &'static str,
+    wall: f64,
+    gpu: Option<f64>,
+    passes: usize,
+    bytes: f64,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+pub fn bench(a: BenchArgs) -> Result<i32, Fail> {
+    let lib = |e| Fail::lib("bench", e);
+    let device = match a.device.device {
+        DeviceName::Cpu => Device::cpu(),
+        DeviceName::Auto => Device::auto(),
+        DeviceName::Gpu => match Device::gpu_profiled() {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("wavegpu bench: no timestamp queries ({e}); wall times only");
+                Device::gpu().map_err(lib)?
+            }
+        },
+    };
+    let (clips, sr, n_fft, hop) = (a.clips, a.sr, a.n_fft, a.hop_length);
+    let len = (a.seconds * f64::from(sr)).round() as usize;
+    if clips == 0 || len == 0 || a.repeats == 0 {
+        return Err(Fail::usage("--clips, --seconds and --repeats must be > 0"));
+    }
+    let mut state = 0x1234_5678u32;
+    let data = Array2::from_shape_fn((clips, len), |_| {
+        state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        (state >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+    });
+    let batch = AudioBatch::new(data, vec![len; clips], sr).map_err(lib)?;
+    let bw = if a.bandwidth_mib > 0 {
+        device.copy_bandwidth(a.bandwidth_mib << 20).map_err(lib)?
+    } else {
+        None
+    };
+
+    let stft = Spectrogram::stft()
+        .n_fft(n_fft)
+        .hop_length(hop)
+        .power(2.0)
+        .build(&device)
+        .map_err(lib)?;
+    let mel = Spectrogram::mel(sr)
+        .n_fft(n_fft)
+        .hop_length(hop)
+        .n_mels(a.n_mels);
+    let mel_plan = mel.clone().build(&device).map_err(lib)?;
+    let logmel = mel.to_db(80.0).build(&device).map_err(lib)?;
+    let (_, n_freq, frames) = stft.output_shape(clips, len).map_err(lib)?;
+    let input = (clips * len * 4) as f64;
+    let spec = (clips * n_freq * frames * 4) as f64;
+    let mels = (clips * a.n_mels * frames * 4) as f64;
+
+    type Job<'a> = Box<dyn Fn() -> wavegpu::Result<()> + 'a>;
+    let jobs: Vec<(&'static str, f64, Job<'_>)> = vec![
+        (
+            "stft power",
+            input + spec,
+            Box::new(|| stft.run_batch(&batch).map(drop)),
+        ),
+        (
+            "stft complex",
+            input + 2.0 * spec,
+            Box::new(|| stft.run_batch_complex(&batch).map(drop)),
+        ),
+        (
+            "stft power kept on the device",
+            input + spec,
+            Box::new(|| stft.run_batch_to_device(&batch).map(drop)),
+        ),
+        (
+            "mel",
+            input + mels,
+            Box::new(|| mel_plan.run_batch(&batch).map(drop)),
+        ),
+        (
+            "log-mel (dB)",
+            input + mels,
+            Box::new(|| logmel.run_batch(&batch).map(drop)),
+        ),
+    ];
+    let mut rows = Vec::new();
+    for (name, bytes, job) in &jobs {
+        job().map_err(lib)?;
+        device.take_pass_timings().map_err(lib)?;
+        let (mut walls, mut gpus, mut passes) = (Vec::new(), Vec::new(), 0);
+        for _ in 0..a.repeats {
+            let t = Instant::now();
+            job().map_err(lib)?;
+            walls.push(t.elapsed().as_secs_f64());
+            let timings = device.take_pass_timings().map_err(lib)?;
+            passes = timings.len();
+            if !timings.is_empty() {
+                gpus.push(timings.iter().map(|t| t.seconds).sum());
+            }
+        }
+        rows.push(Row {
+            name,
+            wall: median(walls),
+            gpu: (!gpus.is_empty()).then(|| median(gpus)),
+            passes,
+            bytes: *bytes,
+        });
+    }
+
+    if a.json {
+        let mut out = String::new();
+        let num = |v: Option<f64>| v.map_or("null".to_string(), |x| format!("{x:e}"));
+        for r in &rows {
+            out.push_str(&format!(
+                "{{\"plan\": \"{}\", \"device\": \"{}\", \"clips\": {clips}, \"samples\": {len}, \
+                 \"wall_s\": {:e}, \"passes\": {}, \"pass_s\": {}, \"bytes\": {}, \
+                 \"copy_bandwidth\": {}}}\n",
+                r.name,
+                device.to_string().replace('"', "'"),
+                r.wall,
+                r.passes,
+                num(r.gpu),
+                r.bytes,
+                num(bw),
+            ));
+        }
+        crate::print_stdout(&out)?;
+        return Ok(0);
+    }
+    let mut out = format!(
+        "wavegpu bench on {device}\n{clips} clips x {} s at {sr} Hz ({len} samples), n_fft {n_fft}, \
+         hop {hop}, {} mels; median of {} runs\n",
+        a.seconds, a.n_mels, a.repeats
+    );
+    match bw {
+        Some(bw) => out.push_str(&format!(
+            "copy bandwidth (buffer copies, read + write): {:.1} GB/s\n\n",
+            bw / 1e9
+        )),
+        None => out.push('\n'),
+    }
+    out.push_str(
+        "| plan | wall ms (upload+kernels+readback) | GPU passes | pass ms | floor bytes | \
+         achieved GB/s | floor ms | pass / floor |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+    );
+    for r in &rows {
+        let floor = bw.map(|bw| r.bytes / bw);
+        let cell = |v: Option<f64>, f: &dyn Fn(f64) -> String| v.map_or("n/a".into(), f);
+        out.push_str(&format!(
+            "| {} | {:.2} | {} | {} | {:.1} MB | {} | {} | {} |\n",
+            r.name,
+            r.wall * 1e3,
+            r.passes,
+            cell(r.gpu, &|g| format!("{:.3}", g * 1e3)),
+            r.bytes / 1e6,
+            cell(r.gpu, &|g| format!("{:.2}", r.bytes / g / 1e9)),
+            cell(floor, &|f| format!("{:.3}", f * 1e3)),
+            cell(r.gpu.zip(floor).map(|(g, f)| g / f), &|x| format!(
+                "{x:.2}x"
+            )),
+        ));
+    }
+    crate::print_stdout(&out)?;
+    Ok(0)
+}
