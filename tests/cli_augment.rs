@@ -17,6 +17,20 @@ fn read1(p: &Path) -> Array1<f32> {
     ndarray_npy::read_npy(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
+/// `wavegpu augment INPUT -o OUT --pipeline PIPE ARGS...`, asserted to succeed.
+fn augment(input: &str, out: &Path, pipe: &str, args: &[&str]) {
+    let mut all = vec![
+        "augment",
+        input,
+        "-o",
+        out.to_str().unwrap(),
+        "--pipeline",
+        pipe,
+    ];
+    all.extend_from_slice(args);
+    assert_ok(&wavegpu(&all));
+}
+
 fn write(dir: &Path, name: &str, text: &str) -> String {
     let p = dir.join(name);
     std::fs::write(&p, text).unwrap();
@@ -40,19 +54,7 @@ fn same_seed_same_bytes_and_files_independent() {
     let input = fixture_str("speech_16k.wav");
     let out = |name: &str, seed: &str| {
         let o = dir.join(name);
-        let o_s = o.to_str().unwrap().to_string();
-        assert_ok(&wavegpu(&[
-            "augment",
-            &input,
-            "-o",
-            &o_s,
-            "--pipeline",
-            &pipe,
-            "--seed",
-            seed,
-            "--device",
-            "cpu",
-        ]));
+        augment(&input, &o, &pipe, &["--seed", seed, "--device", "cpu"]);
         std::fs::read(o).unwrap()
     };
     let a = out("a.wav", "7");
@@ -68,20 +70,12 @@ fn same_seed_same_bytes_and_files_independent() {
         std::fs::copy(fixture(f), src.join(f)).unwrap();
     }
     let outdir = dir.join("out");
-    assert_ok(&wavegpu(&[
-        "augment",
+    augment(
         src.to_str().unwrap(),
-        "-o",
-        outdir.to_str().unwrap(),
-        "--pipeline",
+        &outdir,
         &pipe,
-        "--seed",
-        "7",
-        "--format",
-        "wav",
-        "--device",
-        "cpu",
-    ]));
+        &["--seed", "7", "--format", "wav", "--device", "cpu"],
+    );
     assert_eq!(
         written(&outdir),
         vec!["music_22k.wav", "short_16k.wav", "speech_16k.wav"]
@@ -104,16 +98,7 @@ fn pinned_parameters_do_what_they_say() {
         r#"[{"name": "gain", "min_gain_db": -6, "max_gain_db": -6, "p": 1.0}]"#,
     );
     let o = dir.join("gain.npy");
-    assert_ok(&wavegpu(&[
-        "augment",
-        &input,
-        "-o",
-        o.to_str().unwrap(),
-        "--pipeline",
-        &pipe,
-        "--device",
-        "cpu",
-    ]));
+    augment(&input, &o, &pipe, &["--device", "cpu"]);
     let y = read1(&o);
     let g = 10f32.powf(-6.0 / 20.0);
     let err = x
@@ -129,18 +114,7 @@ fn pinned_parameters_do_what_they_say() {
         r#"[{"name": "add_gaussian_snr", "min_snr_db": 15, "max_snr_db": 15, "p": 1.0}]"#,
     );
     let o = dir.join("snr.npy");
-    assert_ok(&wavegpu(&[
-        "augment",
-        &input,
-        "-o",
-        o.to_str().unwrap(),
-        "--pipeline",
-        &pipe,
-        "--seed",
-        "3",
-        "--device",
-        "cpu",
-    ]));
+    augment(&input, &o, &pipe, &["--seed", "3", "--device", "cpu"]);
     let y = read1(&o);
     let power = |v: &mut dyn Iterator<Item = f64>| v.map(|s| s * s).sum::<f64>();
     let ps = power(&mut x.iter().map(|&s| f64::from(s)));
@@ -157,19 +131,12 @@ fn gpu_matches_cpu_and_channels_kept() {
     let input = fixture_str("stereo_48k.wav");
     let run = |dev: &str| {
         let o = dir.join(format!("{dev}.npy"));
-        assert_ok(&wavegpu(&[
-            "augment",
+        augment(
             &input,
-            "-o",
-            o.to_str().unwrap(),
-            "--pipeline",
+            &o,
             &pipe,
-            "--seed",
-            "11",
-            "--no-mono",
-            "--device",
-            dev,
-        ]));
+            &["--seed", "11", "--no-mono", "--device", dev],
+        );
         let a: Array2<f32> = ndarray_npy::read_npy(&o).unwrap();
         a
     };

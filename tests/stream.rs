@@ -434,36 +434,29 @@ fn push_from_a_reader_equals_whole_file() {
             let want_stft = stft.run(&audio).unwrap();
             let want_mel = mel.run(&audio).unwrap();
             for frames in [999usize, 4096, 1 << 20] {
-                let open = || ChunkReader::open(&path, Backend::Auto).unwrap().mono(mono);
-                let mut r = open();
-                let mut st = stft.stream(r.channels()).unwrap();
-                let mut blocks = Vec::new();
-                loop {
-                    let (n, b) = st.push_from(&mut r, frames).unwrap();
-                    blocks.push(b);
-                    if n == 0 {
-                        break;
-                    }
+                // Reads the whole file through a stream's `push_from`, then `finish`.
+                macro_rules! drain {
+                    ($plan:expr) => {{
+                        let mut r = ChunkReader::open(&path, Backend::Auto).unwrap().mono(mono);
+                        let mut st = $plan.stream(r.channels()).unwrap();
+                        let mut blocks = Vec::new();
+                        loop {
+                            let (n, b) = st.push_from(&mut r, frames).unwrap();
+                            blocks.push(b);
+                            if n == 0 {
+                                break;
+                            }
+                        }
+                        blocks.push(st.finish().unwrap());
+                        join(&blocks)
+                    }};
                 }
-                blocks.push(st.finish().unwrap());
                 assert_eq!(
-                    join(&blocks),
+                    drain!(stft),
                     want_stft,
                     "stft {dev} mono {mono} by {frames}"
                 );
-
-                let mut r = open();
-                let mut st = mel.stream(r.channels()).unwrap();
-                let mut blocks = Vec::new();
-                loop {
-                    let (n, b) = st.push_from(&mut r, frames).unwrap();
-                    blocks.push(b);
-                    if n == 0 {
-                        break;
-                    }
-                }
-                blocks.push(st.finish().unwrap());
-                assert_eq!(join(&blocks), want_mel, "mel {dev} mono {mono} by {frames}");
+                assert_eq!(drain!(mel), want_mel, "mel {dev} mono {mono} by {frames}");
             }
         }
     }
