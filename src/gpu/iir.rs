@@ -257,15 +257,7 @@ impl GpuIir {
             return Ok(());
         }
         let ctx = &self.ctx;
-        let need = (rows * stride * 4) as u64;
-        if need > ctx.max_binding() || need > data.size() {
-            return Err(Error::DeviceLimit {
-                limit: "max_storage_buffer_binding_size",
-                max: ctx.max_binding().min(data.size()),
-                what: format!("an IIR batch of {rows} rows x {stride} samples"),
-                needed: need,
-            });
-        }
+        self.check_fits(data, rows, stride, "IIR")?;
         let max_sec = sos.iter().map(Vec::len).max().unwrap_or(0);
         let emax = if mode == IirMode::ZeroPhase {
             sos.iter().map(|s| filtfilt_padlen(s)).max().unwrap_or(0)
@@ -303,26 +295,74 @@ impl GpuIir {
             _pad: [0; 3],
         };
         let ext = self.ext_buffer((rows * 2 * emax * 4).max(16) as u64);
-        ctx.scoped("recording the IIR filter", || {
+        let batch = (data, lengths, &*ext);
+        self.record(
+            enc,
+            "iir",
+            &params,
+            &table,
+            batch,
+            &[&self.pipeline],
+            (gx, gy),
+        )
+    }
+
+    /// The bytes of a `rows x stride` batch, checked against `data` and the binding limit.
+    fn check_fits(
+        &self,
+        data: &wgpu::Buffer,
+        rows: usize,
+        stride: usize,
+        kind: &str,
+    ) -> Result<u64> {
+        let ctx = &self.ctx;
+        let need = (rows * stride * 4) as u64;
+        if need > ctx.max_binding() || need > data.size() {
+            return Err(Error::DeviceLimit {
+                limit: "max_storage_buffer_binding_size",
+                max: ctx.max_binding().min(data.size()),
+                what: format!("an {kind} batch of {rows} rows x {stride} samples"),
+                needed: need,
+            });
+        }
+        Ok(need)
+    }
+
+    /// Records one pass labelled `label`: `params` and `table` uploaded, bound with the
+    /// batch's `(data, lengths, scratch)`, then `pipelines` dispatched over `grid` in order.
+    fn record(
+        &self,
+        enc: &mut wgpu::CommandEncoder,
+        label: &'static str,
+        params: &Params,
+        table: &[f32],
+        (data, lengths, ext): (&wgpu::Buffer, &wgpu::Buffer, &wgpu::Buffer),
+        pipelines: &[&wgpu::ComputePipeline],
+        (gx, gy): (u32, u32),
+    ) -> Result<()> {
+        let ctx = &self.ctx;
+        ctx.scoped("recording a filter", || {
             let d = &ctx.device;
             let ubuf = d.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("iir params"),
-                contents: bytemuck::bytes_of(&params),
+                label: Some("filter params"),
+                contents: bytemuck::bytes_of(params),
                 usage: wgpu::BufferUsages::UNIFORM,
             });
             let cbuf = d.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("iir coefficients"),
-                contents: bytemuck::cast_slice(&table),
+                label: Some("filter coefficients"),
+                contents: bytemuck::cast_slice(table),
                 usage: wgpu::BufferUsages::STORAGE,
             });
-            let bind = ctx.bind(&self.layout, &[&ubuf, data, lengths, &cbuf, &ext]);
+            let bind = ctx.bind(&self.layout, &[&ubuf, data, lengths, &cbuf, ext]);
             let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("iir"),
-                timestamp_writes: None,
+                label: Some(label),
+                timestamp_writes: ctx.pass_timestamps(label),
             });
-            pass.set_pipeline(&self.pipeline);
             pass.set_bind_group(0, &bind, &[]);
-            pass.dispatch_workgroups(gx, gy, 1);
+            for p in pipelines {
+                pass.set_pipeline(p);
+                pass.dispatch_workgroups(gx, gy, 1);
+            }
         })
     }
 
@@ -345,15 +385,7 @@ impl GpuIir {
             return Ok(());
         }
         let ctx = &self.ctx;
-        let need = (rows * stride * 4) as u64;
-        if need > ctx.max_binding() || need > data.size() {
-            return Err(Error::DeviceLimit {
-                limit: "max_storage_buffer_binding_size",
-                max: ctx.max_binding().min(data.size()),
-                what: format!("an FIR batch of {rows} rows x {stride} samples"),
-                needed: need,
-            });
-        }
+        let need = self.check_fits(data, rows, stride, "FIR")?;
         let max_taps = taps.iter().map(Vec::len).max().unwrap_or(0);
         if ctx.is_llvmpipe() && max_taps > LLVMPIPE_LOOP_GUARD {
             return Err(Error::DeviceLimit {
@@ -389,29 +421,9 @@ impl GpuIir {
             _pad: [0; 3],
         };
         let ext = self.ext_buffer(need);
-        ctx.scoped("recording the FIR filter", || {
-            let d = &ctx.device;
-            let ubuf = d.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("fir params"),
-                contents: bytemuck::bytes_of(&params),
-                usage: wgpu::BufferUsages::UNIFORM,
-            });
-            let cbuf = d.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("fir taps"),
-                contents: bytemuck::cast_slice(&table),
-                usage: wgpu::BufferUsages::STORAGE,
-            });
-            let bind = ctx.bind(&self.layout, &[&ubuf, data, lengths, &cbuf, &ext]);
-            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("fir"),
-                timestamp_writes: None,
-            });
-            pass.set_bind_group(0, &bind, &[]);
-            pass.set_pipeline(&self.fir_copy);
-            pass.dispatch_workgroups(gx, gy, 1);
-            pass.set_pipeline(&self.fir);
-            pass.dispatch_workgroups(gx, gy, 1);
-        })
+        let batch = (data, lengths, &*ext);
+        let pipelines = [&self.fir_copy, &self.fir];
+        self.record(enc, "fir", &params, &table, batch, &pipelines, (gx, gy))
     }
 
     /// [`encode_fir`](Self::encode_fir) with upload and readback: the same arguments as
