@@ -328,16 +328,15 @@ impl GpuIir {
         Ok(need)
     }
 
-    /// Records one pass labelled `label`: `params` and `table` uploaded, bound with the
-    /// batch's `(data, lengths, scratch)`, then `pipelines` dispatched over `grid` in order.
+    /// Records one pass `(label, pipelines)`: `params` and `table` uploaded, bound with the
+    /// batch's `(data, lengths, scratch)`, then the pipelines dispatched over `grid` in order.
     fn record(
         &self,
         enc: &mut wgpu::CommandEncoder,
-        label: &'static str,
+        (label, pipelines): (&'static str, &[&wgpu::ComputePipeline]),
         params: &Params,
         table: &[f32],
         (data, lengths, ext): (&wgpu::Buffer, &wgpu::Buffer, &wgpu::Buffer),
-        pipelines: &[&wgpu::ComputePipeline],
         (gx, gy): (u32, u32),
     ) -> Result<()> {
         let ctx = &self.ctx;
@@ -422,8 +421,8 @@ impl GpuIir {
         };
         let ext = self.ext_buffer(need);
         let batch = (data, lengths, &*ext);
-        let pipelines = [&self.fir_copy, &self.fir];
-        self.record(enc, "fir", &params, &table, batch, &pipelines, (gx, gy))
+        let pass = ("fir", &[&self.fir_copy, &self.fir][..]);
+        self.record(enc, pass, &params, &table, batch, (gx, gy))
     }
 
     /// [`encode_fir`](Self::encode_fir) with upload and readback: the same arguments as
