@@ -296,15 +296,8 @@ impl GpuIir {
         };
         let ext = self.ext_buffer((rows * 2 * emax * 4).max(16) as u64);
         let batch = (data, lengths, &*ext);
-        self.record(
-            enc,
-            "iir",
-            &params,
-            &table,
-            batch,
-            &[&self.pipeline],
-            (gx, gy),
-        )
+        let pass = ("iir", &[&self.pipeline][..]);
+        self.record(enc, pass, &params, &table, batch, (gx, gy))
     }
 
     /// The bytes of a `rows x stride` batch, checked against `data` and the binding limit.
