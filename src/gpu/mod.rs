@@ -1,6 +1,7 @@
 //! The wgpu runtime: context, shaders, buffers, readback.
 
 pub(crate) mod augment;
+pub(crate) mod conv;
 pub(crate) mod cqt;
 pub(crate) mod features;
 pub(crate) mod iir;

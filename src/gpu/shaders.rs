@@ -42,6 +42,8 @@ pub(crate) fn source(kernel: Kernel, mem: FftMemory) -> String {
         }
         // IIR filters (Butterworth sections, biquads) as a block-state recursion.
         Kernel::Iir => return include_str!("../../shaders/iir.wgsl").to_string(),
+        // FFT convolution of waveforms with impulse responses.
+        Kernel::Conv => return include_str!("../../shaders/conv.wgsl").to_string(),
         // The CQT projects the STFT kernel's spectrum: stft.wgsl first, as for Spectral.
         Kernel::Cqt => {
             return format!(
@@ -74,11 +76,14 @@ pub(crate) enum Kernel {
     Augment,
     /// IIR filtering of waveforms.
     Iir,
+    /// FFT convolution of waveforms (impulse responses).
+    #[allow(dead_code)] // until the convolution kernels land
+    Conv,
 }
 
 impl Kernel {
     #[cfg(test)]
-    pub const ALL: [Kernel; 8] = [
+    pub const ALL: [Kernel; 9] = [
         Kernel::Stft,
         Kernel::Istft,
         Kernel::Features,
@@ -87,6 +92,7 @@ impl Kernel {
         Kernel::Cqt,
         Kernel::Augment,
         Kernel::Iir,
+        Kernel::Conv,
     ];
 
     /// The file under `shaders/` this kernel comes from.
@@ -100,6 +106,7 @@ impl Kernel {
             Kernel::Cqt => "cqt.wgsl",
             Kernel::Augment => "augment.wgsl",
             Kernel::Iir => "iir.wgsl",
+            Kernel::Conv => "conv.wgsl",
         }
     }
 }

@@ -1,0 +1,1 @@
+// FFT convolution of waveforms with impulse responses (overlap-save).

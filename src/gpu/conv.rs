@@ -1,0 +1,1 @@
+//! GPU FFT convolution of waveforms with impulse responses.
