@@ -44,6 +44,8 @@ struct OpRec {
 @group(0) @binding(4) var<storage, read> ops: array<OpRec>;
 // Per row: (sum of squares, peak |x|, noise sum of squares, unused).
 @group(0) @binding(5) var<storage, read_write> stats: array<vec4<f32>>;
+// Background-noise clips, concatenated (mono).
+@group(0) @binding(6) var<storage, read> bank: array<f32>;
 
 const GAIN: u32 = 1u;
 const GAIN_TRANSITION: u32 = 2u;
@@ -58,11 +60,13 @@ const BIT_CRUSH: u32 = 10u;
 const PADDING: u32 = 11u;
 const TANH: u32 = 12u;
 const CLIPPING_DISTORTION: u32 = 13u;
+const BACKGROUND_NOISE: u32 = 14u;
 
 const OWN_ROW: u32 = 1u;
 const ROLLOVER: u32 = 2u;
 const ONLY_TOO_LOUD: u32 = 4u;
 const PAD_START: u32 = 8u;
+const ABSOLUTE: u32 = 16u;
 
 const WG: u32 = 256u;
 
@@ -71,6 +75,18 @@ fn key() -> vec2<u32> {
 }
 
 var<workgroup> red: array<vec3<f32>, WG>;
+
+// Background noise sample i of a row of n samples: the clip at op.b of op.c samples, cropped
+// from op.d when long enough, else tiled (twin of ops::bank_sample).
+fn bank_sample(op: OpRec, i: u32, n: u32) -> f32 {
+    if (op.c == 0u) {
+        return 0.0;
+    }
+    if (op.c >= n) {
+        return bank[op.b + op.d + i];
+    }
+    return bank[op.b + i % op.c];
+}
 
 @compute @workgroup_size(256)
 fn stats_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -91,6 +107,9 @@ fn stats_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
         acc.y = max(acc.y, abs(v));
         if (op.code == SNR) {
             let z = sample_normal(key(), op.id_lo, op.id_hi, op.word2, i);
+            acc.z += z * z;
+        } else if (op.code == BACKGROUND_NOISE) {
+            let z = bank_sample(op, i, n);
             acc.z += z * z;
         }
     }
@@ -428,6 +447,18 @@ fn apply(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index)
                 scale = (rms / op.x) / sqrt(noise_ss / f32(n));
             }
             v = s + scale * sample_normal(key(), op.id_lo, op.id_hi, op.word2, i);
+        }
+        case BACKGROUND_NOISE: {
+            let noise_rms = sqrt(stats[r].z / f32(n));
+            var scale = 0.0;
+            if (noise_rms > 1e-9) {
+                var want = op.x;
+                if ((op.flags & ABSOLUTE) == 0u) {
+                    want = combined(r, (op.flags & OWN_ROW) != 0u).y / op.x;
+                }
+                scale = want / noise_rms;
+            }
+            v = s + scale * bank_sample(op, i, n);
         }
         case TIME_MASK: {
             let t0 = u32(op.a);

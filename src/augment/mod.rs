@@ -71,6 +71,15 @@
 //! * `padding`: `mode` ("silence" | "wrap" | "reflect"), `min_fraction` (0.01),
 //!   `max_fraction` (0.7), `pad_section` ("end" | "start"). Here `mode` is audiomentations'
 //!   padding mode, so padding is always drawn per example.
+//! * `add_background_noise`: `sounds_path` (a file or directory, or a list of them; directories
+//!   are searched recursively for audio files, in sorted order), `min_snr_db` (3),
+//!   `max_snr_db` (30), `noise_rms` ("relative" | "absolute"), `min_absolute_rms_db` (-45),
+//!   `max_absolute_rms_db` (-15), and wavegpu's `sample_rate` (resample the noises on load;
+//!   without it their own rate must be the batch's). The clips are decoded once, mono, when
+//!   the pipeline is built, and kept on the GPU as one buffer. Each row takes a clip, a
+//!   random offset where the clip is longer than the row (else the clip is tiled), and the
+//!   noise is scaled so that its RMS over the row's valid length is the target exactly
+//!   (audiomentations measures the loaded segment before tiling).
 //!
 //! Lengths, fractions and seconds resolve against each row's own valid length and the
 //! batch's sample rate. With every random parameter pinned (min = max), outputs match

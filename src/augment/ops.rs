@@ -20,6 +20,7 @@ pub(crate) mod code {
     pub const PADDING: u32 = 11;
     pub const TANH: u32 = 12;
     pub const CLIPPING_DISTORTION: u32 = 13;
+    pub const BACKGROUND_NOISE: u32 = 14;
 }
 
 /// Flag bits of [`OpRec::flags`].
@@ -32,6 +33,8 @@ pub(crate) mod flag {
     pub const ONLY_TOO_LOUD: u32 = 4;
     /// padding: pad the start instead of the end.
     pub const PAD_START: u32 = 8;
+    /// add_background_noise: `x` is the noise RMS itself, not an SNR divisor.
+    pub const ABSOLUTE: u32 = 16;
 }
 
 /// One row's operation at one step, as the kernels read it (16 words).
@@ -70,7 +73,11 @@ impl OpRec {
     pub fn needs_stats(&self) -> bool {
         matches!(
             self.code,
-            code::NORMALIZE | code::SNR | code::TANH | code::CLIPPING_DISTORTION
+            code::NORMALIZE
+                | code::SNR
+                | code::TANH
+                | code::CLIPPING_DISTORTION
+                | code::BACKGROUND_NOISE
         )
     }
     /// True when the op needs the order-statistics pass (percentiles) first.
@@ -144,8 +151,22 @@ fn interpolated(v: &[f32], k: u32, t: f32) -> f32 {
     a + (b - a) * t
 }
 
+/// add_background_noise's noise sample `i` of a row of `n` samples: the bank clip at `b`
+/// of `c` samples, cropped from offset `d` when it is long enough, else tiled.
+pub(crate) fn bank_sample(op: &OpRec, bank: &[f32], i: usize, n: usize) -> f32 {
+    let (start, len, off) = (op.b as usize, op.c as usize, op.d as usize);
+    if len == 0 {
+        return 0.0;
+    }
+    if len >= n {
+        bank[start + off + i]
+    } else {
+        bank[start + i % len]
+    }
+}
+
 /// The statistics of one row under `op` (sample stream from the op's counters).
-pub(crate) fn row_stats(op: &OpRec, row: &[f32], seed: u64) -> RowStats {
+pub(crate) fn row_stats(op: &OpRec, row: &[f32], seed: u64, bank: &[f32]) -> RowStats {
     let mut st = RowStats {
         sumsq: row.iter().map(|&x| f64::from(x) * f64::from(x)).sum(),
         peak: row.iter().fold(0.0f32, |m, &x| m.max(x.abs())),
@@ -154,6 +175,12 @@ pub(crate) fn row_stats(op: &OpRec, row: &[f32], seed: u64) -> RowStats {
     if op.code == code::SNR {
         st.noise_sumsq = (0..row.len() as u32)
             .map(|i| f64::from(sample_normal(seed, op.id(), op.word2, i)).powi(2))
+            .sum();
+    }
+    if op.code == code::BACKGROUND_NOISE {
+        let n = row.len();
+        st.noise_sumsq = (0..n)
+            .map(|i| f64::from(bank_sample(op, bank, i, n)).powi(2))
             .sum();
     }
     st
@@ -226,7 +253,7 @@ pub(crate) fn apply_row(
     op: &OpRec,
     src: &[f32],
     dst: &mut [f32],
-    seed: u64,
+    (seed, bank): (u64, &[f32]),
     peak: f32,
     rms: f64,
     own: &RowStats,
@@ -307,6 +334,12 @@ pub(crate) fn apply_row(
                 *d = s + scale * sample_normal(seed, op.id(), op.word2, i as u32);
             }
         }
+        code::BACKGROUND_NOISE => {
+            let scale = background_scale(op, rms, own.noise_sumsq, n);
+            for (i, (d, &s)) in dst.iter_mut().zip(src).enumerate() {
+                *d = s + scale * bank_sample(op, bank, i, n);
+            }
+        }
         code::TIME_MASK => {
             let (t0, t, f) = (op.a as usize, op.b as usize, op.c as usize);
             for (i, (d, &s)) in dst.iter_mut().zip(src).enumerate() {
@@ -361,6 +394,25 @@ pub(crate) fn snr_scale(rms: f64, divisor: f32, noise_sumsq: f64, n: usize) -> f
     }
     let noise_rms = (noise_sumsq / n as f64).sqrt();
     ((rms / f64::from(divisor)) / noise_rms) as f32
+}
+
+/// add_background_noise's gain on the noise: the target RMS (`rms / x` relative, `x`
+/// absolute) over the added noise's RMS; 0 (input unchanged) when the noise's RMS is
+/// below 1e-9, as audiomentations.
+pub(crate) fn background_scale(op: &OpRec, rms: f64, noise_sumsq: f64, n: usize) -> f32 {
+    if n == 0 {
+        return 0.0;
+    }
+    let noise_rms = (noise_sumsq / n as f64).sqrt();
+    if noise_rms.partial_cmp(&1e-9) != Some(std::cmp::Ordering::Greater) {
+        return 0.0;
+    }
+    let target = if op.flags & flag::ABSOLUTE != 0 {
+        f64::from(op.x)
+    } else {
+        rms / f64::from(op.x)
+    };
+    (target / noise_rms) as f32
 }
 
 /// time_mask's gain at sample `i` (mask [t0, t0 + t), fades of `f` samples when f >= 2).
@@ -451,7 +503,7 @@ mod tests {
                 ..OpRec::default()
             };
             let mut out = vec![0.0; x.len()];
-            apply_row(&op, &x, &mut out, 0, 0.0, 0.0, &RowStats::default());
+            apply_row(&op, &x, &mut out, (0, &[]), 0.0, 0.0, &RowStats::default());
             for (a, b) in out.iter().zip(&want) {
                 worst = worst.max((a - b).abs());
             }

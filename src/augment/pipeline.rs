@@ -8,7 +8,7 @@ use super::ops::{
     apply_row, combine, flag, row_stats, set_percentiles, thresholds, OpRec, RowStats,
 };
 use super::rng::Counter;
-use super::spec::{self, DrawnLeaf, Leaf, Node, RowKey};
+use super::spec::{self, Bank, DrawnLeaf, Leaf, Node, RowKey};
 use crate::device::Device;
 use crate::error::{Error, Result};
 use crate::gpu::augment::GpuAugment;
@@ -26,6 +26,7 @@ enum Backend {
 /// an example.
 pub struct Pipeline {
     root: Node,
+    bank: Bank,
     leaves: Vec<Option<Leaf>>,
     backend: Backend,
     device: Device,
@@ -92,15 +93,17 @@ impl Pipeline {
 
     /// A pipeline from a parsed JSON value (see [`Pipeline::from_json`]).
     pub fn from_value(v: &Value, device: &Device) -> Result<Self> {
-        let root = spec::parse(v)?;
+        let mut bank = Bank::default();
+        let root = spec::parse(v, &mut bank)?;
         let mut leaves = Vec::new();
         root.leaves(&mut leaves);
         let backend = match device.gpu_context() {
-            Some(ctx) => Backend::Gpu(Box::new(GpuAugment::new(ctx.clone())?)),
+            Some(ctx) => Backend::Gpu(Box::new(GpuAugment::new(ctx.clone(), &bank.samples)?)),
             None => Backend::Cpu,
         };
         Ok(Pipeline {
             root,
+            bank,
             leaves,
             backend,
             device: device.clone(),
@@ -188,7 +191,14 @@ impl Pipeline {
                 g.run(data, batch.lengths(), batch.channels(), &table, drawn.seed)
                     .await?
             }
-            _ => cpu_run(data, batch.lengths(), batch.channels(), &table, drawn.seed),
+            Backend::Cpu => cpu_run(
+                data,
+                batch.lengths(),
+                batch.channels(),
+                &table,
+                drawn.seed,
+                &self.bank.samples,
+            ),
         };
         Ok(batch.with_data(out))
     }
@@ -217,6 +227,23 @@ impl Pipeline {
                     .as_ref()
                     .ok_or_else(|| Error::param("drawn", "parameters of another pipeline"))?;
                 let mut rec = leaf.resolve(&d.u, batch.lengths()[r], sr);
+                if let Leaf::AddBackgroundNoise { .. } = leaf {
+                    let clip = &self.bank.clips[rec.a as usize];
+                    if clip.sample_rate != sr {
+                        return Err(Error::audio(
+                            clip.name.clone(),
+                            format!(
+                                "background noise at {} Hz for a batch at {sr} Hz (set the transform's `sample_rate` to resample it on load)",
+                                clip.sample_rate
+                            ),
+                        ));
+                    }
+                    rec.b = clip.start;
+                    rec.c = clip.len;
+                    rec.d =
+                        spec::randint(0, i64::from(clip.len) - batch.lengths()[r] as i64, d.u[3])
+                            as u32;
+                }
                 rec.id_lo = id as u32;
                 rec.id_hi = (id >> 32) as u32;
                 rec.word2 = Counter {
@@ -254,6 +281,7 @@ fn cpu_run(
     channels: usize,
     table: &[Vec<OpRec>],
     seed: u64,
+    bank: &[f32],
 ) -> ndarray::Array2<f32> {
     let (rows, stride) = data.dim();
     let mut cur: Vec<f32> = data.iter().copied().collect();
@@ -273,7 +301,7 @@ fn cpu_run(
                 let mut stats: Vec<RowStats> = (0..channels)
                     .map(|c| {
                         if ops[c].needs_stats() {
-                            row_stats(&ops[c], valid[c], seed)
+                            row_stats(&ops[c], valid[c], seed, bank)
                         } else {
                             RowStats::default()
                         }
@@ -299,7 +327,15 @@ fn cpu_run(
                         combine(&stats, lens)
                     };
                     let d = &mut dst[c * stride..(c + 1) * stride];
-                    apply_row(op, valid[c], &mut d[..lens[c]], seed, peak, rms, &stats[c]);
+                    apply_row(
+                        op,
+                        valid[c],
+                        &mut d[..lens[c]],
+                        (seed, bank),
+                        peak,
+                        rms,
+                        &stats[c],
+                    );
                     d[lens[c]..].fill(0.0);
                 }
             });

@@ -103,6 +103,103 @@ pub(crate) enum Leaf {
         max_fraction: f64,
         start: bool,
     },
+    AddBackgroundNoise {
+        min_snr_db: f64,
+        max_snr_db: f64,
+        absolute: bool,
+        min_rms_db: f64,
+        max_rms_db: f64,
+        /// Indices into the pipeline's [`Bank`].
+        clips: Vec<u32>,
+    },
+}
+
+/// One noise clip of a [`Bank`].
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct BankClip {
+    pub name: String,
+    pub start: u32,
+    pub len: u32,
+    pub sample_rate: u32,
+}
+
+/// Every background-noise clip of a pipeline, mono, concatenated (kept on the GPU as one
+/// buffer).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Bank {
+    pub samples: Vec<f32>,
+    pub clips: Vec<BankClip>,
+}
+
+/// File extensions taken as audio when a `sounds_path` is a directory.
+const AUDIO_EXTENSIONS: &[&str] = &[
+    "wav", "wave", "flac", "mp3", "ogg", "oga", "opus", "m4a", "aac", "aif", "aiff",
+];
+
+fn audio_files(path: &std::path::Path, out: &mut Vec<std::path::PathBuf>) -> Result<()> {
+    let io = |e| Error::Io {
+        path: path.display().to_string(),
+        source: e,
+    };
+    if path.is_dir() {
+        let mut entries: Vec<_> = std::fs::read_dir(path)
+            .map_err(io)?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<std::io::Result<_>>()
+            .map_err(io)?;
+        entries.sort();
+        for e in entries {
+            if e.is_dir() {
+                audio_files(&e, out)?;
+            } else if e
+                .extension()
+                .and_then(|x| x.to_str())
+                .is_some_and(|x| AUDIO_EXTENSIONS.contains(&x.to_ascii_lowercase().as_str()))
+            {
+                out.push(e);
+            }
+        }
+        Ok(())
+    } else {
+        std::fs::metadata(path).map_err(io)?;
+        out.push(path.to_path_buf());
+        Ok(())
+    }
+}
+
+impl Bank {
+    /// Loads every audio file under `paths` (mono, resampled to `sr` when given) and
+    /// returns their clip indices.
+    fn load(&mut self, paths: &[String], sr: Option<u32>, what: &str) -> Result<Vec<u32>> {
+        let mut files = Vec::new();
+        for p in paths {
+            audio_files(std::path::Path::new(p), &mut files)?;
+        }
+        if files.is_empty() {
+            return Err(bad(what, format!("no audio files found in {paths:?}")));
+        }
+        let mut opts = crate::io::LoadOptions::default().mono();
+        if let Some(sr) = sr {
+            opts = opts.sample_rate(sr);
+        }
+        let mut idx = Vec::new();
+        for f in files {
+            let a = crate::io::load(f.as_path(), &opts)?;
+            let start = self.samples.len();
+            if start + a.len() > u32::MAX as usize / 2 {
+                return Err(bad(what, "background noises exceed 2^31 samples in all"));
+            }
+            self.samples.extend(a.channel(0).iter());
+            idx.push(self.clips.len() as u32);
+            self.clips.push(BankClip {
+                name: f.display().to_string(),
+                start: start as u32,
+                len: a.len() as u32,
+                sample_rate: a.sample_rate(),
+            });
+        }
+        Ok(idx)
+    }
 }
 
 /// The transform names the JSON accepts.
@@ -121,6 +218,7 @@ pub(crate) const TRANSFORMS: &[&str] = &[
     "tanh_distortion",
     "bit_crush",
     "padding",
+    "add_background_noise",
 ];
 
 /// `lo + floor(u (hi - lo + 1))`, Python's `random.randint(lo, hi)` from a uniform `u`
@@ -146,6 +244,25 @@ impl Leaf {
         let ni = n as i64;
         let mut r = OpRec::identity();
         match *self {
+            Leaf::AddBackgroundNoise {
+                min_snr_db,
+                max_snr_db,
+                absolute,
+                min_rms_db,
+                max_rms_db,
+                ref clips,
+            } => {
+                // a: the clip (the pipeline fills in its place in the bank and the offset
+                // from u[3]).
+                r.code = code::BACKGROUND_NOISE;
+                r.a = clips[randint(0, clips.len() as i64 - 1, u[2]) as usize] as i32;
+                if absolute {
+                    r.flags |= flag::ABSOLUTE;
+                    r.x = db_to_ratio(uniform(min_rms_db, max_rms_db, u[1])) as f32;
+                } else {
+                    r.x = db_to_ratio(uniform(min_snr_db, max_snr_db, u[0])) as f32;
+                }
+            }
             Leaf::Gain { min_db, max_db } => {
                 r.code = code::GAIN;
                 r.x = db_to_ratio(uniform(min_db, max_db, u[0])) as f32;
@@ -529,11 +646,11 @@ fn unit(o: &mut Obj<'_>, key: &'static str, default: usize) -> Result<Unit> {
 }
 
 /// Parses a pipeline: a JSON list (a `compose` with p = 1) or one node object.
-pub(crate) fn parse(v: &Value) -> Result<Node> {
+pub(crate) fn parse(v: &Value, bank: &mut Bank) -> Result<Node> {
     let mut next = 0usize;
     let root = match v {
         Value::Array(items) => {
-            let children = parse_list(items, "pipeline", &mut next)?;
+            let children = parse_list(items, "pipeline", &mut next, bank)?;
             Node {
                 kind: NodeKind::Compose {
                     children,
@@ -545,22 +662,22 @@ pub(crate) fn parse(v: &Value) -> Result<Node> {
                 position: 0,
             }
         }
-        _ => parse_node(v, "pipeline".into(), &mut next)?,
+        _ => parse_node(v, "pipeline".into(), &mut next, bank)?,
     };
     Ok(root)
 }
 
-fn parse_list(items: &[Value], path: &str, next: &mut usize) -> Result<Vec<Node>> {
+fn parse_list(items: &[Value], path: &str, next: &mut usize, bank: &mut Bank) -> Result<Vec<Node>> {
     // The list itself is the node at `*next` (reserved before the children).
     *next += 1;
     items
         .iter()
         .enumerate()
-        .map(|(i, v)| parse_node(v, format!("{path}[{i}]"), next))
+        .map(|(i, v)| parse_node(v, format!("{path}[{i}]"), next, bank))
         .collect()
 }
 
-fn parse_node(v: &Value, path: String, next: &mut usize) -> Result<Node> {
+fn parse_node(v: &Value, path: String, next: &mut usize, bank: &mut Bank) -> Result<Node> {
     let map = v
         .as_object()
         .ok_or_else(|| bad(&path, format!("a transform must be a JSON object, got {v}")))?;
@@ -617,7 +734,7 @@ fn parse_node(v: &Value, path: String, next: &mut usize) -> Result<Node> {
             "compose" => {
                 let shuffle = o.bool("shuffle", false)?;
                 NodeKind::Compose {
-                    children: parse_list(items, &tpath, next)?,
+                    children: parse_list(items, &tpath, next, bank)?,
                     shuffle,
                 }
             }
@@ -656,7 +773,7 @@ fn parse_node(v: &Value, path: String, next: &mut usize) -> Result<Node> {
                     })
                     .collect();
                 NodeKind::OneOf {
-                    children: parse_list(items, &tpath, next)?,
+                    children: parse_list(items, &tpath, next, bank)?,
                     cumulative,
                 }
             }
@@ -699,7 +816,7 @@ fn parse_node(v: &Value, path: String, next: &mut usize) -> Result<Node> {
                     &format!("must satisfy 0 <= min <= max <= {n} (the number of transforms)"),
                 )?;
                 NodeKind::SomeOf {
-                    children: parse_list(items, &tpath, next)?,
+                    children: parse_list(items, &tpath, next, bank)?,
                     min: min as usize,
                     max: max as usize,
                 }
@@ -707,7 +824,7 @@ fn parse_node(v: &Value, path: String, next: &mut usize) -> Result<Node> {
         }
     } else {
         *next += 1;
-        NodeKind::Leaf(parse_leaf(&mut o)?)
+        NodeKind::Leaf(parse_leaf(&mut o, bank)?)
     };
     o.finish()?;
     Ok(Node {
@@ -719,8 +836,42 @@ fn parse_node(v: &Value, path: String, next: &mut usize) -> Result<Node> {
     })
 }
 
-fn parse_leaf(o: &mut Obj<'_>) -> Result<Leaf> {
+fn parse_leaf(o: &mut Obj<'_>, bank: &mut Bank) -> Result<Leaf> {
     Ok(match o.name {
+        "add_background_noise" => {
+            let paths: Vec<String> = match o.get("sounds_path") {
+                Some(Value::String(p)) => vec![p.clone()],
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .map(|p| p.as_str().map(str::to_string))
+                    .collect::<Option<_>>()
+                    .ok_or_else(|| o.err("sounds_path", "must be a path or a list of paths"))?,
+                _ => return Err(o.err("sounds_path", "is required (a path or a list of paths)")),
+            };
+            let (min_snr_db, max_snr_db) = o.range("min_snr_db", "max_snr_db", (3.0, 30.0))?;
+            let absolute = o.choice("noise_rms", &["relative", "absolute"], 0)? == 1;
+            let (min_rms_db, max_rms_db) =
+                o.range("min_absolute_rms_db", "max_absolute_rms_db", (-45.0, -15.0))?;
+            o.check(
+                max_rms_db <= 0.0,
+                "max_absolute_rms_db",
+                "must not be greater than 0",
+            )?;
+            let sr = match o.int("sample_rate", 0)? {
+                0 => None,
+                hz if hz > 0 && hz <= u32::MAX as i64 => Some(hz as u32),
+                _ => return Err(o.err("sample_rate", "must be a positive integer")),
+            };
+            let clips = bank.load(&paths, sr, &o.path)?;
+            Leaf::AddBackgroundNoise {
+                min_snr_db,
+                max_snr_db,
+                absolute,
+                min_rms_db,
+                max_rms_db,
+                clips,
+            }
+        }
         "gain" => {
             let (min_db, max_db) = o.range("min_gain_db", "max_gain_db", (-12.0, 12.0))?;
             Leaf::Gain { min_db, max_db }

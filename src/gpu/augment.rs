@@ -47,29 +47,47 @@ pub(crate) struct GpuAugment {
     /// stats_rows, apply, select_rows.
     pipelines: Vec<wgpu::ComputePipeline>,
     params: wgpu::Buffer,
+    /// Background-noise clips, concatenated.
+    bank: wgpu::Buffer,
     buffers: Mutex<Option<Buffers>>,
 }
 
 impl GpuAugment {
-    pub fn new(ctx: Arc<GpuContext>) -> Result<Self> {
-        let (layout, pipelines, params) =
+    /// The kernels, with the pipeline's background-noise bank uploaded once.
+    pub fn new(ctx: Arc<GpuContext>, bank: &[f32]) -> Result<Self> {
+        let bank_bytes = std::mem::size_of_val(bank) as u64;
+        if bank_bytes > ctx.max_binding() {
+            return Err(Error::DeviceLimit {
+                limit: "max_storage_buffer_binding_size",
+                max: ctx.max_binding(),
+                what: "the background-noise bank".into(),
+                needed: bank_bytes,
+            });
+        }
+        let (layout, pipelines, params, bank) =
             ctx.scoped("building the augmentation pipelines", || {
                 let (layout, pipelines) = ctx.pipelines(
                     Kernel::Augment.file(),
                     &source(Kernel::Augment, FftMemory::Workgroup),
-                    &layout_entries(&[true, false, true, true, false]),
+                    &layout_entries(&[true, false, true, true, false, true]),
                     &["stats_rows", "apply", "select_rows"],
                     &[],
                 );
                 let params =
                     ctx.uniform_buffer("augment params", std::mem::size_of::<Params>() as u64);
-                (layout, pipelines, params)
+                let bank = ctx.init_buffer(
+                    "background noise bank",
+                    bytemuck::cast_slice(bank),
+                    wgpu::BufferUsages::STORAGE,
+                );
+                (layout, pipelines, params, bank)
             })?;
         Ok(GpuAugment {
             ctx,
             layout,
             pipelines,
             params,
+            bank,
             buffers: Mutex::new(None),
         })
     }
@@ -93,8 +111,14 @@ impl GpuAugment {
         });
         let readback = c.readback_buffer("augment readback", sizes[0]);
         let binds = [
-            c.bind(&self.layout, &[&self.params, &a, &b, &lens, &ops, &stats]),
-            c.bind(&self.layout, &[&self.params, &b, &a, &lens, &ops, &stats]),
+            c.bind(
+                &self.layout,
+                &[&self.params, &a, &b, &lens, &ops, &stats, &self.bank],
+            ),
+            c.bind(
+                &self.layout,
+                &[&self.params, &b, &a, &lens, &ops, &stats, &self.bank],
+            ),
         ];
         *have = Some(Buffers {
             sizes,
