@@ -36,6 +36,9 @@
 //! # Ok::<(), wavegpu::Error>(())
 //! ```
 //!
+//! Spectrograms get SpecAugment's `frequency_mask` and `time_mask` through [`SpecAugment`],
+//! with the same JSON compositions and the same seeding.
+//!
 //! # JSON
 //! A pipeline is a list of nodes (run in order, like `compose` with `p` = 1) or one node. A
 //! node is an object with a `name`, its parameters, and optionally `p` (probability of
@@ -138,7 +141,9 @@ pub(crate) mod ops;
 pub mod pipeline;
 pub mod rng;
 pub(crate) mod spec;
+pub mod specaugment;
 
 pub use batch::Batch;
 pub use pipeline::{Drawn, Pipeline};
 pub use spec::Mode;
+pub use specaugment::SpecAugment;

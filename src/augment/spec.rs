@@ -103,6 +103,14 @@ pub(crate) enum Leaf {
         max_fraction: f64,
         start: bool,
     },
+    /// SpecAugment masks on a spectrogram (`axis` 0: frequency bins, 1: frames).
+    SpecMask {
+        axis: u8,
+        min_fraction: f64,
+        max_fraction: f64,
+        fill_mean: bool,
+        fill_constant: f64,
+    },
     AddBackgroundNoise {
         min_snr_db: f64,
         max_snr_db: f64,
@@ -202,6 +210,9 @@ impl Bank {
     }
 }
 
+/// The spectrogram transform names (SpecAugment).
+pub(crate) const SPEC_TRANSFORMS: &[&str] = &["frequency_mask", "time_mask"];
+
 /// The transform names the JSON accepts.
 pub(crate) const TRANSFORMS: &[&str] = &[
     "gain",
@@ -293,6 +304,8 @@ impl Leaf {
                 r.w = db_to_ratio(end) as f32;
             }
             Leaf::Reverse => r.code = code::REVERSE,
+            // Spectrogram masks never reach the waveform kernels (see SpecAugment).
+            Leaf::SpecMask { .. } => {}
             Leaf::Shift {
                 min,
                 max,
@@ -647,10 +660,20 @@ fn unit(o: &mut Obj<'_>, key: &'static str, default: usize) -> Result<Unit> {
 
 /// Parses a pipeline: a JSON list (a `compose` with p = 1) or one node object.
 pub(crate) fn parse(v: &Value, bank: &mut Bank) -> Result<Node> {
+    parse_in(v, bank, false)
+}
+
+/// Parses a spectrogram pipeline: `frequency_mask` and `time_mask` (SpecAugment) and the
+/// compositions.
+pub(crate) fn parse_spectrogram(v: &Value) -> Result<Node> {
+    parse_in(v, &mut Bank::default(), true)
+}
+
+fn parse_in(v: &Value, bank: &mut Bank, spectrogram: bool) -> Result<Node> {
     let mut next = 0usize;
     let root = match v {
         Value::Array(items) => {
-            let children = parse_list(items, "pipeline", &mut next, bank)?;
+            let children = parse_list(items, "pipeline", &mut next, bank, spectrogram)?;
             Node {
                 kind: NodeKind::Compose {
                     children,
@@ -662,22 +685,34 @@ pub(crate) fn parse(v: &Value, bank: &mut Bank) -> Result<Node> {
                 position: 0,
             }
         }
-        _ => parse_node(v, "pipeline".into(), &mut next, bank)?,
+        _ => parse_node(v, "pipeline".into(), &mut next, bank, spectrogram)?,
     };
     Ok(root)
 }
 
-fn parse_list(items: &[Value], path: &str, next: &mut usize, bank: &mut Bank) -> Result<Vec<Node>> {
+fn parse_list(
+    items: &[Value],
+    path: &str,
+    next: &mut usize,
+    bank: &mut Bank,
+    spectrogram: bool,
+) -> Result<Vec<Node>> {
     // The list itself is the node at `*next` (reserved before the children).
     *next += 1;
     items
         .iter()
         .enumerate()
-        .map(|(i, v)| parse_node(v, format!("{path}[{i}]"), next, bank))
+        .map(|(i, v)| parse_node(v, format!("{path}[{i}]"), next, bank, spectrogram))
         .collect()
 }
 
-fn parse_node(v: &Value, path: String, next: &mut usize, bank: &mut Bank) -> Result<Node> {
+fn parse_node(
+    v: &Value,
+    path: String,
+    next: &mut usize,
+    bank: &mut Bank,
+    spectrogram: bool,
+) -> Result<Node> {
     let map = v
         .as_object()
         .ok_or_else(|| bad(&path, format!("a transform must be a JSON object, got {v}")))?;
@@ -688,9 +723,20 @@ fn parse_node(v: &Value, path: String, next: &mut usize, bank: &mut Bank) -> Res
         .as_str()
         .ok_or_else(|| bad(&path, format!("`name` must be a string, got {name_v}")))?;
     const COMPOSITES: [&str; 3] = ["compose", "one_of", "some_of"];
+    let known: &[&'static str] = if spectrogram {
+        SPEC_TRANSFORMS
+    } else {
+        TRANSFORMS
+    };
+    if !spectrogram && name_s == "frequency_mask" {
+        return Err(bad(
+            &path,
+            "`frequency_mask` is a spectrogram transform (use SpecAugment)",
+        ));
+    }
     let name: &'static str = COMPOSITES
         .iter()
-        .chain(TRANSFORMS)
+        .chain(known)
         .find(|n| **n == name_s)
         .copied()
         .ok_or_else(|| {
@@ -699,7 +745,7 @@ fn parse_node(v: &Value, path: String, next: &mut usize, bank: &mut Bank) -> Res
                 format!(
                     "unknown transform `{name_s}` (known: {}, {})",
                     COMPOSITES.join(", "),
-                    TRANSFORMS.join(", ")
+                    known.join(", ")
                 ),
             )
         })?;
@@ -734,7 +780,7 @@ fn parse_node(v: &Value, path: String, next: &mut usize, bank: &mut Bank) -> Res
             "compose" => {
                 let shuffle = o.bool("shuffle", false)?;
                 NodeKind::Compose {
-                    children: parse_list(items, &tpath, next, bank)?,
+                    children: parse_list(items, &tpath, next, bank, spectrogram)?,
                     shuffle,
                 }
             }
@@ -773,7 +819,7 @@ fn parse_node(v: &Value, path: String, next: &mut usize, bank: &mut Bank) -> Res
                     })
                     .collect();
                 NodeKind::OneOf {
-                    children: parse_list(items, &tpath, next, bank)?,
+                    children: parse_list(items, &tpath, next, bank, spectrogram)?,
                     cumulative,
                 }
             }
@@ -816,7 +862,7 @@ fn parse_node(v: &Value, path: String, next: &mut usize, bank: &mut Bank) -> Res
                     &format!("must satisfy 0 <= min <= max <= {n} (the number of transforms)"),
                 )?;
                 NodeKind::SomeOf {
-                    children: parse_list(items, &tpath, next, bank)?,
+                    children: parse_list(items, &tpath, next, bank, spectrogram)?,
                     min: min as usize,
                     max: max as usize,
                 }
@@ -824,7 +870,11 @@ fn parse_node(v: &Value, path: String, next: &mut usize, bank: &mut Bank) -> Res
         }
     } else {
         *next += 1;
-        NodeKind::Leaf(parse_leaf(&mut o, bank)?)
+        if spectrogram {
+            NodeKind::Leaf(parse_spec_leaf(&mut o)?)
+        } else {
+            NodeKind::Leaf(parse_leaf(&mut o, bank)?)
+        }
     };
     o.finish()?;
     Ok(Node {
@@ -833,6 +883,26 @@ fn parse_node(v: &Value, path: String, next: &mut usize, bank: &mut Bank) -> Res
         p,
         mode,
         position: position as u16,
+    })
+}
+
+/// frequency_mask (audiomentations' SpecFrequencyMask parameters) and its twin over frames.
+fn parse_spec_leaf(o: &mut Obj<'_>) -> Result<Leaf> {
+    let (min_fraction, max_fraction) =
+        o.range("min_mask_fraction", "max_mask_fraction", (0.03, 0.25))?;
+    o.check(
+        min_fraction >= 0.0 && max_fraction <= 1.0,
+        "min_mask_fraction",
+        "and `max_mask_fraction` must be between 0 and 1",
+    )?;
+    let fill_mean = o.choice("fill_mode", &["constant", "mean"], 0)? == 1;
+    let fill_constant = o.f64("fill_constant", 0.0)?;
+    Ok(Leaf::SpecMask {
+        axis: u8::from(o.name == "time_mask"),
+        min_fraction,
+        max_fraction,
+        fill_mean,
+        fill_constant,
     })
 }
 
