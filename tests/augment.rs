@@ -471,3 +471,21 @@ fn bad_pipelines_are_typed_errors_naming_the_culprit() {
         Err(wavegpu::Error::InvalidParameter { .. })
     ));
 }
+
+#[test]
+fn llvmpipe_refuses_reductions_past_its_loop_guard() {
+    // llvmpipe leaves shader loops after 65535 nested iterations without an error; the plan
+    // refuses such sizes there instead of returning wrong numbers.
+    let Some(dev) = common::gpu() else { return };
+    if !dev.to_string().contains("llvmpipe") {
+        return;
+    }
+    let n = 2_200_000; // 4 rounds x 2 channels x ceil(n / 256) > 65535
+    let b = Batch::new(Array2::zeros((2, n)), vec![n, n], 2, 16_000).unwrap();
+    let p =
+        Pipeline::from_value(&json!([{"name": "clipping_distortion", "p": 1.0}]), &dev).unwrap();
+    match p.run(0, &b) {
+        Err(wavegpu::Error::DeviceLimit { limit, .. }) => assert!(limit.contains("llvmpipe")),
+        other => panic!("expected a DeviceLimit error, got {other:?}"),
+    }
+}

@@ -12,6 +12,8 @@ use crate::augment::ops::OpRec;
 use crate::error::{Error, Result};
 
 const WG: usize = 256;
+/// Iterations llvmpipe allows the loops nested in one outermost shader loop.
+const LLVMPIPE_LOOP_GUARD: usize = 65_535;
 
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
@@ -161,6 +163,21 @@ impl GpuAugment {
                 needed: example_bytes,
             });
         }
+        // llvmpipe silently leaves loops after 65535 iterations nested in one outermost
+        // loop (see kernel.rs): the reductions loop over a row per thread, the selection
+        // 4 rounds over the example's rows.
+        if self.ctx.is_llvmpipe() {
+            let select = table.iter().flatten().any(OpRec::needs_select);
+            let iters = stride.div_ceil(WG) * if select { 4 * channels } else { 1 };
+            if iters > LLVMPIPE_LOOP_GUARD {
+                return Err(Error::DeviceLimit {
+                    limit: "llvmpipe loop-iteration guard",
+                    max: LLVMPIPE_LOOP_GUARD as u64,
+                    what: format!("reductions over rows of {stride} samples x {channels} channels"),
+                    needed: iters as u64,
+                });
+            }
+        }
         let per = ((lim / example_bytes) as usize).max(1) * channels;
         let rows_per = per.min(rows);
         let steps = table.len().max(1);
@@ -235,22 +252,28 @@ impl GpuAugment {
                         0,
                         pbytes,
                     );
-                    let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                        label: Some("augment step"),
-                        timestamp_writes: None,
-                    });
-                    pass.set_bind_group(0, &bufs.binds[st % 2], &[]);
                     let step = &step[r0..r1];
-                    if step.iter().any(|o| o.needs_stats() && !o.needs_select()) {
-                        pass.set_pipeline(&self.pipelines[0]);
-                        pass.dispatch_workgroups(sx, sy, 1);
+                    {
+                        let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                            label: Some("augment step"),
+                            timestamp_writes: None,
+                        });
+                        pass.set_bind_group(0, &bufs.binds[st % 2], &[]);
+                        if step.iter().any(|o| o.needs_stats() && !o.needs_select()) {
+                            pass.set_pipeline(&self.pipelines[0]);
+                            pass.dispatch_workgroups(sx, sy, 1);
+                        }
+                        if step.iter().any(OpRec::needs_select) {
+                            pass.set_pipeline(&self.pipelines[2]);
+                            pass.dispatch_workgroups(sx, sy, 1);
+                        }
+                        pass.set_pipeline(&self.pipelines[1]);
+                        pass.dispatch_workgroups(ax, ay, 1);
                     }
-                    if step.iter().any(OpRec::needs_select) {
-                        pass.set_pipeline(&self.pipelines[2]);
-                        pass.dispatch_workgroups(sx, sy, 1);
-                    }
-                    pass.set_pipeline(&self.pipelines[1]);
-                    pass.dispatch_workgroups(ax, ay, 1);
+                    // This step's output: kernels of other families (the IIR filters) record
+                    // here, in place on `_dst` for the rows whose code the apply kernel
+                    // copied through, before the next step reads it.
+                    let _dst = if st % 2 == 0 { &bufs.b } else { &bufs.a };
                 }
                 let result = if table.len() % 2 == 0 {
                     &bufs.a
