@@ -489,3 +489,23 @@ fn llvmpipe_refuses_reductions_past_its_loop_guard() {
         other => panic!("expected a DeviceLimit error, got {other:?}"),
     }
 }
+
+#[test]
+fn device_resident_batches_match_host_runs() {
+    let Some(gpu) = common::gpu() else { return };
+    let spec = every_transform();
+    let p = Pipeline::from_value(&spec, &gpu).unwrap();
+    let b = stereo_batch(&[1500, 0, 1100], 2);
+    let d1 = p.draw(1, &[0, 1, 2], 2).unwrap();
+    let d2 = p.draw(2, &[0, 1, 2], 2).unwrap();
+    let want = p.apply(&d2, &p.apply(&d1, &b).unwrap()).unwrap();
+    let mut on = p.upload(&b).unwrap();
+    p.apply_device(&d1, &mut on).unwrap();
+    p.apply_device(&d2, &mut on).unwrap();
+    assert_eq!(p.download(&on).unwrap(), want);
+    let cpu = Pipeline::from_value(&spec, &Device::cpu()).unwrap();
+    assert!(matches!(
+        cpu.upload(&b),
+        Err(wavegpu::Error::InvalidParameter { .. })
+    ));
+}

@@ -144,6 +144,6 @@ pub(crate) mod spec;
 pub mod specaugment;
 
 pub use batch::Batch;
-pub use pipeline::{Drawn, Pipeline};
+pub use pipeline::{DeviceBatch, Drawn, Pipeline};
 pub use spec::Mode;
 pub use specaugment::SpecAugment;

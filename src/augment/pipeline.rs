@@ -41,6 +41,22 @@ impl std::fmt::Debug for Pipeline {
     }
 }
 
+/// A [`Batch`] kept in GPU memory (see [`Pipeline::upload`]).
+pub struct DeviceBatch {
+    inner: crate::gpu::augment::Resident,
+    /// Lengths, channels and rate (no samples).
+    shape: Batch,
+}
+
+impl std::fmt::Debug for DeviceBatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeviceBatch")
+            .field("lengths", &self.shape.lengths())
+            .field("channels", &self.shape.channels())
+            .finish()
+    }
+}
+
 /// Parameters drawn for a batch: which transforms each row gets, in which order, with which
 /// random values. Apply one `Drawn` to several batches of the same shape to give paired
 /// signals (clean/noisy, the channels of a recording) the same augmentation, noise included.
@@ -203,30 +219,90 @@ impl Pipeline {
         Ok(batch.with_data(out))
     }
 
+    /// Uploads `batch` to this pipeline's GPU, to stay there across
+    /// [`apply_device`](Self::apply_device) calls until [`download`](Self::download)
+    /// (the batch must fit one storage binding). Fails on a CPU pipeline.
+    pub fn upload(&self, batch: &Batch) -> Result<DeviceBatch> {
+        let Backend::Gpu(g) = &self.backend else {
+            return Err(Error::param(
+                "device",
+                "upload needs a pipeline built on a GPU device",
+            ));
+        };
+        Ok(DeviceBatch {
+            inner: g.upload(batch.data(), batch.lengths())?,
+            shape: batch.with_data(ndarray::Array2::zeros((0, 0))),
+        })
+    }
+
+    /// Applies `drawn` to a batch in GPU memory, in place, and waits for the device (no
+    /// transfer: the figure to compare with other GPU augmenters' per-batch timings).
+    pub fn apply_device(&self, drawn: &Drawn, batch: &mut DeviceBatch) -> Result<()> {
+        let Backend::Gpu(g) = &self.backend else {
+            return Err(Error::param(
+                "device",
+                "apply_device needs a pipeline built on a GPU device",
+            ));
+        };
+        let s = &batch.shape;
+        let table = self.table_for(drawn, s.lengths(), s.channels(), s.sample_rate())?;
+        g.run_resident(&mut batch.inner, s.channels(), &table, drawn.seed)
+    }
+
+    /// Reads a device batch back.
+    pub fn download(&self, batch: &DeviceBatch) -> Result<Batch> {
+        let Backend::Gpu(g) = &self.backend else {
+            return Err(Error::param(
+                "device",
+                "download needs a pipeline built on a GPU device",
+            ));
+        };
+        let data = pollster::block_on(g.download(&batch.inner))?;
+        Batch::new(
+            data,
+            batch.shape.lengths().to_vec(),
+            batch.shape.channels(),
+            batch.shape.sample_rate(),
+        )
+    }
+
     /// The operation of every row at every step (identity where a row has fewer steps).
     fn table(&self, drawn: &Drawn, batch: &Batch) -> Result<Vec<Vec<OpRec>>> {
-        if drawn.channels != batch.channels() || drawn.rows.len() != batch.rows() {
+        self.table_for(
+            drawn,
+            batch.lengths(),
+            batch.channels(),
+            batch.sample_rate(),
+        )
+    }
+
+    fn table_for(
+        &self,
+        drawn: &Drawn,
+        lengths: &[usize],
+        ch: usize,
+        sr: u32,
+    ) -> Result<Vec<Vec<OpRec>>> {
+        if drawn.channels != ch || drawn.rows.len() != lengths.len() {
             return Err(Error::param(
                 "drawn",
                 format!(
-                    "parameters for {} examples x {} channels, the batch has {} x {}",
+                    "parameters for {} examples x {} channels, the batch has {} x {ch}",
                     drawn.ids.len(),
                     drawn.channels,
-                    batch.examples(),
-                    batch.channels()
+                    lengths.len() / ch.max(1),
                 ),
             ));
         }
         let steps = drawn.rows.iter().map(Vec::len).max().unwrap_or(0);
-        let (sr, ch) = (batch.sample_rate(), batch.channels());
-        let mut table = vec![vec![OpRec::identity(); batch.rows()]; steps];
+        let mut table = vec![vec![OpRec::identity(); lengths.len()]; steps];
         for (r, ops) in drawn.rows.iter().enumerate() {
             let id = drawn.ids[r / ch];
             for (s, d) in ops.iter().enumerate() {
                 let leaf = self.leaves[d.position as usize]
                     .as_ref()
                     .ok_or_else(|| Error::param("drawn", "parameters of another pipeline"))?;
-                let mut rec = leaf.resolve(&d.u, batch.lengths()[r], sr);
+                let mut rec = leaf.resolve(&d.u, lengths[r], sr);
                 if let Leaf::AddBackgroundNoise { .. } = leaf {
                     let clip = &self.bank.clips[rec.a as usize];
                     if clip.sample_rate != sr {
@@ -241,8 +317,7 @@ impl Pipeline {
                     rec.b = clip.start;
                     rec.c = clip.len;
                     rec.d =
-                        spec::randint(0, i64::from(clip.len) - batch.lengths()[r] as i64, d.u[3])
-                            as u32;
+                        spec::randint(0, i64::from(clip.len) - lengths[r] as i64, d.u[3]) as u32;
                 }
                 rec.id_lo = id as u32;
                 rec.id_hi = (id >> 32) as u32;
@@ -262,9 +337,9 @@ impl Pipeline {
                     rec.flags |= flag::OWN_ROW;
                 }
                 let n = if rec.flags & flag::OWN_ROW != 0 {
-                    batch.lengths()[r]
+                    lengths[r]
                 } else {
-                    batch.lengths()[e0..e0 + ch].iter().sum()
+                    lengths[e0..e0 + ch].iter().sum()
                 };
                 set_percentiles(&mut rec, n);
                 table[s][r] = rec;

@@ -135,24 +135,9 @@ impl GpuAugment {
         });
     }
 
-    /// Runs `table` (steps x rows records) over `data`; chunks of whole examples when the
-    /// batch exceeds one storage binding.
-    // The buffers are held across the readback so that concurrent runs of one plan take
-    // turns. The awaited readback does not yield on native targets.
-    #[allow(clippy::await_holding_lock)]
-    pub async fn run(
-        &self,
-        data: ArrayView2<'_, f32>,
-        lengths: &[usize],
-        channels: usize,
-        table: &[Vec<OpRec>],
-        seed: u64,
-    ) -> Result<Array2<f32>> {
-        let (rows, stride) = data.dim();
-        let mut out = Array2::<f32>::zeros((rows, stride));
-        if rows == 0 || stride == 0 {
-            return Ok(out);
-        }
+    /// Refuses sizes the device cannot run: one example past a storage binding, or (on
+    /// llvmpipe) reductions past its loop guard.
+    fn check(&self, stride: usize, channels: usize, table: &[Vec<OpRec>]) -> Result<()> {
         let lim = self.ctx.max_binding();
         let example_bytes = (stride * channels * 4) as u64;
         if example_bytes > lim {
@@ -178,7 +163,104 @@ impl GpuAugment {
                 });
             }
         }
-        let per = ((lim / example_bytes) as usize).max(1) * channels;
+        Ok(())
+    }
+
+    /// The per-step uniforms of rows `r0..r1`, their op records, and the two grids.
+    fn prepare(
+        &self,
+        table: &[Vec<OpRec>],
+        (r0, r1): (usize, usize),
+        stride: usize,
+        channels: usize,
+        seed: u64,
+    ) -> (Vec<Params>, Vec<OpRec>, Grids) {
+        let nr = r1 - r0;
+        let max_dim = self.ctx.limits.max_compute_workgroups_per_dimension;
+        let apply = grid((nr * stride).div_ceil(WG), max_dim);
+        let stats = grid(nr, max_dim);
+        let mut ops: Vec<OpRec> = Vec::with_capacity(nr * table.len());
+        for step in table {
+            ops.extend_from_slice(&step[r0..r1]);
+        }
+        let params = (0..table.len())
+            .map(|st| Params {
+                rows: nr as u32,
+                stride: stride as u32,
+                channels: channels as u32,
+                step_base: (st * nr) as u32,
+                nx_apply: apply.0,
+                nx_stats: stats.0,
+                seed_lo: seed as u32,
+                seed_hi: (seed >> 32) as u32,
+            })
+            .collect();
+        (params, ops, Grids { apply, stats })
+    }
+
+    /// Records every step of rows `r0..r1`: per step, the uniform copied from `steps`, the
+    /// reductions the step needs and the apply kernel, reading `data[s % 2]` and writing
+    /// the other (bound as `binds[s % 2]`).
+    #[allow(clippy::too_many_arguments)] // encoder, the ping-pong pair, the step table, rows, grids
+    fn record_steps(
+        &self,
+        enc: &mut wgpu::CommandEncoder,
+        binds: &[wgpu::BindGroup; 2],
+        data: [&wgpu::Buffer; 2],
+        steps: &wgpu::Buffer,
+        table: &[Vec<OpRec>],
+        (r0, r1): (usize, usize),
+        g: Grids,
+    ) {
+        let pbytes = std::mem::size_of::<Params>() as u64;
+        for (st, step) in table.iter().enumerate() {
+            enc.copy_buffer_to_buffer(steps, st as u64 * pbytes, &self.params, 0, pbytes);
+            let step = &step[r0..r1];
+            {
+                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("augment step"),
+                    timestamp_writes: None,
+                });
+                pass.set_bind_group(0, &binds[st % 2], &[]);
+                if step.iter().any(|o| o.needs_stats() && !o.needs_select()) {
+                    pass.set_pipeline(&self.pipelines[0]);
+                    pass.dispatch_workgroups(g.stats.0, g.stats.1, 1);
+                }
+                if step.iter().any(OpRec::needs_select) {
+                    pass.set_pipeline(&self.pipelines[2]);
+                    pass.dispatch_workgroups(g.stats.0, g.stats.1, 1);
+                }
+                pass.set_pipeline(&self.pipelines[1]);
+                pass.dispatch_workgroups(g.apply.0, g.apply.1, 1);
+            }
+            // This step's output: kernels of other families (the IIR filters) record here,
+            // in place on `_dst` for the rows whose code the apply kernel copied through,
+            // before the next step reads it.
+            let _dst = data[1 - st % 2];
+        }
+    }
+
+    /// Runs `table` (steps x rows records) over `data`; chunks of whole examples when the
+    /// batch exceeds one storage binding.
+    // The buffers are held across the readback so that concurrent runs of one plan take
+    // turns. The awaited readback does not yield on native targets.
+    #[allow(clippy::await_holding_lock)]
+    pub async fn run(
+        &self,
+        data: ArrayView2<'_, f32>,
+        lengths: &[usize],
+        channels: usize,
+        table: &[Vec<OpRec>],
+        seed: u64,
+    ) -> Result<Array2<f32>> {
+        let (rows, stride) = data.dim();
+        let mut out = Array2::<f32>::zeros((rows, stride));
+        if rows == 0 || stride == 0 {
+            return Ok(out);
+        }
+        self.check(stride, channels, table)?;
+        let lim = self.ctx.max_binding();
+        let per = ((lim / (stride * channels * 4) as u64) as usize).max(1) * channels;
         let rows_per = per.min(rows);
         let steps = table.len().max(1);
         let rec = std::mem::size_of::<OpRec>() as u64;
@@ -205,30 +287,12 @@ impl GpuAugment {
         let bufs = guard
             .as_ref()
             .ok_or_else(|| Error::gpu("allocating augmentation buffers", "no buffers"))?;
-        let max_dim = self.ctx.limits.max_compute_workgroups_per_dimension;
         for r0 in (0..rows).step_by(rows_per) {
             let r1 = (r0 + rows_per).min(rows);
             let nr = r1 - r0;
             let flat: Vec<f32> = data.slice(s![r0..r1, ..]).iter().copied().collect();
             let lens: Vec<u32> = lengths[r0..r1].iter().map(|&l| l as u32).collect();
-            let mut ops: Vec<OpRec> = Vec::with_capacity(nr * table.len());
-            for step in table {
-                ops.extend_from_slice(&step[r0..r1]);
-            }
-            let (ax, ay) = grid((nr * stride).div_ceil(WG), max_dim);
-            let (sx, sy) = grid(nr, max_dim);
-            let params: Vec<Params> = (0..table.len())
-                .map(|st| Params {
-                    rows: nr as u32,
-                    stride: stride as u32,
-                    channels: channels as u32,
-                    step_base: (st * nr) as u32,
-                    nx_apply: ax,
-                    nx_stats: sx,
-                    seed_lo: seed as u32,
-                    seed_hi: (seed >> 32) as u32,
-                })
-                .collect();
+            let (params, ops, grids) = self.prepare(table, (r0, r1), stride, channels, seed);
             let bytes = (nr * stride * 4) as u64;
             let q = &self.ctx.queue;
             self.ctx.scoped("running the augmentation kernels", || {
@@ -244,37 +308,15 @@ impl GpuAugment {
                         .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                             label: Some("augment"),
                         });
-                for (st, step) in table.iter().enumerate() {
-                    enc.copy_buffer_to_buffer(
-                        &bufs.steps,
-                        st as u64 * pbytes,
-                        &self.params,
-                        0,
-                        pbytes,
-                    );
-                    let step = &step[r0..r1];
-                    {
-                        let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                            label: Some("augment step"),
-                            timestamp_writes: None,
-                        });
-                        pass.set_bind_group(0, &bufs.binds[st % 2], &[]);
-                        if step.iter().any(|o| o.needs_stats() && !o.needs_select()) {
-                            pass.set_pipeline(&self.pipelines[0]);
-                            pass.dispatch_workgroups(sx, sy, 1);
-                        }
-                        if step.iter().any(OpRec::needs_select) {
-                            pass.set_pipeline(&self.pipelines[2]);
-                            pass.dispatch_workgroups(sx, sy, 1);
-                        }
-                        pass.set_pipeline(&self.pipelines[1]);
-                        pass.dispatch_workgroups(ax, ay, 1);
-                    }
-                    // This step's output: kernels of other families (the IIR filters) record
-                    // here, in place on `_dst` for the rows whose code the apply kernel
-                    // copied through, before the next step reads it.
-                    let _dst = if st % 2 == 0 { &bufs.b } else { &bufs.a };
-                }
+                self.record_steps(
+                    &mut enc,
+                    &bufs.binds,
+                    [&bufs.a, &bufs.b],
+                    &bufs.steps,
+                    table,
+                    (0, nr),
+                    grids,
+                );
                 let result = if table.len() % 2 == 0 {
                     &bufs.a
                 } else {
@@ -293,4 +335,160 @@ impl GpuAugment {
         }
         Ok(out)
     }
+
+    /// Uploads a batch to stay on the device (it must fit one storage binding).
+    pub fn upload(&self, data: ArrayView2<'_, f32>, lengths: &[usize]) -> Result<Resident> {
+        let (rows, stride) = data.dim();
+        let bytes = (rows * stride * 4) as u64;
+        if bytes > self.ctx.max_binding() {
+            return Err(Error::DeviceLimit {
+                limit: "max_storage_buffer_binding_size",
+                max: self.ctx.max_binding(),
+                what: format!("a device-resident batch of {rows} x {stride} samples"),
+                needed: bytes,
+            });
+        }
+        let flat: Vec<f32> = data.iter().copied().collect();
+        let lens: Vec<u32> = lengths.iter().map(|&l| l as u32).collect();
+        let c = &self.ctx;
+        let copy = wgpu::BufferUsages::COPY_SRC;
+        c.scoped("uploading a batch", || Resident {
+            data: [
+                c.init_buffer(
+                    "resident batch a",
+                    bytemuck::cast_slice(&flat),
+                    wgpu::BufferUsages::STORAGE | copy,
+                ),
+                c.storage_buffer(
+                    "resident batch b",
+                    bytes,
+                    copy | wgpu::BufferUsages::COPY_DST,
+                ),
+            ],
+            current: 0,
+            lens: c.init_buffer(
+                "resident lengths",
+                bytemuck::cast_slice(&lens),
+                wgpu::BufferUsages::STORAGE,
+            ),
+            stats: c.storage_buffer(
+                "resident stats",
+                (rows * 16) as u64,
+                wgpu::BufferUsages::empty(),
+            ),
+            rows,
+            stride,
+        })
+    }
+
+    /// Runs `table` over a resident batch in place, and waits for the device.
+    pub fn run_resident(
+        &self,
+        batch: &mut Resident,
+        channels: usize,
+        table: &[Vec<OpRec>],
+        seed: u64,
+    ) -> Result<()> {
+        let (rows, stride) = (batch.rows, batch.stride);
+        if rows == 0 || stride == 0 || table.is_empty() {
+            return Ok(());
+        }
+        self.check(stride, channels, table)?;
+        let (params, ops, grids) = self.prepare(table, (0, rows), stride, channels, seed);
+        let c = &self.ctx;
+        let cur = batch.current;
+        let (x, y) = (&batch.data[cur], &batch.data[1 - cur]);
+        c.scoped("running the augmentation kernels", || {
+            let st = wgpu::BufferUsages::STORAGE;
+            let ops = c.init_buffer("resident ops", bytemuck::cast_slice(&ops), st);
+            let steps = c.init_buffer(
+                "resident steps",
+                bytemuck::cast_slice(&params),
+                wgpu::BufferUsages::COPY_SRC,
+            );
+            let binds = [
+                c.bind(
+                    &self.layout,
+                    &[
+                        &self.params,
+                        x,
+                        y,
+                        &batch.lens,
+                        &ops,
+                        &batch.stats,
+                        &self.bank,
+                    ],
+                ),
+                c.bind(
+                    &self.layout,
+                    &[
+                        &self.params,
+                        y,
+                        x,
+                        &batch.lens,
+                        &ops,
+                        &batch.stats,
+                        &self.bank,
+                    ],
+                ),
+            ];
+            let mut enc = c
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("augment resident"),
+                });
+            self.record_steps(&mut enc, &binds, [x, y], &steps, table, (0, rows), grids);
+            c.queue.submit(Some(enc.finish()));
+        })?;
+        #[cfg(not(target_arch = "wasm32"))]
+        c.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::gpu("device poll", e))?;
+        batch.current = (cur + table.len()) % 2;
+        Ok(())
+    }
+
+    /// Reads a resident batch back.
+    pub async fn download(&self, batch: &Resident) -> Result<Array2<f32>> {
+        let (rows, stride) = (batch.rows, batch.stride);
+        let bytes = (rows * stride * 4) as u64;
+        if bytes == 0 {
+            return Ok(Array2::zeros((rows, stride)));
+        }
+        let c = &self.ctx;
+        let rb = c.readback_buffer("resident readback", bytes);
+        c.scoped("reading a batch back", || {
+            let mut enc = c
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("augment download"),
+                });
+            enc.copy_buffer_to_buffer(&batch.data[batch.current], 0, &rb, 0, bytes);
+            c.queue.submit(Some(enc.finish()));
+        })?;
+        c.read_back(&rb, bytes, |b| {
+            let v: &[f32] = bytemuck::cast_slice(b);
+            Array2::from_shape_vec((rows, stride), v.to_vec()).expect("rows x stride")
+        })
+        .await
+    }
+}
+
+/// The two workgroup grids of a run: apply (one thread per sample), stats (one workgroup
+/// per row).
+#[derive(Debug, Clone, Copy)]
+struct Grids {
+    apply: (u32, u32),
+    stats: (u32, u32),
+}
+
+/// A batch in GPU memory: two ping-pong buffers (`current` holds the samples), the row
+/// lengths and the reduction scratch.
+pub(crate) struct Resident {
+    data: [wgpu::Buffer; 2],
+    current: usize,
+    lens: wgpu::Buffer,
+    stats: wgpu::Buffer,
+    rows: usize,
+    stride: usize,
 }
