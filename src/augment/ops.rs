@@ -2,7 +2,7 @@
 //! already drawn and every length-dependent quantity resolved. The CPU kernels here are the
 //! twins of `shaders/augment.wgsl`'s; both read the same [`OpRec`].
 
-use super::rng::sample_normal;
+use super::rng::sample_normals;
 
 /// Operation codes shared with `shaders/augment.wgsl`.
 pub(crate) mod code {
@@ -140,14 +140,16 @@ pub(crate) fn set_percentiles(rec: &mut OpRec, n: usize) {
     }
 }
 
-/// Order statistic `k` of sorted `v` interpolated a fraction `t` towards the next, in f32
-/// as the kernel does.
-fn interpolated(v: &[f32], k: u32, t: f32) -> f32 {
+/// Order statistic `k` of `v` (by selection, which reorders `v`) interpolated a fraction `t`
+/// towards the next, in f32 as the kernel does.
+fn interpolated(v: &mut [f32], k: u32, t: f32) -> f32 {
     if v.is_empty() {
         return 0.0;
     }
     let k = (k as usize).min(v.len() - 1);
-    let (a, b) = (v[k], v[(k + 1).min(v.len() - 1)]);
+    let (_, a, rest) = v.select_nth_unstable_by(k, f32::total_cmp);
+    let a = *a;
+    let b = rest.iter().copied().min_by(f32::total_cmp).unwrap_or(a);
     a + (b - a) * t
 }
 
@@ -173,9 +175,9 @@ pub(crate) fn row_stats(op: &OpRec, row: &[f32], seed: u64, bank: &[f32]) -> Row
         ..Default::default()
     };
     if op.code == code::SNR {
-        st.noise_sumsq = (0..row.len() as u32)
-            .map(|i| f64::from(sample_normal(seed, op.id(), op.word2, i)).powi(2))
-            .sum();
+        sample_normals(seed, op.id(), op.word2, row.len(), |_, z| {
+            st.noise_sumsq += f64::from(z) * f64::from(z)
+        });
     }
     if op.code == code::BACKGROUND_NOISE {
         let n = row.len();
@@ -197,8 +199,7 @@ pub(crate) fn thresholds(op: &OpRec, rows: &[&[f32]]) -> (f32, f32) {
                 .iter()
                 .flat_map(|r| r.iter().map(|x| x.abs()))
                 .collect();
-            v.sort_by(f32::total_cmp);
-            let gain = 0.5 / (f64::from(interpolated(&v, op.c, op.z)) + 1e-6);
+            let gain = 0.5 / (f64::from(interpolated(&mut v, op.c, op.z)) + 1e-6);
             let rms = |f: &dyn Fn(f32) -> f64| {
                 rows.iter()
                     .map(|r| {
@@ -221,8 +222,8 @@ pub(crate) fn thresholds(op: &OpRec, rows: &[&[f32]]) -> (f32, f32) {
         }
         code::CLIPPING_DISTORTION => {
             let mut v: Vec<f32> = rows.iter().flat_map(|r| r.iter().copied()).collect();
-            v.sort_by(f32::total_cmp);
-            (interpolated(&v, op.c, op.z), interpolated(&v, op.d, op.w))
+            let lo = interpolated(&mut v, op.c, op.z);
+            (lo, interpolated(&mut v, op.d, op.w))
         }
         _ => (0.0, 0.0),
     }
@@ -324,15 +325,15 @@ pub(crate) fn apply_row(
             }
         }
         code::NOISE => {
-            for (i, (d, &s)) in dst.iter_mut().zip(src).enumerate() {
-                *d = s + op.x * sample_normal(seed, op.id(), op.word2, i as u32);
-            }
+            sample_normals(seed, op.id(), op.word2, n, |i, z| {
+                dst[i] = src[i] + op.x * z
+            });
         }
         code::SNR => {
             let scale = snr_scale(rms, op.x, own.noise_sumsq, n);
-            for (i, (d, &s)) in dst.iter_mut().zip(src).enumerate() {
-                *d = s + scale * sample_normal(seed, op.id(), op.word2, i as u32);
-            }
+            sample_normals(seed, op.id(), op.word2, n, |i, z| {
+                dst[i] = src[i] + scale * z
+            });
         }
         code::BACKGROUND_NOISE => {
             let scale = background_scale(op, rms, own.noise_sumsq, n);

@@ -3,7 +3,7 @@
 use rayon::prelude::*;
 use serde_json::Value;
 
-use super::batch::Batch;
+use super::batch::{flat, Batch};
 use super::ops::{
     apply_row, combine, flag, row_stats, set_percentiles, thresholds, OpRec, RowStats,
 };
@@ -359,7 +359,7 @@ fn cpu_run(
     bank: &[f32],
 ) -> ndarray::Array2<f32> {
     let (rows, stride) = data.dim();
-    let mut cur: Vec<f32> = data.iter().copied().collect();
+    let mut cur: Vec<f32> = flat(data);
     let mut nxt = vec![0.0f32; cur.len()];
     let ex = (stride * channels).max(1);
     for step in table {

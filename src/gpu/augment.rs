@@ -290,7 +290,7 @@ impl GpuAugment {
         for r0 in (0..rows).step_by(rows_per) {
             let r1 = (r0 + rows_per).min(rows);
             let nr = r1 - r0;
-            let flat: Vec<f32> = data.slice(s![r0..r1, ..]).iter().copied().collect();
+            let flat: Vec<f32> = crate::augment::batch::flat(data.slice(s![r0..r1, ..]));
             let lens: Vec<u32> = lengths[r0..r1].iter().map(|&l| l as u32).collect();
             let (params, ops, grids) = self.prepare(table, (r0, r1), stride, channels, seed);
             let bytes = (nr * stride * 4) as u64;
@@ -348,7 +348,7 @@ impl GpuAugment {
                 needed: bytes,
             });
         }
-        let flat: Vec<f32> = data.iter().copied().collect();
+        let flat: Vec<f32> = crate::augment::batch::flat(data);
         let lens: Vec<u32> = lengths.iter().map(|&l| l as u32).collect();
         let c = &self.ctx;
         let copy = wgpu::BufferUsages::COPY_SRC;
