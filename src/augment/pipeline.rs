@@ -193,6 +193,28 @@ impl Pipeline {
         self.apply(&drawn, batch)
     }
 
+    /// Augments one clip (all its channels one example) as example `id`: the same result as
+    /// that example gets in any batch.
+    ///
+    /// ```
+    /// use wavegpu::augment::Pipeline;
+    /// use wavegpu::{Audio, Device};
+    /// let p = Pipeline::from_json(r#"[{"name": "gain", "p": 1.0}]"#, &Device::cpu()).unwrap();
+    /// let a = Audio::from_mono(vec![0.5; 1000], 16_000);
+    /// let y = p.run_clip(1, 42, &a).unwrap();
+    /// assert_eq!((y.len(), y.channels()), (1000, 1));
+    /// assert_eq!(y, p.run_clip(1, 42, &a).unwrap());
+    /// ```
+    pub fn run_clip(&self, seed: u64, id: u64, clip: &crate::Audio) -> Result<crate::Audio> {
+        let batch = Batch::from_clips(std::slice::from_ref(clip))?;
+        let out = self.run_with_ids(seed, &[id], &batch)?;
+        let mut a = out.clip(0)?;
+        if let Some(name) = clip.name() {
+            a = a.with_name(name);
+        }
+        Ok(a)
+    }
+
     /// Applies parameters drawn by [`Pipeline::draw`] to `batch` (blocking).
     pub fn apply(&self, drawn: &Drawn, batch: &Batch) -> Result<Batch> {
         pollster::block_on(self.apply_async(drawn, batch))
