@@ -16,6 +16,11 @@ struct Params {
     nx_stats: u32,
     seed_lo: u32,
     seed_hi: u32,
+    // Workgroups along x of the color-noise grid, and its 256-sample blocks per row.
+    nx_color: u32,
+    blocks: u32,
+    pad0: u32,
+    pad1: u32,
 }
 
 struct OpRec {
@@ -46,6 +51,8 @@ struct OpRec {
 @group(0) @binding(5) var<storage, read_write> stats: array<vec4<f32>>;
 // Background-noise clips, concatenated (mono).
 @group(0) @binding(6) var<storage, read> bank: array<f32>;
+// add_color_noise's FIR taps, per row at op.b (op.c taps).
+@group(0) @binding(7) var<storage, read> aux: array<f32>;
 
 const GAIN: u32 = 1u;
 const GAIN_TRANSITION: u32 = 2u;
@@ -61,6 +68,7 @@ const PADDING: u32 = 11u;
 const TANH: u32 = 12u;
 const CLIPPING_DISTORTION: u32 = 13u;
 const BACKGROUND_NOISE: u32 = 14u;
+const COLOR_NOISE: u32 = 15u;
 
 const OWN_ROW: u32 = 1u;
 const ROLLOVER: u32 = 2u;
@@ -110,6 +118,10 @@ fn stats_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
             acc.z += z * z;
         } else if (op.code == BACKGROUND_NOISE) {
             let z = bank_sample(op, i, n);
+            acc.z += z * z;
+        } else if (op.code == COLOR_NOISE) {
+            // The `color` pass left this row's noise in dst.
+            let z = dst[base + i];
             acc.z += z * z;
         }
     }
@@ -280,6 +292,55 @@ fn select_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
     }
 }
 
+// add_color_noise: white normals filtered by the row's FIR (np.convolve 'same'), written to
+// dst for the stats and apply passes. One workgroup per 256 samples of a row, the normals
+// it needs staged in workgroup memory (twin of ops::color_noise).
+var<workgroup> win: array<f32, 1280>;
+
+fn white(op: OpRec, j: i32, n: u32) -> f32 {
+    if (j < 0 || j >= i32(n)) {
+        return 0.0;
+    }
+    return sample_normal(key(), op.id_lo, op.id_hi, op.word2, u32(j));
+}
+
+@compute @workgroup_size(256)
+fn color(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let w = wid.x + wid.y * P.nx_color;
+    let r = w / P.blocks;
+    if (r >= P.rows) {
+        return;
+    }
+    let op = ops[P.step_base + r];
+    if (op.code != COLOR_NOISE) {
+        return;
+    }
+    let n = lens[r];
+    let i0 = (w % P.blocks) * WG;
+    let i = i0 + lid;
+    let base = r * P.stride;
+    let m = op.c;
+    if (m == 0u) {
+        if (i < n) {
+            dst[base + i] = white(op, i32(i), n);
+        }
+        return;
+    }
+    let half = i32((m - 1u) / 2u);
+    let first = i32(i0) + half - i32(m - 1u);
+    for (var t = lid; t < WG + m - 1u; t += WG) {
+        win[t] = white(op, first + i32(t), n);
+    }
+    workgroupBarrier();
+    if (i < n) {
+        var acc = 0.0;
+        for (var k = 0u; k < m; k++) {
+            acc += aux[op.b + k] * win[lid + m - 1u - k];
+        }
+        dst[base + i] = acc;
+    }
+}
+
 // audiomentations' crossfade mask pair element j of length len: (fade_in, fade_out).
 fn crossfade(j: u32, len: u32, equal_energy: bool) -> vec2<f32> {
     var x = 0.0;
@@ -447,6 +508,28 @@ fn apply(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index)
                 scale = (rms / op.x) / sqrt(noise_ss / f32(n));
             }
             v = s + scale * sample_normal(key(), op.id_lo, op.id_hi, op.word2, i);
+        }
+        case COLOR_NOISE: {
+            var first = r;
+            var count = 1u;
+            if ((op.flags & OWN_ROW) == 0u) {
+                first = (r / P.channels) * P.channels;
+                count = P.channels;
+            }
+            var ss = 0.0;
+            var cnt = 0u;
+            for (var k = 0u; k < count; k++) {
+                ss += stats[first + k].z;
+                cnt += lens[first + k];
+            }
+            let want = combined(r, (op.flags & OWN_ROW) != 0u).y / op.x;
+            var scale = 0.0;
+            if (op.c == 0u) {
+                scale = want;
+            } else if (ss > 0.0) {
+                scale = want / sqrt(ss / f32(cnt));
+            }
+            v = s + scale * dst[g];
         }
         case BACKGROUND_NOISE: {
             let noise_rms = sqrt(stats[r].z / f32(n));

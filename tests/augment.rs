@@ -107,7 +107,9 @@ fn every_transform() -> Value {
         {"name": "tanh_distortion", "p": 1.0},
         {"name": "clipping_distortion", "p": 1.0, "mode": "per_channel"},
         {"name": "tanh_distortion", "p": 1.0, "mode": "per_channel"},
-        {"name": "clipping_distortion", "p": 1.0}
+        {"name": "clipping_distortion", "p": 1.0},
+        {"name": "add_color_noise", "p": 1.0, "p_apply_a_weighting": 0.5},
+        {"name": "add_color_noise", "p": 1.0, "mode": "per_channel", "min_snr_db": 20, "n_fft": 64}
     ])
 }
 

@@ -74,6 +74,13 @@
 //! * `padding`: `mode` ("silence" | "wrap" | "reflect"), `min_fraction` (0.01),
 //!   `max_fraction` (0.7), `pad_section` ("end" | "start"). Here `mode` is audiomentations'
 //!   padding mode, so padding is always drawn per example.
+//! * `add_color_noise`: `min_snr_db` (5), `max_snr_db` (40), `min_f_decay` (-6),
+//!   `max_f_decay` (6) in dB per octave, `p_apply_a_weighting` (0), `n_fft` (128, at most
+//!   1024 here). White normals filtered by audiomentations' FIR (irfft of `f^(-beta/2)` with
+//!   random phases, drawn per example, optionally A-weighted; taps match audiomentations
+//!   within f32 rounding for the same phases), then scaled to unit RMS over the example and
+//!   to the clean RMS / 10^(snr/20). On the GPU one workgroup filters 256 samples from
+//!   normals staged in workgroup memory.
 //! * `add_background_noise`: `sounds_path` (a file or directory, or a list of them; directories
 //!   are searched recursively for audio files, in sorted order), `min_snr_db` (3),
 //!   `max_snr_db` (30), `noise_rms` ("relative" | "absolute"), `min_absolute_rms_db` (-45),

@@ -21,6 +21,7 @@ pub(crate) mod code {
     pub const TANH: u32 = 12;
     pub const CLIPPING_DISTORTION: u32 = 13;
     pub const BACKGROUND_NOISE: u32 = 14;
+    pub const COLOR_NOISE: u32 = 15;
 }
 
 /// Flag bits of [`OpRec::flags`].
@@ -35,6 +36,8 @@ pub(crate) mod flag {
     pub const PAD_START: u32 = 8;
     /// add_background_noise: `x` is the noise RMS itself, not an SNR divisor.
     pub const ABSOLUTE: u32 = 16;
+    /// add_color_noise: A-weighted noise.
+    pub const A_WEIGHTING: u32 = 32;
 }
 
 /// One row's operation at one step, as the kernels read it (16 words).
@@ -78,6 +81,7 @@ impl OpRec {
                 | code::TANH
                 | code::CLIPPING_DISTORTION
                 | code::BACKGROUND_NOISE
+                | code::COLOR_NOISE
         )
     }
     /// True when the op needs the order-statistics pass (percentiles) first.
@@ -88,14 +92,26 @@ impl OpRec {
 
 /// Per-row statistics: sum of squares of the valid samples, peak |x|, and for
 /// add_gaussian_snr the sum of squares of the row's noise.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct RowStats {
     pub sumsq: f64,
     pub peak: f32,
     pub noise_sumsq: f64,
-    /// Op-specific thresholds (percentiles) computed on the CPU twin.
+    /// Op-specific thresholds (percentiles) computed on the CPU twin; for add_color_noise
+    /// `hi` is the noise RMS over the example (or row).
     pub lo: f32,
     pub hi: f32,
+    /// add_color_noise: the row's filtered noise.
+    pub colored: Vec<f32>,
+}
+
+/// What the CPU kernels read besides the row: the seed, the background-noise bank and the
+/// run's FIR taps.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Env<'a> {
+    pub seed: u64,
+    pub bank: &'a [f32],
+    pub aux: &'a [f32],
 }
 
 /// audiomentations' `get_crossfade_mask_pair(length, equal_energy)` element `j`:
@@ -153,6 +169,93 @@ fn interpolated(v: &mut [f32], k: u32, t: f32) -> f32 {
     a + (b - a) * t
 }
 
+/// add_color_noise's FIR, as audiomentations' generate_decaying_white_noise builds it:
+/// `irfft(sqrt(1 / f^beta) e^{i phase} [* A-weighting])` over `n_fft` points (f[0] = 1,
+/// beta from the decay in dB/octave), or no taps (plain white noise) for a flat, unweighted
+/// decay. `phases` are uniforms in [0, 1), one per bin.
+pub(crate) fn color_taps(
+    f_decay: f64,
+    a_weighting: bool,
+    n_fft: usize,
+    sr: u32,
+    phases: &[f64],
+) -> Vec<f32> {
+    let beta = f_decay / -10.0 / 2f64.log10();
+    if beta == 0.0 && !a_weighting {
+        return Vec::new();
+    }
+    let bins = n_fft / 2 + 1;
+    let mut spec: Vec<num_complex::Complex64> = (0..bins)
+        .map(|k| {
+            let f = if k == 0 {
+                1.0
+            } else {
+                k as f64 * f64::from(sr) / n_fft as f64
+            };
+            let mut mag = (1.0 / f.powf(beta)).sqrt();
+            if a_weighting {
+                let fr = k as f64 * f64::from(sr) / n_fft as f64;
+                let f2 = fr * fr;
+                mag *= 12194f64.powi(2) * f2 * f2
+                    / ((f2 + 20.6f64.powi(2))
+                        * ((f2 + 107.7f64.powi(2)) * (f2 + 737.9f64.powi(2))).sqrt()
+                        * (f2 + 12194f64.powi(2)))
+                    + 2.0;
+            }
+            num_complex::Complex64::from_polar(mag, 2.0 * std::f64::consts::PI * phases[k])
+        })
+        .collect();
+    // numpy's irfft ignores the imaginary parts of the DC and Nyquist bins.
+    spec[0].im = 0.0;
+    if n_fft % 2 == 0 {
+        spec[bins - 1].im = 0.0;
+    }
+    let mut out = vec![0.0f64; n_fft];
+    let plan = realfft::RealFftPlanner::<f64>::new().plan_fft_inverse(n_fft);
+    if plan.process(&mut spec, &mut out).is_err() {
+        return Vec::new();
+    }
+    out.iter().map(|&v| (v / n_fft as f64) as f32).collect()
+}
+
+/// White normal `j` of a row's stream, 0 outside `0..n`.
+fn white(seed: u64, op: &OpRec, j: i64, n: usize) -> f32 {
+    if j < 0 || j >= n as i64 {
+        0.0
+    } else {
+        super::rng::sample_normal(seed, op.id(), op.word2, j as u32)
+    }
+}
+
+/// add_color_noise's noise over a row of `n` samples: white normals filtered by the taps
+/// `aux[b .. b + c]` in `np.convolve(.., 'same')` alignment, f32 accumulation in tap order
+/// (as the kernel); the white normals themselves when there are no taps.
+pub(crate) fn color_noise(op: &OpRec, aux: &[f32], n: usize, seed: u64) -> Vec<f32> {
+    let m = op.c as usize;
+    if m == 0 {
+        let mut w = vec![0.0f32; n];
+        sample_normals(seed, op.id(), op.word2, n, |i, z| w[i] = z);
+        return w;
+    }
+    let taps = &aux[op.b as usize..op.b as usize + m];
+    let half = ((m - 1) / 2) as i64;
+    let mut w = vec![0.0f32; n + m - 1];
+    // w[t] = white(t - (m - 1) + half), the window every output reads from.
+    let first = half - (m as i64 - 1);
+    for (t, v) in w.iter_mut().enumerate() {
+        *v = white(seed, op, first + t as i64, n);
+    }
+    (0..n)
+        .map(|i| {
+            let mut acc = 0.0f32;
+            for (k, &h) in taps.iter().enumerate() {
+                acc += h * w[i + m - 1 - k];
+            }
+            acc
+        })
+        .collect()
+}
+
 /// add_background_noise's noise sample `i` of a row of `n` samples: the bank clip at `b`
 /// of `c` samples, cropped from offset `d` when it is long enough, else tiled.
 pub(crate) fn bank_sample(op: &OpRec, bank: &[f32], i: usize, n: usize) -> f32 {
@@ -168,7 +271,8 @@ pub(crate) fn bank_sample(op: &OpRec, bank: &[f32], i: usize, n: usize) -> f32 {
 }
 
 /// The statistics of one row under `op` (sample stream from the op's counters).
-pub(crate) fn row_stats(op: &OpRec, row: &[f32], seed: u64, bank: &[f32]) -> RowStats {
+pub(crate) fn row_stats(op: &OpRec, row: &[f32], env: Env<'_>) -> RowStats {
+    let (seed, bank) = (env.seed, env.bank);
     let mut st = RowStats {
         sumsq: row.iter().map(|&x| f64::from(x) * f64::from(x)).sum(),
         peak: row.iter().fold(0.0f32, |m, &x| m.max(x.abs())),
@@ -178,6 +282,14 @@ pub(crate) fn row_stats(op: &OpRec, row: &[f32], seed: u64, bank: &[f32]) -> Row
         sample_normals(seed, op.id(), op.word2, row.len(), |_, z| {
             st.noise_sumsq += f64::from(z) * f64::from(z)
         });
+    }
+    if op.code == code::COLOR_NOISE {
+        st.colored = color_noise(op, env.aux, row.len(), seed);
+        st.noise_sumsq = st
+            .colored
+            .iter()
+            .map(|&z| f64::from(z) * f64::from(z))
+            .sum();
     }
     if op.code == code::BACKGROUND_NOISE {
         let n = row.len();
@@ -254,11 +366,12 @@ pub(crate) fn apply_row(
     op: &OpRec,
     src: &[f32],
     dst: &mut [f32],
-    (seed, bank): (u64, &[f32]),
+    env: Env<'_>,
     peak: f32,
     rms: f64,
     own: &RowStats,
 ) {
+    let (seed, bank) = (env.seed, env.bank);
     let n = src.len();
     debug_assert_eq!(n, dst.len());
     let ni = n as i64;
@@ -334,6 +447,21 @@ pub(crate) fn apply_row(
             sample_normals(seed, op.id(), op.word2, n, |i, z| {
                 dst[i] = src[i] + scale * z
             });
+        }
+        code::COLOR_NOISE => {
+            // audiomentations: unit-RMS noise (over the example) times the clean RMS /
+            // 10^(snr/20); plain white noise is not normalised there.
+            let want = rms / f64::from(op.x);
+            let scale = if op.c == 0 {
+                want as f32
+            } else if own.hi > 0.0 {
+                (want / f64::from(own.hi)) as f32
+            } else {
+                0.0
+            };
+            for ((d, &s), &z) in dst.iter_mut().zip(src).zip(&own.colored) {
+                *d = s + scale * z;
+            }
         }
         code::BACKGROUND_NOISE => {
             let scale = background_scale(op, rms, own.noise_sumsq, n);
@@ -474,6 +602,38 @@ mod tests {
     use super::*;
 
     #[test]
+    fn color_taps_match_audiomentations() {
+        let p = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/augment_cases.json");
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(p).expect("dump")).expect("json");
+        let nums = |v: &serde_json::Value| -> Vec<f64> {
+            v.as_array()
+                .expect("list")
+                .iter()
+                .map(|x| x.as_f64().expect("number"))
+                .collect()
+        };
+        for case in v["color_taps"].as_array().expect("color_taps") {
+            let taps = color_taps(
+                case["f_decay"].as_f64().expect("decay"),
+                case["a_weighting"].as_bool().expect("a_weighting"),
+                case["n_fft"].as_u64().expect("n_fft") as usize,
+                case["sample_rate"].as_u64().expect("sr") as u32,
+                &nums(&case["phases"]),
+            );
+            let want = nums(&case["taps"]);
+            assert_eq!(taps.len(), want.len());
+            let scale = want.iter().fold(0.0f64, |m, w| m.max(w.abs()));
+            for (a, b) in taps.iter().zip(&want) {
+                assert!(
+                    (f64::from(*a) - b).abs() <= 1e-6 * scale,
+                    "{case}: {a} vs {b}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn gain_transition_matches_audiomentations() {
         let p = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/augment_cases.json");
         let v: serde_json::Value =
@@ -504,7 +664,19 @@ mod tests {
                 ..OpRec::default()
             };
             let mut out = vec![0.0; x.len()];
-            apply_row(&op, &x, &mut out, (0, &[]), 0.0, 0.0, &RowStats::default());
+            apply_row(
+                &op,
+                &x,
+                &mut out,
+                Env {
+                    seed: 0,
+                    bank: &[],
+                    aux: &[],
+                },
+                0.0,
+                0.0,
+                &RowStats::default(),
+            );
             for (a, b) in out.iter().zip(&want) {
                 worst = worst.max((a - b).abs());
             }

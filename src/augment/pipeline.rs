@@ -5,7 +5,8 @@ use serde_json::Value;
 
 use super::batch::{flat, Batch};
 use super::ops::{
-    apply_row, combine, flag, row_stats, set_percentiles, thresholds, OpRec, RowStats,
+    apply_row, color_taps, combine, flag, row_stats, set_percentiles, thresholds, Env, OpRec,
+    RowStats,
 };
 use super::rng::Counter;
 use super::spec::{self, Bank, DrawnLeaf, Leaf, Node, RowKey};
@@ -222,20 +223,30 @@ impl Pipeline {
 
     /// Applies parameters drawn by [`Pipeline::draw`] to `batch`.
     pub async fn apply_async(&self, drawn: &Drawn, batch: &Batch) -> Result<Batch> {
-        let table = self.table(drawn, batch)?;
+        let (table, aux) = self.table(drawn, batch)?;
         let data = batch.data();
         let out = match &self.backend {
             Backend::Gpu(g) => {
-                g.run(data, batch.lengths(), batch.channels(), &table, drawn.seed)
-                    .await?
+                g.run(
+                    data,
+                    batch.lengths(),
+                    batch.channels(),
+                    &table,
+                    &aux,
+                    drawn.seed,
+                )
+                .await?
             }
             Backend::Cpu => cpu_run(
                 data,
                 batch.lengths(),
                 batch.channels(),
                 &table,
-                drawn.seed,
-                &self.bank.samples,
+                Env {
+                    seed: drawn.seed,
+                    bank: &self.bank.samples,
+                    aux: &aux,
+                },
             ),
         };
         Ok(batch.with_data(out))
@@ -267,8 +278,8 @@ impl Pipeline {
             ));
         };
         let s = &batch.shape;
-        let table = self.table_for(drawn, s.lengths(), s.channels(), s.sample_rate())?;
-        g.run_resident(&mut batch.inner, s.channels(), &table, drawn.seed)
+        let (table, aux) = self.table_for(drawn, s.lengths(), s.channels(), s.sample_rate())?;
+        g.run_resident(&mut batch.inner, s.channels(), &table, &aux, drawn.seed)
     }
 
     /// Reads a device batch back.
@@ -288,8 +299,9 @@ impl Pipeline {
         )
     }
 
-    /// The operation of every row at every step (identity where a row has fewer steps).
-    fn table(&self, drawn: &Drawn, batch: &Batch) -> Result<Vec<Vec<OpRec>>> {
+    /// The operation of every row at every step (identity where a row has fewer steps), and
+    /// the FIR taps the records point into.
+    fn table(&self, drawn: &Drawn, batch: &Batch) -> Result<(Vec<Vec<OpRec>>, Vec<f32>)> {
         self.table_for(
             drawn,
             batch.lengths(),
@@ -304,7 +316,7 @@ impl Pipeline {
         lengths: &[usize],
         ch: usize,
         sr: u32,
-    ) -> Result<Vec<Vec<OpRec>>> {
+    ) -> Result<(Vec<Vec<OpRec>>, Vec<f32>)> {
         if drawn.channels != ch || drawn.rows.len() != lengths.len() {
             return Err(Error::param(
                 "drawn",
@@ -318,6 +330,7 @@ impl Pipeline {
         }
         let steps = drawn.rows.iter().map(Vec::len).max().unwrap_or(0);
         let mut table = vec![vec![OpRec::identity(); lengths.len()]; steps];
+        let mut aux = Vec::new();
         for (r, ops) in drawn.rows.iter().enumerate() {
             let id = drawn.ids[r / ch];
             for (s, d) in ops.iter().enumerate() {
@@ -340,6 +353,23 @@ impl Pipeline {
                     rec.c = clip.len;
                     rec.d =
                         spec::randint(0, i64::from(clip.len) - lengths[r] as i64, d.u[3]) as u32;
+                }
+                if let Leaf::AddColorNoise { n_fft, .. } = leaf {
+                    // The phases: draws 5, 6, ... of the node's counter for this row.
+                    let key = RowKey {
+                        id,
+                        batch_id: drawn.ids.first().copied().unwrap_or(0),
+                        channel: (r % ch) as u16,
+                    };
+                    let c = spec::node_counter(d.mode, d.position, &key);
+                    let phases: Vec<f64> = (0..*n_fft / 2 + 1)
+                        .map(|k| c.uniform(drawn.seed, 5 + k))
+                        .collect();
+                    let a_w = rec.flags & flag::A_WEIGHTING != 0;
+                    let taps = color_taps(f64::from(rec.y), a_w, *n_fft as usize, sr, &phases);
+                    rec.b = aux.len() as u32;
+                    rec.c = taps.len() as u32;
+                    aux.extend(taps);
                 }
                 rec.id_lo = id as u32;
                 rec.id_hi = (id >> 32) as u32;
@@ -367,7 +397,7 @@ impl Pipeline {
                 table[s][r] = rec;
             }
         }
-        Ok(table)
+        Ok((table, aux))
     }
 }
 
@@ -377,8 +407,7 @@ fn cpu_run(
     lengths: &[usize],
     channels: usize,
     table: &[Vec<OpRec>],
-    seed: u64,
-    bank: &[f32],
+    env: Env<'_>,
 ) -> ndarray::Array2<f32> {
     let (rows, stride) = data.dim();
     let mut cur: Vec<f32> = flat(data);
@@ -398,7 +427,7 @@ fn cpu_run(
                 let mut stats: Vec<RowStats> = (0..channels)
                     .map(|c| {
                         if ops[c].needs_stats() {
-                            row_stats(&ops[c], valid[c], seed, bank)
+                            row_stats(&ops[c], valid[c], env)
                         } else {
                             RowStats::default()
                         }
@@ -407,6 +436,17 @@ fn cpu_run(
                 for c in 0..channels {
                     let op = &ops[c];
                     let own = op.flags & flag::OWN_ROW != 0;
+                    if op.code == super::ops::code::COLOR_NOISE {
+                        // The noise's RMS over the example (or the row).
+                        let rows_used = if own { c..c + 1 } else { 0..channels };
+                        let ss: f64 = rows_used.clone().map(|k| stats[k].noise_sumsq).sum();
+                        let cnt: usize = rows_used.map(|k| lens[k]).sum();
+                        stats[c].hi = if cnt > 0 {
+                            (ss / cnt as f64).sqrt() as f32
+                        } else {
+                            0.0
+                        };
+                    }
                     if matches!(
                         op.code,
                         super::ops::code::TANH | super::ops::code::CLIPPING_DISTORTION
@@ -424,15 +464,7 @@ fn cpu_run(
                         combine(&stats, lens)
                     };
                     let d = &mut dst[c * stride..(c + 1) * stride];
-                    apply_row(
-                        op,
-                        valid[c],
-                        &mut d[..lens[c]],
-                        (seed, bank),
-                        peak,
-                        rms,
-                        &stats[c],
-                    );
+                    apply_row(op, valid[c], &mut d[..lens[c]], env, peak, rms, &stats[c]);
                     d[lens[c]..].fill(0.0);
                 }
             });

@@ -111,6 +111,14 @@ pub(crate) enum Leaf {
         fill_mean: bool,
         fill_constant: f64,
     },
+    AddColorNoise {
+        min_snr_db: f64,
+        max_snr_db: f64,
+        min_f_decay: f64,
+        max_f_decay: f64,
+        p_apply_a_weighting: f64,
+        n_fft: u32,
+    },
     AddBackgroundNoise {
         min_snr_db: f64,
         max_snr_db: f64,
@@ -230,6 +238,7 @@ pub(crate) const TRANSFORMS: &[&str] = &[
     "bit_crush",
     "padding",
     "add_background_noise",
+    "add_color_noise",
 ];
 
 /// `lo + floor(u (hi - lo + 1))`, Python's `random.randint(lo, hi)` from a uniform `u`
@@ -255,6 +264,24 @@ impl Leaf {
         let ni = n as i64;
         let mut r = OpRec::identity();
         match *self {
+            Leaf::AddColorNoise {
+                min_snr_db,
+                max_snr_db,
+                min_f_decay,
+                max_f_decay,
+                p_apply_a_weighting,
+                n_fft,
+            } => {
+                // The pipeline designs the row's FIR from y, the flags and the phases drawn at
+                // indices 5.. of the node's counter, and stores it at b (c taps).
+                r.code = code::COLOR_NOISE;
+                r.x = db_to_ratio(uniform(min_snr_db, max_snr_db, u[0])) as f32;
+                r.y = uniform(min_f_decay, max_f_decay, u[1]) as f32;
+                r.d = n_fft;
+                if u[2] < p_apply_a_weighting {
+                    r.flags |= flag::A_WEIGHTING;
+                }
+            }
             Leaf::AddBackgroundNoise {
                 min_snr_db,
                 max_snr_db,
@@ -462,6 +489,16 @@ pub(crate) struct RowKey {
     pub id: u64,
     pub batch_id: u64,
     pub channel: u16,
+}
+
+/// The counter of a node with `mode` at `position` for a row.
+pub(crate) fn node_counter(mode: Mode, position: u16, key: &RowKey) -> Counter {
+    let (id, lane) = match mode {
+        Mode::PerExample => (key.id, 0),
+        Mode::PerBatch => (key.batch_id, 0),
+        Mode::PerChannel => (key.id, 1 + key.channel),
+    };
+    Counter { id, position, lane }
 }
 
 impl Node {
@@ -908,6 +945,30 @@ fn parse_spec_leaf(o: &mut Obj<'_>) -> Result<Leaf> {
 
 fn parse_leaf(o: &mut Obj<'_>, bank: &mut Bank) -> Result<Leaf> {
     Ok(match o.name {
+        "add_color_noise" => {
+            let (min_snr_db, max_snr_db) = o.range("min_snr_db", "max_snr_db", (5.0, 40.0))?;
+            let (min_f_decay, max_f_decay) = o.range("min_f_decay", "max_f_decay", (-6.0, 6.0))?;
+            let p_apply_a_weighting = o.f64("p_apply_a_weighting", 0.0)?;
+            o.check(
+                (0.0..=1.0).contains(&p_apply_a_weighting),
+                "p_apply_a_weighting",
+                "must be in [0, 1]",
+            )?;
+            let n_fft = o.int("n_fft", 128)?;
+            o.check(
+                (2..=1024).contains(&n_fft),
+                "n_fft",
+                "must be in 2..=1024 (the FIR runs from workgroup memory)",
+            )?;
+            Leaf::AddColorNoise {
+                min_snr_db,
+                max_snr_db,
+                min_f_decay,
+                max_f_decay,
+                p_apply_a_weighting,
+                n_fft: n_fft as u32,
+            }
+        }
         "add_background_noise" => {
             let paths: Vec<String> = match o.get("sounds_path") {
                 Some(Value::String(p)) => vec![p.clone()],

@@ -8,7 +8,7 @@ use ndarray::{s, Array2, ArrayView2};
 use super::kernel::{grid, grown, layout_entries};
 use super::shaders::{source, FftMemory, Kernel};
 use super::GpuContext;
-use crate::augment::ops::OpRec;
+use crate::augment::ops::{code, OpRec};
 use crate::error::{Error, Result};
 
 const WG: usize = 256;
@@ -26,17 +26,22 @@ struct Params {
     nx_stats: u32,
     seed_lo: u32,
     seed_hi: u32,
+    /// Workgroups along x of the color-noise grid, and its 256-sample blocks per row.
+    nx_color: u32,
+    blocks: u32,
+    _pad: [u32; 2],
 }
 
 struct Buffers {
-    /// Sizes in bytes: data (each of a, b), lengths, ops, stats, step params.
-    sizes: [u64; 5],
+    /// Sizes in bytes: data (each of a, b), lengths, ops, stats, step params, FIR taps.
+    sizes: [u64; 6],
     a: wgpu::Buffer,
     b: wgpu::Buffer,
     lens: wgpu::Buffer,
     ops: wgpu::Buffer,
     _stats: wgpu::Buffer,
     steps: wgpu::Buffer,
+    aux: wgpu::Buffer,
     readback: wgpu::Buffer,
     /// a -> b and b -> a.
     binds: [wgpu::BindGroup; 2],
@@ -71,8 +76,8 @@ impl GpuAugment {
                 let (layout, pipelines) = ctx.pipelines(
                     Kernel::Augment.file(),
                     &source(Kernel::Augment, FftMemory::Workgroup),
-                    &layout_entries(&[true, false, true, true, false, true]),
-                    &["stats_rows", "apply", "select_rows"],
+                    &layout_entries(&[true, false, true, true, false, true, true]),
+                    &["stats_rows", "apply", "select_rows", "color"],
                     &[],
                 );
                 let params =
@@ -94,7 +99,7 @@ impl GpuAugment {
         })
     }
 
-    fn ensure(&self, have: &mut Option<Buffers>, need: [u64; 5]) {
+    fn ensure(&self, have: &mut Option<Buffers>, need: [u64; 6]) {
         let Some(sizes) = grown(have.as_ref().map(|b| b.sizes), need) else {
             return;
         };
@@ -111,15 +116,16 @@ impl GpuAugment {
             usage: copy,
             mapped_at_creation: false,
         });
+        let aux = c.storage_buffer("augment fir taps", sizes[5], wgpu::BufferUsages::COPY_DST);
         let readback = c.readback_buffer("augment readback", sizes[0]);
         let binds = [
             c.bind(
                 &self.layout,
-                &[&self.params, &a, &b, &lens, &ops, &stats, &self.bank],
+                &[&self.params, &a, &b, &lens, &ops, &stats, &self.bank, &aux],
             ),
             c.bind(
                 &self.layout,
-                &[&self.params, &b, &a, &lens, &ops, &stats, &self.bank],
+                &[&self.params, &b, &a, &lens, &ops, &stats, &self.bank, &aux],
             ),
         ];
         *have = Some(Buffers {
@@ -130,6 +136,7 @@ impl GpuAugment {
             ops,
             _stats: stats,
             steps,
+            aux,
             readback,
             binds,
         });
@@ -179,6 +186,8 @@ impl GpuAugment {
         let max_dim = self.ctx.limits.max_compute_workgroups_per_dimension;
         let apply = grid((nr * stride).div_ceil(WG), max_dim);
         let stats = grid(nr, max_dim);
+        let blocks = stride.div_ceil(WG);
+        let color = grid(nr * blocks, max_dim);
         let mut ops: Vec<OpRec> = Vec::with_capacity(nr * table.len());
         for step in table {
             ops.extend_from_slice(&step[r0..r1]);
@@ -193,9 +202,20 @@ impl GpuAugment {
                 nx_stats: stats.0,
                 seed_lo: seed as u32,
                 seed_hi: (seed >> 32) as u32,
+                nx_color: color.0,
+                blocks: blocks as u32,
+                _pad: [0; 2],
             })
             .collect();
-        (params, ops, Grids { apply, stats })
+        (
+            params,
+            ops,
+            Grids {
+                apply,
+                stats,
+                color,
+            },
+        )
     }
 
     /// Records every step of rows `r0..r1`: per step, the uniform copied from `steps`, the
@@ -222,6 +242,10 @@ impl GpuAugment {
                     timestamp_writes: None,
                 });
                 pass.set_bind_group(0, &binds[st % 2], &[]);
+                if step.iter().any(|o| o.code == code::COLOR_NOISE) {
+                    pass.set_pipeline(&self.pipelines[3]);
+                    pass.dispatch_workgroups(g.color.0, g.color.1, 1);
+                }
                 if step.iter().any(|o| o.needs_stats() && !o.needs_select()) {
                     pass.set_pipeline(&self.pipelines[0]);
                     pass.dispatch_workgroups(g.stats.0, g.stats.1, 1);
@@ -251,6 +275,7 @@ impl GpuAugment {
         lengths: &[usize],
         channels: usize,
         table: &[Vec<OpRec>],
+        aux: &[f32],
         seed: u64,
     ) -> Result<Array2<f32>> {
         let (rows, stride) = data.dim();
@@ -271,7 +296,16 @@ impl GpuAugment {
             rec * (rows_per * steps) as u64,
             (rows_per * 16) as u64,
             pbytes * steps as u64,
+            std::mem::size_of_val(aux) as u64,
         ];
+        if need[5] > lim {
+            return Err(Error::DeviceLimit {
+                limit: "max_storage_buffer_binding_size",
+                max: lim,
+                what: "the FIR taps of add_color_noise".into(),
+                needed: need[5],
+            });
+        }
         if need[2] > lim {
             return Err(Error::DeviceLimit {
                 limit: "max_storage_buffer_binding_size",
@@ -301,6 +335,9 @@ impl GpuAugment {
                 if !ops.is_empty() {
                     q.write_buffer(&bufs.ops, 0, bytemuck::cast_slice(&ops));
                     q.write_buffer(&bufs.steps, 0, bytemuck::cast_slice(&params));
+                }
+                if !aux.is_empty() {
+                    q.write_buffer(&bufs.aux, 0, bytemuck::cast_slice(aux));
                 }
                 let mut enc =
                     self.ctx
@@ -387,6 +424,7 @@ impl GpuAugment {
         batch: &mut Resident,
         channels: usize,
         table: &[Vec<OpRec>],
+        aux: &[f32],
         seed: u64,
     ) -> Result<()> {
         let (rows, stride) = (batch.rows, batch.stride);
@@ -401,6 +439,7 @@ impl GpuAugment {
         c.scoped("running the augmentation kernels", || {
             let st = wgpu::BufferUsages::STORAGE;
             let ops = c.init_buffer("resident ops", bytemuck::cast_slice(&ops), st);
+            let aux = c.init_buffer("resident fir taps", bytemuck::cast_slice(aux), st);
             let steps = c.init_buffer(
                 "resident steps",
                 bytemuck::cast_slice(&params),
@@ -417,6 +456,7 @@ impl GpuAugment {
                         &ops,
                         &batch.stats,
                         &self.bank,
+                        &aux,
                     ],
                 ),
                 c.bind(
@@ -429,6 +469,7 @@ impl GpuAugment {
                         &ops,
                         &batch.stats,
                         &self.bank,
+                        &aux,
                     ],
                 ),
             ];
@@ -480,6 +521,8 @@ impl GpuAugment {
 struct Grids {
     apply: (u32, u32),
     stats: (u32, u32),
+    /// One workgroup per 256 samples of each row (add_color_noise's FIR).
+    color: (u32, u32),
 }
 
 /// A batch in GPU memory: two ping-pong buffers (`current` holds the samples), the row
