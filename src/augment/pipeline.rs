@@ -45,15 +45,16 @@ impl std::fmt::Debug for Pipeline {
 /// A [`Batch`] kept in GPU memory (see [`Pipeline::upload`]).
 pub struct DeviceBatch {
     inner: crate::gpu::augment::Resident,
-    /// Lengths, channels and rate (no samples).
-    shape: Batch,
+    lengths: Vec<usize>,
+    channels: usize,
+    sample_rate: u32,
 }
 
 impl std::fmt::Debug for DeviceBatch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DeviceBatch")
-            .field("lengths", &self.shape.lengths())
-            .field("channels", &self.shape.channels())
+            .field("lengths", &self.lengths)
+            .field("channels", &self.channels)
             .finish()
     }
 }
@@ -264,7 +265,9 @@ impl Pipeline {
         };
         Ok(DeviceBatch {
             inner: g.upload(batch.data(), batch.lengths())?,
-            shape: batch.with_data(ndarray::Array2::zeros((0, 0))),
+            lengths: batch.lengths().to_vec(),
+            channels: batch.channels(),
+            sample_rate: batch.sample_rate(),
         })
     }
 
@@ -277,9 +280,9 @@ impl Pipeline {
                 "apply_device needs a pipeline built on a GPU device",
             ));
         };
-        let s = &batch.shape;
-        let (table, aux) = self.table_for(drawn, s.lengths(), s.channels(), s.sample_rate())?;
-        g.run_resident(&mut batch.inner, s.channels(), &table, &aux, drawn.seed)
+        let (table, aux) =
+            self.table_for(drawn, &batch.lengths, batch.channels, batch.sample_rate)?;
+        g.run_resident(&mut batch.inner, batch.channels, &table, &aux, drawn.seed)
     }
 
     /// Reads a device batch back.
@@ -293,9 +296,9 @@ impl Pipeline {
         let data = pollster::block_on(g.download(&batch.inner))?;
         Batch::new(
             data,
-            batch.shape.lengths().to_vec(),
-            batch.shape.channels(),
-            batch.shape.sample_rate(),
+            batch.lengths.clone(),
+            batch.channels,
+            batch.sample_rate,
         )
     }
 
