@@ -19,8 +19,9 @@ struct Params {
     // Workgroups along x of the color-noise grid, and its 256-sample blocks per row.
     nx_color: u32,
     blocks: u32,
-    pad0: u32,
-    pad1: u32,
+    // Workgroups along x of the convolution grid, and its 256-output blocks per row.
+    nx_conv: u32,
+    conv_blocks: u32,
 }
 
 struct OpRec {
@@ -53,6 +54,8 @@ struct OpRec {
 @group(0) @binding(6) var<storage, read> bank: array<f32>;
 // add_color_noise's FIR taps, per row at op.b (op.c taps).
 @group(0) @binding(7) var<storage, read> aux: array<f32>;
+// apply_impulse_response: per row, the peak |y| of the full convolution (f32 bits).
+@group(0) @binding(8) var<storage, read_write> peaks: array<atomic<u32>>;
 
 const GAIN: u32 = 1u;
 const GAIN_TRANSITION: u32 = 2u;
@@ -69,6 +72,7 @@ const TANH: u32 = 12u;
 const CLIPPING_DISTORTION: u32 = 13u;
 const BACKGROUND_NOISE: u32 = 14u;
 const COLOR_NOISE: u32 = 15u;
+const IMPULSE_RESPONSE: u32 = 16u;
 
 const OWN_ROW: u32 = 1u;
 const ROLLOVER: u32 = 2u;
@@ -341,6 +345,79 @@ fn color(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index)
     }
 }
 
+// apply_impulse_response: y[j] = sum_k h[k] x[j - k] over the full length n + L - 1, the
+// impulse response h from the bank at op.b (op.c taps). One workgroup per 256 outputs,
+// taps and inputs staged in workgroup memory 256 taps at a time; outputs j < n go to dst,
+// the peak |y| over all of them to `peaks` (twin of ops::convolve_full, which uses an FFT).
+var<workgroup> th: array<f32, 256>;
+var<workgroup> tx: array<f32, 512>;
+var<workgroup> pk: array<f32, 256>;
+
+@compute @workgroup_size(256)
+fn convolve(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let w = wid.x + wid.y * P.nx_conv;
+    let r = w / P.conv_blocks;
+    if (r >= P.rows) {
+        return;
+    }
+    let op = ops[P.step_base + r];
+    if (op.code != IMPULSE_RESPONSE) {
+        return;
+    }
+    let n = lens[r];
+    let taps = op.c;
+    if (n == 0u || taps == 0u) {
+        return;
+    }
+    let full = n + taps - 1u;
+    let j0 = (w % P.conv_blocks) * WG;
+    if (j0 >= full) {
+        return;
+    }
+    let base = r * P.stride;
+    var acc = 0.0;
+    for (var kc = 0u; kc < taps; kc += WG) {
+        let k = kc + lid;
+        var h = 0.0;
+        if (k < taps) {
+            h = bank[op.b + k];
+        }
+        th[lid] = h;
+        for (var t = lid; t < 2u * WG - 1u; t += WG) {
+            let xi = i32(j0) - i32(kc) - i32(WG - 1u) + i32(t);
+            var x = 0.0;
+            if (xi >= 0 && xi < i32(n)) {
+                x = src[base + u32(xi)];
+            }
+            tx[t] = x;
+        }
+        workgroupBarrier();
+        for (var kk = 0u; kk < WG; kk++) {
+            acc += th[kk] * tx[lid + WG - 1u - kk];
+        }
+        workgroupBarrier();
+    }
+    let j = j0 + lid;
+    if (j < n) {
+        dst[base + j] = acc;
+    }
+    var m = 0.0;
+    if (j < full) {
+        m = abs(acc);
+    }
+    pk[lid] = m;
+    workgroupBarrier();
+    for (var s = WG / 2u; s > 0u; s >>= 1u) {
+        if (lid < s) {
+            pk[lid] = max(pk[lid], pk[lid + s]);
+        }
+        workgroupBarrier();
+    }
+    if (lid == 0u) {
+        atomicMax(&peaks[r], bitcast<u32>(pk[0]));
+    }
+}
+
 // audiomentations' crossfade mask pair element j of length len: (fade_in, fade_out).
 fn crossfade(j: u32, len: u32, equal_energy: bool) -> vec2<f32> {
     var x = 0.0;
@@ -530,6 +607,23 @@ fn apply(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index)
                 scale = want / sqrt(ss / f32(cnt));
             }
             v = s + scale * dst[g];
+        }
+        case IMPULSE_RESPONSE: {
+            var first = r;
+            var count = 1u;
+            if ((op.flags & OWN_ROW) == 0u) {
+                first = (r / P.channels) * P.channels;
+                count = P.channels;
+            }
+            var peak = 0.0;
+            for (var k = 0u; k < count; k++) {
+                peak = max(peak, bitcast<f32>(atomicLoad(&peaks[first + k])));
+            }
+            var scale = 1.0;
+            if (peak > 0.0) {
+                scale = 0.5 / peak;
+            }
+            v = dst[g] * scale;
         }
         case BACKGROUND_NOISE: {
             let noise_rms = sqrt(stats[r].z / f32(n));

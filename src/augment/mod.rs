@@ -81,6 +81,14 @@
 //!   within f32 rounding for the same phases), then scaled to unit RMS over the example and
 //!   to the clean RMS / 10^(snr/20). On the GPU one workgroup filters 256 samples from
 //!   normals staged in workgroup memory.
+//! * `apply_impulse_response`: `ir_path` (files or directories, as `sounds_path`),
+//!   `leave_length_unchanged` (true; false is refused since a batch keeps its lengths), and
+//!   `sample_rate` as for background noise. The full convolution with a drawn impulse
+//!   response (mono: every channel gets the same one) is scaled so that its peak over the
+//!   example, tail included, is 0.5, then cut to the row's length, as audiomentations does.
+//!   The CPU twin convolves by FFT (f64); the GPU runs a direct convolution tiled through
+//!   workgroup memory (256 outputs x 256 taps per tile), O(length x taps): fine for room
+//!   responses of a fraction of a second, slow for long reverbs (an FFT path is left to do).
 //! * `add_background_noise`: `sounds_path` (a file or directory, or a list of them; directories
 //!   are searched recursively for audio files, in sorted order), `min_snr_db` (3),
 //!   `max_snr_db` (30), `noise_rms` ("relative" | "absolute"), `min_absolute_rms_db` (-45),

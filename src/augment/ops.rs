@@ -22,6 +22,7 @@ pub(crate) mod code {
     pub const CLIPPING_DISTORTION: u32 = 13;
     pub const BACKGROUND_NOISE: u32 = 14;
     pub const COLOR_NOISE: u32 = 15;
+    pub const IMPULSE_RESPONSE: u32 = 16;
 }
 
 /// Flag bits of [`OpRec::flags`].
@@ -84,6 +85,11 @@ impl OpRec {
                 | code::COLOR_NOISE
         )
     }
+    /// True when the CPU twin needs [`row_stats`] first (the reductions, and the
+    /// convolution whose peak sets the gain).
+    pub fn needs_cpu_stats(&self) -> bool {
+        self.needs_stats() || self.code == code::IMPULSE_RESPONSE
+    }
     /// True when the op needs the order-statistics pass (percentiles) first.
     pub fn needs_select(&self) -> bool {
         matches!(self.code, code::TANH | code::CLIPPING_DISTORTION)
@@ -101,7 +107,8 @@ pub(crate) struct RowStats {
     /// `hi` is the noise RMS over the example (or row).
     pub lo: f32,
     pub hi: f32,
-    /// add_color_noise: the row's filtered noise.
+    /// add_color_noise: the row's filtered noise; apply_impulse_response: the row convolved
+    /// (full length: the peak counts the tail).
     pub colored: Vec<f32>,
 }
 
@@ -218,6 +225,36 @@ pub(crate) fn color_taps(
     out.iter().map(|&v| (v / n_fft as f64) as f32).collect()
 }
 
+/// The full linear convolution of `x` and `h` (length `len x + len h - 1`), by FFT in f64.
+pub(crate) fn convolve_full(x: &[f32], h: &[f32]) -> Vec<f32> {
+    if x.is_empty() || h.is_empty() {
+        return Vec::new();
+    }
+    let out = x.len() + h.len() - 1;
+    let n = out.next_power_of_two();
+    let mut planner = realfft::RealFftPlanner::<f64>::new();
+    let (fwd, inv) = (planner.plan_fft_forward(n), planner.plan_fft_inverse(n));
+    let spectrum = |v: &[f32]| {
+        let mut buf = vec![0.0f64; n];
+        for (b, &s) in buf.iter_mut().zip(v) {
+            *b = f64::from(s);
+        }
+        let mut sp = fwd.make_output_vec();
+        fwd.process(&mut buf, &mut sp).map(|_| sp)
+    };
+    let (Ok(mut a), Ok(b)) = (spectrum(x), spectrum(h)) else {
+        return vec![0.0; out];
+    };
+    for (p, q) in a.iter_mut().zip(&b) {
+        *p *= q;
+    }
+    let mut y = vec![0.0f64; n];
+    if inv.process(&mut a, &mut y).is_err() {
+        return vec![0.0; out];
+    }
+    y[..out].iter().map(|&v| (v / n as f64) as f32).collect()
+}
+
 /// White normal `j` of a row's stream, 0 outside `0..n`.
 fn white(seed: u64, op: &OpRec, j: i64, n: usize) -> f32 {
     if j < 0 || j >= n as i64 {
@@ -290,6 +327,11 @@ pub(crate) fn row_stats(op: &OpRec, row: &[f32], env: Env<'_>) -> RowStats {
             .iter()
             .map(|&z| f64::from(z) * f64::from(z))
             .sum();
+    }
+    if op.code == code::IMPULSE_RESPONSE {
+        let ir = &bank[op.b as usize..(op.b + op.c) as usize];
+        st.colored = convolve_full(row, ir);
+        st.peak = st.colored.iter().fold(0.0f32, |m, v| m.max(v.abs()));
     }
     if op.code == code::BACKGROUND_NOISE {
         let n = row.len();
@@ -461,6 +503,14 @@ pub(crate) fn apply_row(
             };
             for ((d, &s), &z) in dst.iter_mut().zip(src).zip(&own.colored) {
                 *d = s + scale * z;
+            }
+        }
+        code::IMPULSE_RESPONSE => {
+            // audiomentations: the full convolution scaled to a peak of 0.5 (over the
+            // example's channels), then cut to the input's length.
+            let scale = if peak > 0.0 { 0.5 / peak } else { 1.0 };
+            for (d, &z) in dst.iter_mut().zip(&own.colored) {
+                *d = z * scale;
             }
         }
         code::BACKGROUND_NOISE => {

@@ -341,21 +341,23 @@ impl Pipeline {
                     .as_ref()
                     .ok_or_else(|| Error::param("drawn", "parameters of another pipeline"))?;
                 let mut rec = leaf.resolve(&d.u, lengths[r], sr);
-                if let Leaf::AddBackgroundNoise { .. } = leaf {
+                if let Leaf::AddBackgroundNoise { .. } | Leaf::ApplyImpulseResponse { .. } = leaf {
                     let clip = &self.bank.clips[rec.a as usize];
                     if clip.sample_rate != sr {
                         return Err(Error::audio(
                             clip.name.clone(),
                             format!(
-                                "background noise at {} Hz for a batch at {sr} Hz (set the transform's `sample_rate` to resample it on load)",
+                                "recorded at {} Hz for a batch at {sr} Hz (set the transform's `sample_rate` to resample it on load)",
                                 clip.sample_rate
                             ),
                         ));
                     }
                     rec.b = clip.start;
                     rec.c = clip.len;
-                    rec.d =
-                        spec::randint(0, i64::from(clip.len) - lengths[r] as i64, d.u[3]) as u32;
+                    if let Leaf::AddBackgroundNoise { .. } = leaf {
+                        rec.d = spec::randint(0, i64::from(clip.len) - lengths[r] as i64, d.u[3])
+                            as u32;
+                    }
                 }
                 if let Leaf::AddColorNoise { n_fft, .. } = leaf {
                     // The phases: draws 5, 6, ... of the node's counter for this row.
@@ -429,7 +431,7 @@ fn cpu_run(
                     .collect();
                 let mut stats: Vec<RowStats> = (0..channels)
                     .map(|c| {
-                        if ops[c].needs_stats() {
+                        if ops[c].needs_cpu_stats() {
                             row_stats(&ops[c], valid[c], env)
                         } else {
                             RowStats::default()

@@ -111,6 +111,10 @@ pub(crate) enum Leaf {
         fill_mean: bool,
         fill_constant: f64,
     },
+    ApplyImpulseResponse {
+        /// Indices into the pipeline's [`Bank`].
+        clips: Vec<u32>,
+    },
     AddColorNoise {
         min_snr_db: f64,
         max_snr_db: f64,
@@ -239,6 +243,7 @@ pub(crate) const TRANSFORMS: &[&str] = &[
     "padding",
     "add_background_noise",
     "add_color_noise",
+    "apply_impulse_response",
 ];
 
 /// `lo + floor(u (hi - lo + 1))`, Python's `random.randint(lo, hi)` from a uniform `u`
@@ -264,6 +269,11 @@ impl Leaf {
         let ni = n as i64;
         let mut r = OpRec::identity();
         match *self {
+            Leaf::ApplyImpulseResponse { ref clips } => {
+                // a: the clip (the pipeline fills in its place and length in the bank).
+                r.code = code::IMPULSE_RESPONSE;
+                r.a = clips[randint(0, clips.len() as i64 - 1, u[0]) as usize] as i32;
+            }
             Leaf::AddColorNoise {
                 min_snr_db,
                 max_snr_db,
@@ -943,8 +953,39 @@ fn parse_spec_leaf(o: &mut Obj<'_>) -> Result<Leaf> {
     })
 }
 
+/// A list of audio paths under `key` and the optional `sample_rate` to resample them to,
+/// loaded into the bank.
+fn load_sounds(o: &mut Obj<'_>, bank: &mut Bank, key: &'static str) -> Result<Vec<u32>> {
+    let paths: Vec<String> = match o.get(key) {
+        Some(Value::String(p)) => vec![p.clone()],
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|p| p.as_str().map(str::to_string))
+            .collect::<Option<_>>()
+            .ok_or_else(|| o.err(key, "must be a path or a list of paths"))?,
+        _ => return Err(o.err(key, "is required (a path or a list of paths)")),
+    };
+    let sr = match o.int("sample_rate", 0)? {
+        0 => None,
+        hz if hz > 0 && hz <= u32::MAX as i64 => Some(hz as u32),
+        _ => return Err(o.err("sample_rate", "must be a positive integer")),
+    };
+    bank.load(&paths, sr, &o.path)
+}
+
 fn parse_leaf(o: &mut Obj<'_>, bank: &mut Bank) -> Result<Leaf> {
     Ok(match o.name {
+        "apply_impulse_response" => {
+            let keep = o.bool("leave_length_unchanged", true)?;
+            o.check(
+                keep,
+                "leave_length_unchanged",
+                "must be true (a batch keeps its lengths)",
+            )?;
+            Leaf::ApplyImpulseResponse {
+                clips: load_sounds(o, bank, "ir_path")?,
+            }
+        }
         "add_color_noise" => {
             let (min_snr_db, max_snr_db) = o.range("min_snr_db", "max_snr_db", (5.0, 40.0))?;
             let (min_f_decay, max_f_decay) = o.range("min_f_decay", "max_f_decay", (-6.0, 6.0))?;

@@ -29,12 +29,15 @@ struct Params {
     /// Workgroups along x of the color-noise grid, and its 256-sample blocks per row.
     nx_color: u32,
     blocks: u32,
-    _pad: [u32; 2],
+    /// Workgroups along x of the convolution grid, and its 256-output blocks per row.
+    nx_conv: u32,
+    conv_blocks: u32,
 }
 
 struct Buffers {
-    /// Sizes in bytes: data (each of a, b), lengths, ops, stats, step params, FIR taps.
-    sizes: [u64; 6],
+    /// Sizes in bytes: data (each of a, b), lengths, ops, stats, step params, FIR taps,
+    /// convolution peaks.
+    sizes: [u64; 7],
     a: wgpu::Buffer,
     b: wgpu::Buffer,
     lens: wgpu::Buffer,
@@ -42,6 +45,7 @@ struct Buffers {
     _stats: wgpu::Buffer,
     steps: wgpu::Buffer,
     aux: wgpu::Buffer,
+    peaks: wgpu::Buffer,
     readback: wgpu::Buffer,
     /// a -> b and b -> a.
     binds: [wgpu::BindGroup; 2],
@@ -76,8 +80,8 @@ impl GpuAugment {
                 let (layout, pipelines) = ctx.pipelines(
                     Kernel::Augment.file(),
                     &source(Kernel::Augment, FftMemory::Workgroup),
-                    &layout_entries(&[true, false, true, true, false, true, true]),
-                    &["stats_rows", "apply", "select_rows", "color"],
+                    &layout_entries(&[true, false, true, true, false, true, true, false]),
+                    &["stats_rows", "apply", "select_rows", "color", "convolve"],
                     &[],
                 );
                 let params =
@@ -99,7 +103,7 @@ impl GpuAugment {
         })
     }
 
-    fn ensure(&self, have: &mut Option<Buffers>, need: [u64; 6]) {
+    fn ensure(&self, have: &mut Option<Buffers>, need: [u64; 7]) {
         let Some(sizes) = grown(have.as_ref().map(|b| b.sizes), need) else {
             return;
         };
@@ -117,15 +121,36 @@ impl GpuAugment {
             mapped_at_creation: false,
         });
         let aux = c.storage_buffer("augment fir taps", sizes[5], wgpu::BufferUsages::COPY_DST);
+        let peaks = c.storage_buffer("augment peaks", sizes[6], wgpu::BufferUsages::COPY_DST);
         let readback = c.readback_buffer("augment readback", sizes[0]);
         let binds = [
             c.bind(
                 &self.layout,
-                &[&self.params, &a, &b, &lens, &ops, &stats, &self.bank, &aux],
+                &[
+                    &self.params,
+                    &a,
+                    &b,
+                    &lens,
+                    &ops,
+                    &stats,
+                    &self.bank,
+                    &aux,
+                    &peaks,
+                ],
             ),
             c.bind(
                 &self.layout,
-                &[&self.params, &b, &a, &lens, &ops, &stats, &self.bank, &aux],
+                &[
+                    &self.params,
+                    &b,
+                    &a,
+                    &lens,
+                    &ops,
+                    &stats,
+                    &self.bank,
+                    &aux,
+                    &peaks,
+                ],
             ),
         ];
         *have = Some(Buffers {
@@ -137,6 +162,7 @@ impl GpuAugment {
             _stats: stats,
             steps,
             aux,
+            peaks,
             readback,
             binds,
         });
@@ -160,7 +186,15 @@ impl GpuAugment {
         // 4 rounds over the example's rows.
         if self.ctx.is_llvmpipe() {
             let select = table.iter().flatten().any(OpRec::needs_select);
-            let iters = stride.div_ceil(WG) * if select { 4 * channels } else { 1 };
+            let taps = table
+                .iter()
+                .flatten()
+                .filter(|o| o.code == code::IMPULSE_RESPONSE)
+                .map(|o| o.c as usize)
+                .max()
+                .unwrap_or(0);
+            let iters = (stride.div_ceil(WG) * if select { 4 * channels } else { 1 })
+                .max(taps.div_ceil(WG) * (WG + 2));
             if iters > LLVMPIPE_LOOP_GUARD {
                 return Err(Error::DeviceLimit {
                     limit: "llvmpipe loop-iteration guard",
@@ -188,6 +222,15 @@ impl GpuAugment {
         let stats = grid(nr, max_dim);
         let blocks = stride.div_ceil(WG);
         let color = grid(nr * blocks, max_dim);
+        let taps = table
+            .iter()
+            .flat_map(|s| &s[r0..r1])
+            .filter(|o| o.code == code::IMPULSE_RESPONSE)
+            .map(|o| o.c as usize)
+            .max()
+            .unwrap_or(1);
+        let conv_blocks = (stride + taps.max(1) - 1).div_ceil(WG).max(1);
+        let conv = grid(nr * conv_blocks, max_dim);
         let mut ops: Vec<OpRec> = Vec::with_capacity(nr * table.len());
         for step in table {
             ops.extend_from_slice(&step[r0..r1]);
@@ -204,7 +247,8 @@ impl GpuAugment {
                 seed_hi: (seed >> 32) as u32,
                 nx_color: color.0,
                 blocks: blocks as u32,
-                _pad: [0; 2],
+                nx_conv: conv.0,
+                conv_blocks: conv_blocks as u32,
             })
             .collect();
         (
@@ -214,6 +258,7 @@ impl GpuAugment {
                 apply,
                 stats,
                 color,
+                conv,
             },
         )
     }
@@ -228,6 +273,7 @@ impl GpuAugment {
         binds: &[wgpu::BindGroup; 2],
         data: [&wgpu::Buffer; 2],
         steps: &wgpu::Buffer,
+        peaks: &wgpu::Buffer,
         table: &[Vec<OpRec>],
         (r0, r1): (usize, usize),
         g: Grids,
@@ -236,12 +282,20 @@ impl GpuAugment {
         for (st, step) in table.iter().enumerate() {
             enc.copy_buffer_to_buffer(steps, st as u64 * pbytes, &self.params, 0, pbytes);
             let step = &step[r0..r1];
+            let convolve = step.iter().any(|o| o.code == code::IMPULSE_RESPONSE);
+            if convolve {
+                enc.clear_buffer(peaks, 0, None);
+            }
             {
                 let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
                     label: Some("augment step"),
                     timestamp_writes: None,
                 });
                 pass.set_bind_group(0, &binds[st % 2], &[]);
+                if convolve {
+                    pass.set_pipeline(&self.pipelines[4]);
+                    pass.dispatch_workgroups(g.conv.0, g.conv.1, 1);
+                }
                 if step.iter().any(|o| o.code == code::COLOR_NOISE) {
                     pass.set_pipeline(&self.pipelines[3]);
                     pass.dispatch_workgroups(g.color.0, g.color.1, 1);
@@ -297,6 +351,7 @@ impl GpuAugment {
             (rows_per * 16) as u64,
             pbytes * steps as u64,
             std::mem::size_of_val(aux) as u64,
+            (rows_per * 4) as u64,
         ];
         if need[5] > lim {
             return Err(Error::DeviceLimit {
@@ -350,6 +405,7 @@ impl GpuAugment {
                     &bufs.binds,
                     [&bufs.a, &bufs.b],
                     &bufs.steps,
+                    &bufs.peaks,
                     table,
                     (0, nr),
                     grids,
@@ -413,6 +469,11 @@ impl GpuAugment {
                 (rows * 16) as u64,
                 wgpu::BufferUsages::empty(),
             ),
+            peaks: c.storage_buffer(
+                "resident peaks",
+                (rows * 4) as u64,
+                wgpu::BufferUsages::COPY_DST,
+            ),
             rows,
             stride,
         })
@@ -457,6 +518,7 @@ impl GpuAugment {
                         &batch.stats,
                         &self.bank,
                         &aux,
+                        &batch.peaks,
                     ],
                 ),
                 c.bind(
@@ -470,6 +532,7 @@ impl GpuAugment {
                         &batch.stats,
                         &self.bank,
                         &aux,
+                        &batch.peaks,
                     ],
                 ),
             ];
@@ -478,7 +541,16 @@ impl GpuAugment {
                 .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                     label: Some("augment resident"),
                 });
-            self.record_steps(&mut enc, &binds, [x, y], &steps, table, (0, rows), grids);
+            self.record_steps(
+                &mut enc,
+                &binds,
+                [x, y],
+                &steps,
+                &batch.peaks,
+                table,
+                (0, rows),
+                grids,
+            );
             c.queue.submit(Some(enc.finish()));
         })?;
         #[cfg(not(target_arch = "wasm32"))]
@@ -523,6 +595,8 @@ struct Grids {
     stats: (u32, u32),
     /// One workgroup per 256 samples of each row (add_color_noise's FIR).
     color: (u32, u32),
+    /// One workgroup per 256 outputs of each row's full convolution.
+    conv: (u32, u32),
 }
 
 /// A batch in GPU memory: two ping-pong buffers (`current` holds the samples), the row
@@ -532,6 +606,7 @@ pub(crate) struct Resident {
     current: usize,
     lens: wgpu::Buffer,
     stats: wgpu::Buffer,
+    peaks: wgpu::Buffer,
     rows: usize,
     stride: usize,
 }

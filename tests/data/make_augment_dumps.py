@@ -92,6 +92,20 @@ def main():
                 one(f"padding_{mode}_{section}_{frac}", A.Padding,
                     dict(mode=mode, min_fraction=frac, max_fraction=frac, pad_section=section), "padding")
 
+    # apply_impulse_response: a decaying-noise impulse response written as float32 WAV
+    # (committed, regenerated bit-identically), convolved as audiomentations does.
+    from scipy.io import wavfile
+
+    ir_rel = "tests/data/augment_ir_8k.wav"
+    ir_path = os.path.join(os.path.dirname(OUT), "augment_ir_8k.wav")
+    t = np.arange(120)
+    ir = (rng.standard_normal(120) * np.exp(-t / 25.0)).astype(np.float32)
+    ir[0] = 1.0
+    wavfile.write(ir_path, SR, ir)
+    for name, x in [("apply_impulse_response", mono), ("apply_impulse_response_stereo", stereo)]:
+        case(name, A.ApplyImpulseResponse(ir_path=ir_path, p=1.0),
+             [dict(name="apply_impulse_response", ir_path=ir_rel, p=1.0)], x)
+
     op_cases = []
     for fade, t0, start, end in [(200, 100, -12.0, 4.0), (250, -50, 3.0, -20.0), (100, 250, -6.0, 0.0)]:
         t = A.GainTransition(p=1.0)
