@@ -511,3 +511,28 @@ fn device_resident_batches_match_host_runs() {
         Err(wavegpu::Error::InvalidParameter { .. })
     ));
 }
+
+#[test]
+fn modes_share_draws_as_documented() {
+    // Constant-1 examples of 2 channels: the output is the gain itself.
+    let ones = batch_of(&vec![vec![1.0f32; 4]; 40], vec![4; 40], 2, 8000);
+    let gains = |mode: &str| {
+        let p = Pipeline::from_value(
+            &json!([{"name": "gain", "p": 1.0, "min_gain_db": -20, "max_gain_db": 20, "mode": mode}]),
+            &Device::cpu(),
+        )
+        .unwrap();
+        let ids: Vec<u64> = (100..120).collect();
+        let y = p.run_with_ids(3, &ids, &ones).unwrap();
+        y.data().column(0).to_vec()
+    };
+    let ex = gains("per_example");
+    let batch = gains("per_batch");
+    let chan = gains("per_channel");
+    for e in 0..20 {
+        assert_eq!(ex[2 * e], ex[2 * e + 1], "per_example: channels share");
+        assert_eq!(batch[2 * e], batch[0], "per_batch: examples share");
+        assert_ne!(chan[2 * e], chan[2 * e + 1], "per_channel: channels differ");
+    }
+    assert_ne!(ex[0], ex[2], "per_example: examples differ");
+}
