@@ -623,7 +623,10 @@ fn apply(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index)
             if (peak > 0.0) {
                 scale = 0.5 / peak;
             }
-            v = dst[g] * scale;
+            // An empty impulse response leaves the row as it is.
+            if (op.c > 0u) {
+                v = dst[g] * scale;
+            }
         }
         case BACKGROUND_NOISE: {
             let noise_rms = sqrt(stats[r].z / f32(n));

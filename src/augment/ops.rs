@@ -509,8 +509,13 @@ pub(crate) fn apply_row(
             // audiomentations: the full convolution scaled to a peak of 0.5 (over the
             // example's channels), then cut to the input's length.
             let scale = if peak > 0.0 { 0.5 / peak } else { 1.0 };
-            for (d, &z) in dst.iter_mut().zip(&own.colored) {
-                *d = z * scale;
+            if op.c == 0 || own.colored.len() < n {
+                // An empty impulse response leaves the row as it is.
+                dst.copy_from_slice(src);
+            } else {
+                for (d, &z) in dst.iter_mut().zip(&own.colored) {
+                    *d = z * scale;
+                }
             }
         }
         code::BACKGROUND_NOISE => {

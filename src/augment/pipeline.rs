@@ -337,8 +337,10 @@ impl Pipeline {
         for (r, ops) in drawn.rows.iter().enumerate() {
             let id = drawn.ids[r / ch];
             for (s, d) in ops.iter().enumerate() {
-                let leaf = self.leaves[d.position as usize]
-                    .as_ref()
+                let leaf = self
+                    .leaves
+                    .get(d.position as usize)
+                    .and_then(Option::as_ref)
                     .ok_or_else(|| Error::param("drawn", "parameters of another pipeline"))?;
                 let mut rec = leaf.resolve(&d.u, lengths[r], sr);
                 if let Leaf::AddBackgroundNoise { .. } | Leaf::ApplyImpulseResponse { .. } = leaf {

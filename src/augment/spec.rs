@@ -252,7 +252,9 @@ pub(crate) fn randint(lo: i64, hi: i64, u: f64) -> i64 {
     if hi <= lo {
         return lo;
     }
-    (lo + (u * (hi - lo + 1) as f64).floor() as i64).min(hi)
+    let span = (i128::from(hi) - i128::from(lo) + 1) as f64;
+    let k = (u * span).floor() as i128;
+    (i128::from(lo) + k).min(i128::from(hi)) as i64
 }
 
 fn uniform(lo: f64, hi: f64, u: f64) -> f64 {
@@ -363,7 +365,7 @@ impl Leaf {
                 r.code = code::SHIFT;
                 r.a = shift as i32;
                 r.b = if fade_duration > 0.0 {
-                    (f64::from(sr) * fade_duration) as u32
+                    ((f64::from(sr) * fade_duration) as u64).min(n as u64) as u32
                 } else {
                     0
                 };
