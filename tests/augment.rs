@@ -536,3 +536,33 @@ fn modes_share_draws_as_documented() {
     }
     assert_ne!(ex[0], ex[2], "per_example: examples differ");
 }
+
+#[test]
+fn edge_parameters_run_without_panics() {
+    let spec = json!([
+        {"name": "shift", "p": 1.0, "shift_unit": "samples", "min_shift": -1e12, "max_shift": 1e12, "fade_duration": 1e6},
+        {"name": "shift", "p": 1.0, "shift_unit": "seconds", "min_shift": -1e9, "max_shift": 1e9, "rollover": false},
+        {"name": "gain_transition", "p": 1.0, "min_duration": 1e9, "max_duration": 1e10},
+        {"name": "gain_transition", "p": 1.0, "min_duration": 1, "max_duration": 1, "duration_unit": "samples"},
+        {"name": "time_mask", "p": 1.0, "min_band_part": 1.0, "max_band_part": 1.0, "fade_duration": 10.0},
+        {"name": "padding", "p": 1.0, "mode": "wrap", "min_fraction": 1.0, "max_fraction": 1.0},
+        {"name": "padding", "p": 1.0, "mode": "reflect", "min_fraction": 0.0, "max_fraction": 1.0, "pad_section": "start"},
+        {"name": "bit_crush", "p": 1.0, "min_bit_depth": 1, "max_bit_depth": 32},
+        {"name": "clip", "p": 1.0, "a_min": -1e-30, "a_max": 1e-30},
+        {"name": "normalize", "p": 1.0},
+        {"name": "add_gaussian_snr", "p": 1.0, "min_snr_db": -200, "max_snr_db": 200},
+        {"name": "add_color_noise", "p": 1.0, "n_fft": 2},
+        {"name": "tanh_distortion", "p": 1.0, "min_distortion": 0.0, "max_distortion": 1.0},
+        {"name": "clipping_distortion", "p": 1.0, "min_percentile_threshold": 100, "max_percentile_threshold": 100}
+    ]);
+    let b = stereo_batch(&[50, 1, 0, 3], 9);
+    let mut devices = vec![Device::cpu()];
+    devices.extend(common::gpu());
+    for dev in devices {
+        let p = Pipeline::from_value(&spec, &dev).unwrap();
+        for seed in 0..4 {
+            let y = p.run(seed, &b).unwrap();
+            assert_eq!(y.lengths(), b.lengths(), "{dev}");
+        }
+    }
+}
