@@ -16,6 +16,12 @@ struct Params {
     nx_stats: u32,
     seed_lo: u32,
     seed_hi: u32,
+    // Workgroups along x of the color-noise grid, and its 256-sample blocks per row.
+    nx_color: u32,
+    blocks: u32,
+    // Workgroups along x of the convolution grid, and its 256-output blocks per row.
+    nx_conv: u32,
+    conv_blocks: u32,
 }
 
 struct OpRec {
@@ -44,6 +50,12 @@ struct OpRec {
 @group(0) @binding(4) var<storage, read> ops: array<OpRec>;
 // Per row: (sum of squares, peak |x|, noise sum of squares, unused).
 @group(0) @binding(5) var<storage, read_write> stats: array<vec4<f32>>;
+// Background-noise clips, concatenated (mono).
+@group(0) @binding(6) var<storage, read> bank: array<f32>;
+// add_color_noise's FIR taps, per row at op.b (op.c taps).
+@group(0) @binding(7) var<storage, read> aux: array<f32>;
+// apply_impulse_response: per row, the peak |y| of the full convolution (f32 bits).
+@group(0) @binding(8) var<storage, read_write> peaks: array<atomic<u32>>;
 
 const GAIN: u32 = 1u;
 const GAIN_TRANSITION: u32 = 2u;
@@ -58,11 +70,15 @@ const BIT_CRUSH: u32 = 10u;
 const PADDING: u32 = 11u;
 const TANH: u32 = 12u;
 const CLIPPING_DISTORTION: u32 = 13u;
+const BACKGROUND_NOISE: u32 = 14u;
+const COLOR_NOISE: u32 = 15u;
+const IMPULSE_RESPONSE: u32 = 16u;
 
 const OWN_ROW: u32 = 1u;
 const ROLLOVER: u32 = 2u;
 const ONLY_TOO_LOUD: u32 = 4u;
 const PAD_START: u32 = 8u;
+const ABSOLUTE: u32 = 16u;
 
 const WG: u32 = 256u;
 
@@ -71,6 +87,18 @@ fn key() -> vec2<u32> {
 }
 
 var<workgroup> red: array<vec3<f32>, WG>;
+
+// Background noise sample i of a row of n samples: the clip at op.b of op.c samples, cropped
+// from op.d when long enough, else tiled (twin of ops::bank_sample).
+fn bank_sample(op: OpRec, i: u32, n: u32) -> f32 {
+    if (op.c == 0u) {
+        return 0.0;
+    }
+    if (op.c >= n) {
+        return bank[op.b + op.d + i];
+    }
+    return bank[op.b + i % op.c];
+}
 
 @compute @workgroup_size(256)
 fn stats_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -91,6 +119,13 @@ fn stats_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
         acc.y = max(acc.y, abs(v));
         if (op.code == SNR) {
             let z = sample_normal(key(), op.id_lo, op.id_hi, op.word2, i);
+            acc.z += z * z;
+        } else if (op.code == BACKGROUND_NOISE) {
+            let z = bank_sample(op, i, n);
+            acc.z += z * z;
+        } else if (op.code == COLOR_NOISE) {
+            // The `color` pass left this row's noise in dst.
+            let z = dst[base + i];
             acc.z += z * z;
         }
     }
@@ -261,6 +296,128 @@ fn select_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
     }
 }
 
+// add_color_noise: white normals filtered by the row's FIR (np.convolve 'same'), written to
+// dst for the stats and apply passes. One workgroup per 256 samples of a row, the normals
+// it needs staged in workgroup memory (twin of ops::color_noise).
+var<workgroup> win: array<f32, 1280>;
+
+fn white(op: OpRec, j: i32, n: u32) -> f32 {
+    if (j < 0 || j >= i32(n)) {
+        return 0.0;
+    }
+    return sample_normal(key(), op.id_lo, op.id_hi, op.word2, u32(j));
+}
+
+@compute @workgroup_size(256)
+fn color(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let w = wid.x + wid.y * P.nx_color;
+    let r = w / P.blocks;
+    if (r >= P.rows) {
+        return;
+    }
+    let op = ops[P.step_base + r];
+    if (op.code != COLOR_NOISE) {
+        return;
+    }
+    let n = lens[r];
+    let i0 = (w % P.blocks) * WG;
+    let i = i0 + lid;
+    let base = r * P.stride;
+    let m = op.c;
+    if (m == 0u) {
+        if (i < n) {
+            dst[base + i] = white(op, i32(i), n);
+        }
+        return;
+    }
+    let half = i32((m - 1u) / 2u);
+    let first = i32(i0) + half - i32(m - 1u);
+    for (var t = lid; t < WG + m - 1u; t += WG) {
+        win[t] = white(op, first + i32(t), n);
+    }
+    workgroupBarrier();
+    if (i < n) {
+        var acc = 0.0;
+        for (var k = 0u; k < m; k++) {
+            acc += aux[op.b + k] * win[lid + m - 1u - k];
+        }
+        dst[base + i] = acc;
+    }
+}
+
+// apply_impulse_response: y[j] = sum_k h[k] x[j - k] over the full length n + L - 1, the
+// impulse response h from the bank at op.b (op.c taps). One workgroup per 256 outputs,
+// taps and inputs staged in workgroup memory 256 taps at a time; outputs j < n go to dst,
+// the peak |y| over all of them to `peaks` (twin of ops::convolve_full, which uses an FFT).
+var<workgroup> th: array<f32, 256>;
+var<workgroup> tx: array<f32, 512>;
+var<workgroup> pk: array<f32, 256>;
+
+@compute @workgroup_size(256)
+fn convolve(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let w = wid.x + wid.y * P.nx_conv;
+    let r = w / P.conv_blocks;
+    if (r >= P.rows) {
+        return;
+    }
+    let op = ops[P.step_base + r];
+    if (op.code != IMPULSE_RESPONSE) {
+        return;
+    }
+    let n = lens[r];
+    let taps = op.c;
+    if (n == 0u || taps == 0u) {
+        return;
+    }
+    let full = n + taps - 1u;
+    let j0 = (w % P.conv_blocks) * WG;
+    if (j0 >= full) {
+        return;
+    }
+    let base = r * P.stride;
+    var acc = 0.0;
+    for (var kc = 0u; kc < taps; kc += WG) {
+        let k = kc + lid;
+        var h = 0.0;
+        if (k < taps) {
+            h = bank[op.b + k];
+        }
+        th[lid] = h;
+        for (var t = lid; t < 2u * WG - 1u; t += WG) {
+            let xi = i32(j0) - i32(kc) - i32(WG - 1u) + i32(t);
+            var x = 0.0;
+            if (xi >= 0 && xi < i32(n)) {
+                x = src[base + u32(xi)];
+            }
+            tx[t] = x;
+        }
+        workgroupBarrier();
+        for (var kk = 0u; kk < WG; kk++) {
+            acc += th[kk] * tx[lid + WG - 1u - kk];
+        }
+        workgroupBarrier();
+    }
+    let j = j0 + lid;
+    if (j < n) {
+        dst[base + j] = acc;
+    }
+    var m = 0.0;
+    if (j < full) {
+        m = abs(acc);
+    }
+    pk[lid] = m;
+    workgroupBarrier();
+    for (var s = WG / 2u; s > 0u; s >>= 1u) {
+        if (lid < s) {
+            pk[lid] = max(pk[lid], pk[lid + s]);
+        }
+        workgroupBarrier();
+    }
+    if (lid == 0u) {
+        atomicMax(&peaks[r], bitcast<u32>(pk[0]));
+    }
+}
+
 // audiomentations' crossfade mask pair element j of length len: (fade_in, fade_out).
 fn crossfade(j: u32, len: u32, equal_energy: bool) -> vec2<f32> {
     var x = 0.0;
@@ -428,6 +585,60 @@ fn apply(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index)
                 scale = (rms / op.x) / sqrt(noise_ss / f32(n));
             }
             v = s + scale * sample_normal(key(), op.id_lo, op.id_hi, op.word2, i);
+        }
+        case COLOR_NOISE: {
+            var first = r;
+            var count = 1u;
+            if ((op.flags & OWN_ROW) == 0u) {
+                first = (r / P.channels) * P.channels;
+                count = P.channels;
+            }
+            var ss = 0.0;
+            var cnt = 0u;
+            for (var k = 0u; k < count; k++) {
+                ss += stats[first + k].z;
+                cnt += lens[first + k];
+            }
+            let want = combined(r, (op.flags & OWN_ROW) != 0u).y / op.x;
+            var scale = 0.0;
+            if (op.c == 0u) {
+                scale = want;
+            } else if (ss > 0.0) {
+                scale = want / sqrt(ss / f32(cnt));
+            }
+            v = s + scale * dst[g];
+        }
+        case IMPULSE_RESPONSE: {
+            var first = r;
+            var count = 1u;
+            if ((op.flags & OWN_ROW) == 0u) {
+                first = (r / P.channels) * P.channels;
+                count = P.channels;
+            }
+            var peak = 0.0;
+            for (var k = 0u; k < count; k++) {
+                peak = max(peak, bitcast<f32>(atomicLoad(&peaks[first + k])));
+            }
+            var scale = 1.0;
+            if (peak > 0.0) {
+                scale = 0.5 / peak;
+            }
+            // An empty impulse response leaves the row as it is.
+            if (op.c > 0u) {
+                v = dst[g] * scale;
+            }
+        }
+        case BACKGROUND_NOISE: {
+            let noise_rms = sqrt(stats[r].z / f32(n));
+            var scale = 0.0;
+            if (noise_rms > 1e-9) {
+                var want = op.x;
+                if ((op.flags & ABSOLUTE) == 0u) {
+                    want = combined(r, (op.flags & OWN_ROW) != 0u).y / op.x;
+                }
+                scale = want / noise_rms;
+            }
+            v = s + scale * bank_sample(op, i, n);
         }
         case TIME_MASK: {
             let t0 = u32(op.a);

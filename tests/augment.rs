@@ -107,7 +107,9 @@ fn every_transform() -> Value {
         {"name": "tanh_distortion", "p": 1.0},
         {"name": "clipping_distortion", "p": 1.0, "mode": "per_channel"},
         {"name": "tanh_distortion", "p": 1.0, "mode": "per_channel"},
-        {"name": "clipping_distortion", "p": 1.0}
+        {"name": "clipping_distortion", "p": 1.0},
+        {"name": "add_color_noise", "p": 1.0, "p_apply_a_weighting": 0.5},
+        {"name": "add_color_noise", "p": 1.0, "mode": "per_channel", "min_snr_db": 20, "n_fft": 64}
     ])
 }
 
@@ -470,4 +472,97 @@ fn bad_pipelines_are_typed_errors_naming_the_culprit() {
         p.apply(&drawn, &b),
         Err(wavegpu::Error::InvalidParameter { .. })
     ));
+}
+
+#[test]
+fn llvmpipe_refuses_reductions_past_its_loop_guard() {
+    // llvmpipe leaves shader loops after 65535 nested iterations without an error; the plan
+    // refuses such sizes there instead of returning wrong numbers.
+    let Some(dev) = common::gpu() else { return };
+    if !dev.to_string().contains("llvmpipe") {
+        return;
+    }
+    let n = 2_200_000; // 4 rounds x 2 channels x ceil(n / 256) > 65535
+    let b = Batch::new(Array2::zeros((2, n)), vec![n, n], 2, 16_000).unwrap();
+    let p =
+        Pipeline::from_value(&json!([{"name": "clipping_distortion", "p": 1.0}]), &dev).unwrap();
+    match p.run(0, &b) {
+        Err(wavegpu::Error::DeviceLimit { limit, .. }) => assert!(limit.contains("llvmpipe")),
+        other => panic!("expected a DeviceLimit error, got {other:?}"),
+    }
+}
+
+#[test]
+fn device_resident_batches_match_host_runs() {
+    let Some(gpu) = common::gpu() else { return };
+    let spec = every_transform();
+    let p = Pipeline::from_value(&spec, &gpu).unwrap();
+    let b = stereo_batch(&[1500, 0, 1100], 2);
+    let d1 = p.draw(1, &[0, 1, 2], 2).unwrap();
+    let d2 = p.draw(2, &[0, 1, 2], 2).unwrap();
+    let want = p.apply(&d2, &p.apply(&d1, &b).unwrap()).unwrap();
+    let mut on = p.upload(&b).unwrap();
+    p.apply_device(&d1, &mut on).unwrap();
+    p.apply_device(&d2, &mut on).unwrap();
+    assert_eq!(p.download(&on).unwrap(), want);
+    let cpu = Pipeline::from_value(&spec, &Device::cpu()).unwrap();
+    assert!(matches!(
+        cpu.upload(&b),
+        Err(wavegpu::Error::InvalidParameter { .. })
+    ));
+}
+
+#[test]
+fn modes_share_draws_as_documented() {
+    // Constant-1 examples of 2 channels: the output is the gain itself.
+    let ones = batch_of(&vec![vec![1.0f32; 4]; 40], vec![4; 40], 2, 8000);
+    let gains = |mode: &str| {
+        let p = Pipeline::from_value(
+            &json!([{"name": "gain", "p": 1.0, "min_gain_db": -20, "max_gain_db": 20, "mode": mode}]),
+            &Device::cpu(),
+        )
+        .unwrap();
+        let ids: Vec<u64> = (100..120).collect();
+        let y = p.run_with_ids(3, &ids, &ones).unwrap();
+        y.data().column(0).to_vec()
+    };
+    let ex = gains("per_example");
+    let batch = gains("per_batch");
+    let chan = gains("per_channel");
+    for e in 0..20 {
+        assert_eq!(ex[2 * e], ex[2 * e + 1], "per_example: channels share");
+        assert_eq!(batch[2 * e], batch[0], "per_batch: examples share");
+        assert_ne!(chan[2 * e], chan[2 * e + 1], "per_channel: channels differ");
+    }
+    assert_ne!(ex[0], ex[2], "per_example: examples differ");
+}
+
+#[test]
+fn edge_parameters_run_without_panics() {
+    let spec = json!([
+        {"name": "shift", "p": 1.0, "shift_unit": "samples", "min_shift": -1e12, "max_shift": 1e12, "fade_duration": 1e6},
+        {"name": "shift", "p": 1.0, "shift_unit": "seconds", "min_shift": -1e9, "max_shift": 1e9, "rollover": false},
+        {"name": "gain_transition", "p": 1.0, "min_duration": 1e9, "max_duration": 1e10},
+        {"name": "gain_transition", "p": 1.0, "min_duration": 1, "max_duration": 1, "duration_unit": "samples"},
+        {"name": "time_mask", "p": 1.0, "min_band_part": 1.0, "max_band_part": 1.0, "fade_duration": 10.0},
+        {"name": "padding", "p": 1.0, "mode": "wrap", "min_fraction": 1.0, "max_fraction": 1.0},
+        {"name": "padding", "p": 1.0, "mode": "reflect", "min_fraction": 0.0, "max_fraction": 1.0, "pad_section": "start"},
+        {"name": "bit_crush", "p": 1.0, "min_bit_depth": 1, "max_bit_depth": 32},
+        {"name": "clip", "p": 1.0, "a_min": -1e-30, "a_max": 1e-30},
+        {"name": "normalize", "p": 1.0},
+        {"name": "add_gaussian_snr", "p": 1.0, "min_snr_db": -200, "max_snr_db": 200},
+        {"name": "add_color_noise", "p": 1.0, "n_fft": 2},
+        {"name": "tanh_distortion", "p": 1.0, "min_distortion": 0.0, "max_distortion": 1.0},
+        {"name": "clipping_distortion", "p": 1.0, "min_percentile_threshold": 100, "max_percentile_threshold": 100}
+    ]);
+    let b = stereo_batch(&[50, 1, 0, 3], 9);
+    let mut devices = vec![Device::cpu()];
+    devices.extend(common::gpu());
+    for dev in devices {
+        let p = Pipeline::from_value(&spec, &dev).unwrap();
+        for seed in 0..4 {
+            let y = p.run(seed, &b).unwrap();
+            assert_eq!(y.lengths(), b.lengths(), "{dev}");
+        }
+    }
 }

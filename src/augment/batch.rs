@@ -201,3 +201,15 @@ impl From<Audio> for Batch {
         }
     }
 }
+
+/// The samples of a 2-D view in row-major order (a memcpy for standard-layout views; the
+/// element iterator of a 2-D view is several times slower).
+pub(crate) fn flat(data: ArrayView2<'_, f32>) -> Vec<f32> {
+    match data.as_slice() {
+        Some(s) => s.to_vec(),
+        None => data
+            .as_standard_layout()
+            .as_slice()
+            .map_or_else(Vec::new, <[f32]>::to_vec),
+    }
+}

@@ -36,6 +36,9 @@
 //! # Ok::<(), wavegpu::Error>(())
 //! ```
 //!
+//! Spectrograms get SpecAugment's `frequency_mask` and `time_mask` through [`SpecAugment`],
+//! with the same JSON compositions and the same seeding.
+//!
 //! # JSON
 //! A pipeline is a list of nodes (run in order, like `compose` with `p` = 1) or one node. A
 //! node is an object with a `name`, its parameters, and optionally `p` (probability of
@@ -71,6 +74,30 @@
 //! * `padding`: `mode` ("silence" | "wrap" | "reflect"), `min_fraction` (0.01),
 //!   `max_fraction` (0.7), `pad_section` ("end" | "start"). Here `mode` is audiomentations'
 //!   padding mode, so padding is always drawn per example.
+//! * `add_color_noise`: `min_snr_db` (5), `max_snr_db` (40), `min_f_decay` (-6),
+//!   `max_f_decay` (6) in dB per octave, `p_apply_a_weighting` (0), `n_fft` (128, at most
+//!   1024 here). White normals filtered by audiomentations' FIR (irfft of `f^(-beta/2)` with
+//!   random phases, drawn per example, optionally A-weighted; taps match audiomentations
+//!   within f32 rounding for the same phases), then scaled to unit RMS over the example and
+//!   to the clean RMS / 10^(snr/20). On the GPU one workgroup filters 256 samples from
+//!   normals staged in workgroup memory.
+//! * `apply_impulse_response`: `ir_path` (files or directories, as `sounds_path`),
+//!   `leave_length_unchanged` (true; false is refused since a batch keeps its lengths), and
+//!   `sample_rate` as for background noise. The full convolution with a drawn impulse
+//!   response (mono: every channel gets the same one) is scaled so that its peak over the
+//!   example, tail included, is 0.5, then cut to the row's length, as audiomentations does.
+//!   The CPU twin convolves by FFT (f64); the GPU runs a direct convolution tiled through
+//!   workgroup memory (256 outputs x 256 taps per tile), O(length x taps): fine for room
+//!   responses of a fraction of a second, slow for long reverbs (an FFT path is left to do).
+//! * `add_background_noise`: `sounds_path` (a file or directory, or a list of them; directories
+//!   are searched recursively for audio files, in sorted order), `min_snr_db` (3),
+//!   `max_snr_db` (30), `noise_rms` ("relative" | "absolute"), `min_absolute_rms_db` (-45),
+//!   `max_absolute_rms_db` (-15), and wavegpu's `sample_rate` (resample the noises on load;
+//!   without it their own rate must be the batch's). The clips are decoded once, mono, when
+//!   the pipeline is built, and kept on the GPU as one buffer. Each row takes a clip, a
+//!   random offset where the clip is longer than the row (else the clip is tiled), and the
+//!   noise is scaled so that its RMS over the row's valid length is the target exactly
+//!   (audiomentations measures the loaded segment before tiling).
 //!
 //! Lengths, fractions and seconds resolve against each row's own valid length and the
 //! batch's sample rate. With every random parameter pinned (min = max), outputs match
@@ -129,7 +156,9 @@ pub(crate) mod ops;
 pub mod pipeline;
 pub mod rng;
 pub(crate) mod spec;
+pub mod specaugment;
 
 pub use batch::Batch;
-pub use pipeline::{Drawn, Pipeline};
+pub use pipeline::{DeviceBatch, Drawn, Pipeline};
 pub use spec::Mode;
+pub use specaugment::SpecAugment;

@@ -2,7 +2,7 @@
 //! already drawn and every length-dependent quantity resolved. The CPU kernels here are the
 //! twins of `shaders/augment.wgsl`'s; both read the same [`OpRec`].
 
-use super::rng::sample_normal;
+use super::rng::sample_normals;
 
 /// Operation codes shared with `shaders/augment.wgsl`.
 pub(crate) mod code {
@@ -20,6 +20,9 @@ pub(crate) mod code {
     pub const PADDING: u32 = 11;
     pub const TANH: u32 = 12;
     pub const CLIPPING_DISTORTION: u32 = 13;
+    pub const BACKGROUND_NOISE: u32 = 14;
+    pub const COLOR_NOISE: u32 = 15;
+    pub const IMPULSE_RESPONSE: u32 = 16;
 }
 
 /// Flag bits of [`OpRec::flags`].
@@ -32,6 +35,10 @@ pub(crate) mod flag {
     pub const ONLY_TOO_LOUD: u32 = 4;
     /// padding: pad the start instead of the end.
     pub const PAD_START: u32 = 8;
+    /// add_background_noise: `x` is the noise RMS itself, not an SNR divisor.
+    pub const ABSOLUTE: u32 = 16;
+    /// add_color_noise: A-weighted noise.
+    pub const A_WEIGHTING: u32 = 32;
 }
 
 /// One row's operation at one step, as the kernels read it (16 words).
@@ -70,8 +77,18 @@ impl OpRec {
     pub fn needs_stats(&self) -> bool {
         matches!(
             self.code,
-            code::NORMALIZE | code::SNR | code::TANH | code::CLIPPING_DISTORTION
+            code::NORMALIZE
+                | code::SNR
+                | code::TANH
+                | code::CLIPPING_DISTORTION
+                | code::BACKGROUND_NOISE
+                | code::COLOR_NOISE
         )
+    }
+    /// True when the CPU twin needs [`row_stats`] first (the reductions, and the
+    /// convolution whose peak sets the gain).
+    pub fn needs_cpu_stats(&self) -> bool {
+        self.needs_stats() || self.code == code::IMPULSE_RESPONSE
     }
     /// True when the op needs the order-statistics pass (percentiles) first.
     pub fn needs_select(&self) -> bool {
@@ -81,14 +98,27 @@ impl OpRec {
 
 /// Per-row statistics: sum of squares of the valid samples, peak |x|, and for
 /// add_gaussian_snr the sum of squares of the row's noise.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct RowStats {
     pub sumsq: f64,
     pub peak: f32,
     pub noise_sumsq: f64,
-    /// Op-specific thresholds (percentiles) computed on the CPU twin.
+    /// Op-specific thresholds (percentiles) computed on the CPU twin; for add_color_noise
+    /// `hi` is the noise RMS over the example (or row).
     pub lo: f32,
     pub hi: f32,
+    /// add_color_noise: the row's filtered noise; apply_impulse_response: the row convolved
+    /// (full length: the peak counts the tail).
+    pub colored: Vec<f32>,
+}
+
+/// What the CPU kernels read besides the row: the seed, the background-noise bank and the
+/// run's FIR taps.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Env<'a> {
+    pub seed: u64,
+    pub bank: &'a [f32],
+    pub aux: &'a [f32],
 }
 
 /// audiomentations' `get_crossfade_mask_pair(length, equal_energy)` element `j`:
@@ -133,27 +163,180 @@ pub(crate) fn set_percentiles(rec: &mut OpRec, n: usize) {
     }
 }
 
-/// Order statistic `k` of sorted `v` interpolated a fraction `t` towards the next, in f32
-/// as the kernel does.
-fn interpolated(v: &[f32], k: u32, t: f32) -> f32 {
+/// Order statistic `k` of `v` (by selection, which reorders `v`) interpolated a fraction `t`
+/// towards the next, in f32 as the kernel does.
+fn interpolated(v: &mut [f32], k: u32, t: f32) -> f32 {
     if v.is_empty() {
         return 0.0;
     }
     let k = (k as usize).min(v.len() - 1);
-    let (a, b) = (v[k], v[(k + 1).min(v.len() - 1)]);
+    let (_, a, rest) = v.select_nth_unstable_by(k, f32::total_cmp);
+    let a = *a;
+    let b = rest.iter().copied().min_by(f32::total_cmp).unwrap_or(a);
     a + (b - a) * t
 }
 
+/// add_color_noise's FIR, as audiomentations' generate_decaying_white_noise builds it:
+/// `irfft(sqrt(1 / f^beta) e^{i phase} [* A-weighting])` over `n_fft` points (f[0] = 1,
+/// beta from the decay in dB/octave), or no taps (plain white noise) for a flat, unweighted
+/// decay. `phases` are uniforms in [0, 1), one per bin.
+pub(crate) fn color_taps(
+    f_decay: f64,
+    a_weighting: bool,
+    n_fft: usize,
+    sr: u32,
+    phases: &[f64],
+) -> Vec<f32> {
+    let beta = f_decay / -10.0 / 2f64.log10();
+    if beta == 0.0 && !a_weighting {
+        return Vec::new();
+    }
+    let bins = n_fft / 2 + 1;
+    let mut spec: Vec<num_complex::Complex64> = (0..bins)
+        .map(|k| {
+            let f = if k == 0 {
+                1.0
+            } else {
+                k as f64 * f64::from(sr) / n_fft as f64
+            };
+            let mut mag = (1.0 / f.powf(beta)).sqrt();
+            if a_weighting {
+                let fr = k as f64 * f64::from(sr) / n_fft as f64;
+                let f2 = fr * fr;
+                mag *= 12194f64.powi(2) * f2 * f2
+                    / ((f2 + 20.6f64.powi(2))
+                        * ((f2 + 107.7f64.powi(2)) * (f2 + 737.9f64.powi(2))).sqrt()
+                        * (f2 + 12194f64.powi(2)))
+                    + 2.0;
+            }
+            num_complex::Complex64::from_polar(mag, 2.0 * std::f64::consts::PI * phases[k])
+        })
+        .collect();
+    // numpy's irfft ignores the imaginary parts of the DC and Nyquist bins.
+    spec[0].im = 0.0;
+    if n_fft % 2 == 0 {
+        spec[bins - 1].im = 0.0;
+    }
+    let mut out = vec![0.0f64; n_fft];
+    let plan = realfft::RealFftPlanner::<f64>::new().plan_fft_inverse(n_fft);
+    if plan.process(&mut spec, &mut out).is_err() {
+        return Vec::new();
+    }
+    out.iter().map(|&v| (v / n_fft as f64) as f32).collect()
+}
+
+/// The full linear convolution of `x` and `h` (length `len x + len h - 1`), by FFT in f64.
+pub(crate) fn convolve_full(x: &[f32], h: &[f32]) -> Vec<f32> {
+    if x.is_empty() || h.is_empty() {
+        return Vec::new();
+    }
+    let out = x.len() + h.len() - 1;
+    let n = out.next_power_of_two();
+    let mut planner = realfft::RealFftPlanner::<f64>::new();
+    let (fwd, inv) = (planner.plan_fft_forward(n), planner.plan_fft_inverse(n));
+    let spectrum = |v: &[f32]| {
+        let mut buf = vec![0.0f64; n];
+        for (b, &s) in buf.iter_mut().zip(v) {
+            *b = f64::from(s);
+        }
+        let mut sp = fwd.make_output_vec();
+        fwd.process(&mut buf, &mut sp).map(|_| sp)
+    };
+    let (Ok(mut a), Ok(b)) = (spectrum(x), spectrum(h)) else {
+        return vec![0.0; out];
+    };
+    for (p, q) in a.iter_mut().zip(&b) {
+        *p *= q;
+    }
+    let mut y = vec![0.0f64; n];
+    if inv.process(&mut a, &mut y).is_err() {
+        return vec![0.0; out];
+    }
+    y[..out].iter().map(|&v| (v / n as f64) as f32).collect()
+}
+
+/// White normal `j` of a row's stream, 0 outside `0..n`.
+fn white(seed: u64, op: &OpRec, j: i64, n: usize) -> f32 {
+    if j < 0 || j >= n as i64 {
+        0.0
+    } else {
+        super::rng::sample_normal(seed, op.id(), op.word2, j as u32)
+    }
+}
+
+/// add_color_noise's noise over a row of `n` samples: white normals filtered by the taps
+/// `aux[b .. b + c]` in `np.convolve(.., 'same')` alignment, f32 accumulation in tap order
+/// (as the kernel); the white normals themselves when there are no taps.
+pub(crate) fn color_noise(op: &OpRec, aux: &[f32], n: usize, seed: u64) -> Vec<f32> {
+    let m = op.c as usize;
+    if m == 0 {
+        let mut w = vec![0.0f32; n];
+        sample_normals(seed, op.id(), op.word2, n, |i, z| w[i] = z);
+        return w;
+    }
+    let taps = &aux[op.b as usize..op.b as usize + m];
+    let half = ((m - 1) / 2) as i64;
+    let mut w = vec![0.0f32; n + m - 1];
+    // w[t] = white(t - (m - 1) + half), the window every output reads from.
+    let first = half - (m as i64 - 1);
+    for (t, v) in w.iter_mut().enumerate() {
+        *v = white(seed, op, first + t as i64, n);
+    }
+    (0..n)
+        .map(|i| {
+            let mut acc = 0.0f32;
+            for (k, &h) in taps.iter().enumerate() {
+                acc += h * w[i + m - 1 - k];
+            }
+            acc
+        })
+        .collect()
+}
+
+/// add_background_noise's noise sample `i` of a row of `n` samples: the bank clip at `b`
+/// of `c` samples, cropped from offset `d` when it is long enough, else tiled.
+pub(crate) fn bank_sample(op: &OpRec, bank: &[f32], i: usize, n: usize) -> f32 {
+    let (start, len, off) = (op.b as usize, op.c as usize, op.d as usize);
+    if len == 0 {
+        return 0.0;
+    }
+    if len >= n {
+        bank[start + off + i]
+    } else {
+        bank[start + i % len]
+    }
+}
+
 /// The statistics of one row under `op` (sample stream from the op's counters).
-pub(crate) fn row_stats(op: &OpRec, row: &[f32], seed: u64) -> RowStats {
+pub(crate) fn row_stats(op: &OpRec, row: &[f32], env: Env<'_>) -> RowStats {
+    let (seed, bank) = (env.seed, env.bank);
     let mut st = RowStats {
         sumsq: row.iter().map(|&x| f64::from(x) * f64::from(x)).sum(),
         peak: row.iter().fold(0.0f32, |m, &x| m.max(x.abs())),
         ..Default::default()
     };
     if op.code == code::SNR {
-        st.noise_sumsq = (0..row.len() as u32)
-            .map(|i| f64::from(sample_normal(seed, op.id(), op.word2, i)).powi(2))
+        sample_normals(seed, op.id(), op.word2, row.len(), |_, z| {
+            st.noise_sumsq += f64::from(z) * f64::from(z)
+        });
+    }
+    if op.code == code::COLOR_NOISE {
+        st.colored = color_noise(op, env.aux, row.len(), seed);
+        st.noise_sumsq = st
+            .colored
+            .iter()
+            .map(|&z| f64::from(z) * f64::from(z))
+            .sum();
+    }
+    if op.code == code::IMPULSE_RESPONSE {
+        let ir = &bank[op.b as usize..(op.b + op.c) as usize];
+        st.colored = convolve_full(row, ir);
+        st.peak = st.colored.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    }
+    if op.code == code::BACKGROUND_NOISE {
+        let n = row.len();
+        st.noise_sumsq = (0..n)
+            .map(|i| f64::from(bank_sample(op, bank, i, n)).powi(2))
             .sum();
     }
     st
@@ -170,8 +353,7 @@ pub(crate) fn thresholds(op: &OpRec, rows: &[&[f32]]) -> (f32, f32) {
                 .iter()
                 .flat_map(|r| r.iter().map(|x| x.abs()))
                 .collect();
-            v.sort_by(f32::total_cmp);
-            let gain = 0.5 / (f64::from(interpolated(&v, op.c, op.z)) + 1e-6);
+            let gain = 0.5 / (f64::from(interpolated(&mut v, op.c, op.z)) + 1e-6);
             let rms = |f: &dyn Fn(f32) -> f64| {
                 rows.iter()
                     .map(|r| {
@@ -194,8 +376,8 @@ pub(crate) fn thresholds(op: &OpRec, rows: &[&[f32]]) -> (f32, f32) {
         }
         code::CLIPPING_DISTORTION => {
             let mut v: Vec<f32> = rows.iter().flat_map(|r| r.iter().copied()).collect();
-            v.sort_by(f32::total_cmp);
-            (interpolated(&v, op.c, op.z), interpolated(&v, op.d, op.w))
+            let lo = interpolated(&mut v, op.c, op.z);
+            (lo, interpolated(&mut v, op.d, op.w))
         }
         _ => (0.0, 0.0),
     }
@@ -226,11 +408,12 @@ pub(crate) fn apply_row(
     op: &OpRec,
     src: &[f32],
     dst: &mut [f32],
-    seed: u64,
+    env: Env<'_>,
     peak: f32,
     rms: f64,
     own: &RowStats,
 ) {
+    let (seed, bank) = (env.seed, env.bank);
     let n = src.len();
     debug_assert_eq!(n, dst.len());
     let ni = n as i64;
@@ -297,14 +480,48 @@ pub(crate) fn apply_row(
             }
         }
         code::NOISE => {
-            for (i, (d, &s)) in dst.iter_mut().zip(src).enumerate() {
-                *d = s + op.x * sample_normal(seed, op.id(), op.word2, i as u32);
-            }
+            sample_normals(seed, op.id(), op.word2, n, |i, z| {
+                dst[i] = src[i] + op.x * z
+            });
         }
         code::SNR => {
             let scale = snr_scale(rms, op.x, own.noise_sumsq, n);
+            sample_normals(seed, op.id(), op.word2, n, |i, z| {
+                dst[i] = src[i] + scale * z
+            });
+        }
+        code::COLOR_NOISE => {
+            // audiomentations: unit-RMS noise (over the example) times the clean RMS /
+            // 10^(snr/20); plain white noise is not normalised there.
+            let want = rms / f64::from(op.x);
+            let scale = if op.c == 0 {
+                want as f32
+            } else if own.hi > 0.0 {
+                (want / f64::from(own.hi)) as f32
+            } else {
+                0.0
+            };
+            for ((d, &s), &z) in dst.iter_mut().zip(src).zip(&own.colored) {
+                *d = s + scale * z;
+            }
+        }
+        code::IMPULSE_RESPONSE => {
+            // audiomentations: the full convolution scaled to a peak of 0.5 (over the
+            // example's channels), then cut to the input's length.
+            let scale = if peak > 0.0 { 0.5 / peak } else { 1.0 };
+            if op.c == 0 || own.colored.len() < n {
+                // An empty impulse response leaves the row as it is.
+                dst.copy_from_slice(src);
+            } else {
+                for (d, &z) in dst.iter_mut().zip(&own.colored) {
+                    *d = z * scale;
+                }
+            }
+        }
+        code::BACKGROUND_NOISE => {
+            let scale = background_scale(op, rms, own.noise_sumsq, n);
             for (i, (d, &s)) in dst.iter_mut().zip(src).enumerate() {
-                *d = s + scale * sample_normal(seed, op.id(), op.word2, i as u32);
+                *d = s + scale * bank_sample(op, bank, i, n);
             }
         }
         code::TIME_MASK => {
@@ -361,6 +578,25 @@ pub(crate) fn snr_scale(rms: f64, divisor: f32, noise_sumsq: f64, n: usize) -> f
     }
     let noise_rms = (noise_sumsq / n as f64).sqrt();
     ((rms / f64::from(divisor)) / noise_rms) as f32
+}
+
+/// add_background_noise's gain on the noise: the target RMS (`rms / x` relative, `x`
+/// absolute) over the added noise's RMS; 0 (input unchanged) when the noise's RMS is
+/// below 1e-9, as audiomentations.
+pub(crate) fn background_scale(op: &OpRec, rms: f64, noise_sumsq: f64, n: usize) -> f32 {
+    if n == 0 {
+        return 0.0;
+    }
+    let noise_rms = (noise_sumsq / n as f64).sqrt();
+    if noise_rms.partial_cmp(&1e-9) != Some(std::cmp::Ordering::Greater) {
+        return 0.0;
+    }
+    let target = if op.flags & flag::ABSOLUTE != 0 {
+        f64::from(op.x)
+    } else {
+        rms / f64::from(op.x)
+    };
+    (target / noise_rms) as f32
 }
 
 /// time_mask's gain at sample `i` (mask [t0, t0 + t), fades of `f` samples when f >= 2).
@@ -421,6 +657,38 @@ mod tests {
     use super::*;
 
     #[test]
+    fn color_taps_match_audiomentations() {
+        let p = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/augment_cases.json");
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(p).expect("dump")).expect("json");
+        let nums = |v: &serde_json::Value| -> Vec<f64> {
+            v.as_array()
+                .expect("list")
+                .iter()
+                .map(|x| x.as_f64().expect("number"))
+                .collect()
+        };
+        for case in v["color_taps"].as_array().expect("color_taps") {
+            let taps = color_taps(
+                case["f_decay"].as_f64().expect("decay"),
+                case["a_weighting"].as_bool().expect("a_weighting"),
+                case["n_fft"].as_u64().expect("n_fft") as usize,
+                case["sample_rate"].as_u64().expect("sr") as u32,
+                &nums(&case["phases"]),
+            );
+            let want = nums(&case["taps"]);
+            assert_eq!(taps.len(), want.len());
+            let scale = want.iter().fold(0.0f64, |m, w| m.max(w.abs()));
+            for (a, b) in taps.iter().zip(&want) {
+                assert!(
+                    (f64::from(*a) - b).abs() <= 1e-6 * scale,
+                    "{case}: {a} vs {b}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn gain_transition_matches_audiomentations() {
         let p = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/augment_cases.json");
         let v: serde_json::Value =
@@ -451,7 +719,19 @@ mod tests {
                 ..OpRec::default()
             };
             let mut out = vec![0.0; x.len()];
-            apply_row(&op, &x, &mut out, 0, 0.0, 0.0, &RowStats::default());
+            apply_row(
+                &op,
+                &x,
+                &mut out,
+                Env {
+                    seed: 0,
+                    bank: &[],
+                    aux: &[],
+                },
+                0.0,
+                0.0,
+                &RowStats::default(),
+            );
             for (a, b) in out.iter().zip(&want) {
                 worst = worst.max((a - b).abs());
             }

@@ -3,12 +3,13 @@
 use rayon::prelude::*;
 use serde_json::Value;
 
-use super::batch::Batch;
+use super::batch::{flat, Batch};
 use super::ops::{
-    apply_row, combine, flag, row_stats, set_percentiles, thresholds, OpRec, RowStats,
+    apply_row, color_taps, combine, flag, row_stats, set_percentiles, thresholds, Env, OpRec,
+    RowStats,
 };
 use super::rng::Counter;
-use super::spec::{self, DrawnLeaf, Leaf, Node, RowKey};
+use super::spec::{self, Bank, DrawnLeaf, Leaf, Node, RowKey};
 use crate::device::Device;
 use crate::error::{Error, Result};
 use crate::gpu::augment::GpuAugment;
@@ -26,6 +27,7 @@ enum Backend {
 /// an example.
 pub struct Pipeline {
     root: Node,
+    bank: Bank,
     leaves: Vec<Option<Leaf>>,
     backend: Backend,
     device: Device,
@@ -36,6 +38,23 @@ impl std::fmt::Debug for Pipeline {
         f.debug_struct("Pipeline")
             .field("root", &self.root)
             .field("device", &self.device)
+            .finish()
+    }
+}
+
+/// A [`Batch`] kept in GPU memory (see [`Pipeline::upload`]).
+pub struct DeviceBatch {
+    inner: crate::gpu::augment::Resident,
+    lengths: Vec<usize>,
+    channels: usize,
+    sample_rate: u32,
+}
+
+impl std::fmt::Debug for DeviceBatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeviceBatch")
+            .field("lengths", &self.lengths)
+            .field("channels", &self.channels)
             .finish()
     }
 }
@@ -92,15 +111,17 @@ impl Pipeline {
 
     /// A pipeline from a parsed JSON value (see [`Pipeline::from_json`]).
     pub fn from_value(v: &Value, device: &Device) -> Result<Self> {
-        let root = spec::parse(v)?;
+        let mut bank = Bank::default();
+        let root = spec::parse(v, &mut bank)?;
         let mut leaves = Vec::new();
         root.leaves(&mut leaves);
         let backend = match device.gpu_context() {
-            Some(ctx) => Backend::Gpu(Box::new(GpuAugment::new(ctx.clone())?)),
+            Some(ctx) => Backend::Gpu(Box::new(GpuAugment::new(ctx.clone(), &bank.samples)?)),
             None => Backend::Cpu,
         };
         Ok(Pipeline {
             root,
+            bank,
             leaves,
             backend,
             device: device.clone(),
@@ -174,6 +195,28 @@ impl Pipeline {
         self.apply(&drawn, batch)
     }
 
+    /// Augments one clip (all its channels one example) as example `id`: the same result as
+    /// that example gets in any batch.
+    ///
+    /// ```
+    /// use wavegpu::augment::Pipeline;
+    /// use wavegpu::{Audio, Device};
+    /// let p = Pipeline::from_json(r#"[{"name": "gain", "p": 1.0}]"#, &Device::cpu()).unwrap();
+    /// let a = Audio::from_mono(vec![0.5; 1000], 16_000);
+    /// let y = p.run_clip(1, 42, &a).unwrap();
+    /// assert_eq!((y.len(), y.channels()), (1000, 1));
+    /// assert_eq!(y, p.run_clip(1, 42, &a).unwrap());
+    /// ```
+    pub fn run_clip(&self, seed: u64, id: u64, clip: &crate::Audio) -> Result<crate::Audio> {
+        let batch = Batch::from_clips(std::slice::from_ref(clip))?;
+        let out = self.run_with_ids(seed, &[id], &batch)?;
+        let mut a = out.clip(0)?;
+        if let Some(name) = clip.name() {
+            a = a.with_name(name);
+        }
+        Ok(a)
+    }
+
     /// Applies parameters drawn by [`Pipeline::draw`] to `batch` (blocking).
     pub fn apply(&self, drawn: &Drawn, batch: &Batch) -> Result<Batch> {
         pollster::block_on(self.apply_async(drawn, batch))
@@ -181,42 +224,160 @@ impl Pipeline {
 
     /// Applies parameters drawn by [`Pipeline::draw`] to `batch`.
     pub async fn apply_async(&self, drawn: &Drawn, batch: &Batch) -> Result<Batch> {
-        let table = self.table(drawn, batch)?;
+        let (table, aux) = self.table(drawn, batch)?;
         let data = batch.data();
         let out = match &self.backend {
             Backend::Gpu(g) => {
-                g.run(data, batch.lengths(), batch.channels(), &table, drawn.seed)
-                    .await?
+                g.run(
+                    data,
+                    batch.lengths(),
+                    batch.channels(),
+                    &table,
+                    &aux,
+                    drawn.seed,
+                )
+                .await?
             }
-            _ => cpu_run(data, batch.lengths(), batch.channels(), &table, drawn.seed),
+            Backend::Cpu => cpu_run(
+                data,
+                batch.lengths(),
+                batch.channels(),
+                &table,
+                Env {
+                    seed: drawn.seed,
+                    bank: &self.bank.samples,
+                    aux: &aux,
+                },
+            ),
         };
         Ok(batch.with_data(out))
     }
 
-    /// The operation of every row at every step (identity where a row has fewer steps).
-    fn table(&self, drawn: &Drawn, batch: &Batch) -> Result<Vec<Vec<OpRec>>> {
-        if drawn.channels != batch.channels() || drawn.rows.len() != batch.rows() {
+    /// Uploads `batch` to this pipeline's GPU, to stay there across
+    /// [`apply_device`](Self::apply_device) calls until [`download`](Self::download)
+    /// (the batch must fit one storage binding). Fails on a CPU pipeline.
+    pub fn upload(&self, batch: &Batch) -> Result<DeviceBatch> {
+        let Backend::Gpu(g) = &self.backend else {
+            return Err(Error::param(
+                "device",
+                "upload needs a pipeline built on a GPU device",
+            ));
+        };
+        Ok(DeviceBatch {
+            inner: g.upload(batch.data(), batch.lengths())?,
+            lengths: batch.lengths().to_vec(),
+            channels: batch.channels(),
+            sample_rate: batch.sample_rate(),
+        })
+    }
+
+    /// Applies `drawn` to a batch in GPU memory, in place, and waits for the device (no
+    /// transfer: the figure to compare with other GPU augmenters' per-batch timings).
+    pub fn apply_device(&self, drawn: &Drawn, batch: &mut DeviceBatch) -> Result<()> {
+        let Backend::Gpu(g) = &self.backend else {
+            return Err(Error::param(
+                "device",
+                "apply_device needs a pipeline built on a GPU device",
+            ));
+        };
+        let (table, aux) =
+            self.table_for(drawn, &batch.lengths, batch.channels, batch.sample_rate)?;
+        g.run_resident(&mut batch.inner, batch.channels, &table, &aux, drawn.seed)
+    }
+
+    /// Reads a device batch back.
+    pub fn download(&self, batch: &DeviceBatch) -> Result<Batch> {
+        let Backend::Gpu(g) = &self.backend else {
+            return Err(Error::param(
+                "device",
+                "download needs a pipeline built on a GPU device",
+            ));
+        };
+        let data = pollster::block_on(g.download(&batch.inner))?;
+        Batch::new(
+            data,
+            batch.lengths.clone(),
+            batch.channels,
+            batch.sample_rate,
+        )
+    }
+
+    /// The operation of every row at every step (identity where a row has fewer steps), and
+    /// the FIR taps the records point into.
+    fn table(&self, drawn: &Drawn, batch: &Batch) -> Result<(Vec<Vec<OpRec>>, Vec<f32>)> {
+        self.table_for(
+            drawn,
+            batch.lengths(),
+            batch.channels(),
+            batch.sample_rate(),
+        )
+    }
+
+    fn table_for(
+        &self,
+        drawn: &Drawn,
+        lengths: &[usize],
+        ch: usize,
+        sr: u32,
+    ) -> Result<(Vec<Vec<OpRec>>, Vec<f32>)> {
+        if drawn.channels != ch || drawn.rows.len() != lengths.len() {
             return Err(Error::param(
                 "drawn",
                 format!(
-                    "parameters for {} examples x {} channels, the batch has {} x {}",
+                    "parameters for {} examples x {} channels, the batch has {} x {ch}",
                     drawn.ids.len(),
                     drawn.channels,
-                    batch.examples(),
-                    batch.channels()
+                    lengths.len() / ch.max(1),
                 ),
             ));
         }
         let steps = drawn.rows.iter().map(Vec::len).max().unwrap_or(0);
-        let (sr, ch) = (batch.sample_rate(), batch.channels());
-        let mut table = vec![vec![OpRec::identity(); batch.rows()]; steps];
+        let mut table = vec![vec![OpRec::identity(); lengths.len()]; steps];
+        let mut aux = Vec::new();
         for (r, ops) in drawn.rows.iter().enumerate() {
             let id = drawn.ids[r / ch];
             for (s, d) in ops.iter().enumerate() {
-                let leaf = self.leaves[d.position as usize]
-                    .as_ref()
+                let leaf = self
+                    .leaves
+                    .get(d.position as usize)
+                    .and_then(Option::as_ref)
                     .ok_or_else(|| Error::param("drawn", "parameters of another pipeline"))?;
-                let mut rec = leaf.resolve(&d.u, batch.lengths()[r], sr);
+                let mut rec = leaf.resolve(&d.u, lengths[r], sr);
+                if let Leaf::AddBackgroundNoise { .. } | Leaf::ApplyImpulseResponse { .. } = leaf {
+                    let clip = &self.bank.clips[rec.a as usize];
+                    if clip.sample_rate != sr {
+                        return Err(Error::audio(
+                            clip.name.clone(),
+                            format!(
+                                "recorded at {} Hz for a batch at {sr} Hz (set the transform's `sample_rate` to resample it on load)",
+                                clip.sample_rate
+                            ),
+                        ));
+                    }
+                    rec.b = clip.start;
+                    rec.c = clip.len;
+                    if let Leaf::AddBackgroundNoise { .. } = leaf {
+                        rec.d = spec::randint(0, i64::from(clip.len) - lengths[r] as i64, d.u[3])
+                            as u32;
+                    }
+                }
+                if let Leaf::AddColorNoise { n_fft, .. } = leaf {
+                    // The phases: draws 5, 6, ... of the node's counter for this row.
+                    let key = RowKey {
+                        id,
+                        batch_id: drawn.ids.first().copied().unwrap_or(0),
+                        channel: (r % ch) as u16,
+                    };
+                    let c = spec::node_counter(d.mode, d.position, &key);
+                    let phases: Vec<f64> = (0..*n_fft / 2 + 1)
+                        .map(|k| c.uniform(drawn.seed, 5 + k))
+                        .collect();
+                    let a_w = rec.flags & flag::A_WEIGHTING != 0;
+                    let taps = color_taps(f64::from(rec.y), a_w, *n_fft as usize, sr, &phases);
+                    rec.b = aux.len() as u32;
+                    rec.c = taps.len() as u32;
+                    aux.extend(taps);
+                }
                 rec.id_lo = id as u32;
                 rec.id_hi = (id >> 32) as u32;
                 rec.word2 = Counter {
@@ -235,15 +396,15 @@ impl Pipeline {
                     rec.flags |= flag::OWN_ROW;
                 }
                 let n = if rec.flags & flag::OWN_ROW != 0 {
-                    batch.lengths()[r]
+                    lengths[r]
                 } else {
-                    batch.lengths()[e0..e0 + ch].iter().sum()
+                    lengths[e0..e0 + ch].iter().sum()
                 };
                 set_percentiles(&mut rec, n);
                 table[s][r] = rec;
             }
         }
-        Ok(table)
+        Ok((table, aux))
     }
 }
 
@@ -253,10 +414,10 @@ fn cpu_run(
     lengths: &[usize],
     channels: usize,
     table: &[Vec<OpRec>],
-    seed: u64,
+    env: Env<'_>,
 ) -> ndarray::Array2<f32> {
     let (rows, stride) = data.dim();
-    let mut cur: Vec<f32> = data.iter().copied().collect();
+    let mut cur: Vec<f32> = flat(data);
     let mut nxt = vec![0.0f32; cur.len()];
     let ex = (stride * channels).max(1);
     for step in table {
@@ -272,8 +433,8 @@ fn cpu_run(
                     .collect();
                 let mut stats: Vec<RowStats> = (0..channels)
                     .map(|c| {
-                        if ops[c].needs_stats() {
-                            row_stats(&ops[c], valid[c], seed)
+                        if ops[c].needs_cpu_stats() {
+                            row_stats(&ops[c], valid[c], env)
                         } else {
                             RowStats::default()
                         }
@@ -282,6 +443,17 @@ fn cpu_run(
                 for c in 0..channels {
                     let op = &ops[c];
                     let own = op.flags & flag::OWN_ROW != 0;
+                    if op.code == super::ops::code::COLOR_NOISE {
+                        // The noise's RMS over the example (or the row).
+                        let rows_used = if own { c..c + 1 } else { 0..channels };
+                        let ss: f64 = rows_used.clone().map(|k| stats[k].noise_sumsq).sum();
+                        let cnt: usize = rows_used.map(|k| lens[k]).sum();
+                        stats[c].hi = if cnt > 0 {
+                            (ss / cnt as f64).sqrt() as f32
+                        } else {
+                            0.0
+                        };
+                    }
                     if matches!(
                         op.code,
                         super::ops::code::TANH | super::ops::code::CLIPPING_DISTORTION
@@ -299,7 +471,7 @@ fn cpu_run(
                         combine(&stats, lens)
                     };
                     let d = &mut dst[c * stride..(c + 1) * stride];
-                    apply_row(op, valid[c], &mut d[..lens[c]], seed, peak, rms, &stats[c]);
+                    apply_row(op, valid[c], &mut d[..lens[c]], env, peak, rms, &stats[c]);
                     d[lens[c]..].fill(0.0);
                 }
             });

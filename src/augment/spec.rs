@@ -103,7 +103,127 @@ pub(crate) enum Leaf {
         max_fraction: f64,
         start: bool,
     },
+    /// SpecAugment masks on a spectrogram (`axis` 0: frequency bins, 1: frames).
+    SpecMask {
+        axis: u8,
+        min_fraction: f64,
+        max_fraction: f64,
+        fill_mean: bool,
+        fill_constant: f64,
+    },
+    ApplyImpulseResponse {
+        /// Indices into the pipeline's [`Bank`].
+        clips: Vec<u32>,
+    },
+    AddColorNoise {
+        min_snr_db: f64,
+        max_snr_db: f64,
+        min_f_decay: f64,
+        max_f_decay: f64,
+        p_apply_a_weighting: f64,
+        n_fft: u32,
+    },
+    AddBackgroundNoise {
+        min_snr_db: f64,
+        max_snr_db: f64,
+        absolute: bool,
+        min_rms_db: f64,
+        max_rms_db: f64,
+        /// Indices into the pipeline's [`Bank`].
+        clips: Vec<u32>,
+    },
 }
+
+/// One noise clip of a [`Bank`].
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct BankClip {
+    pub name: String,
+    pub start: u32,
+    pub len: u32,
+    pub sample_rate: u32,
+}
+
+/// Every background-noise clip of a pipeline, mono, concatenated (kept on the GPU as one
+/// buffer).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Bank {
+    pub samples: Vec<f32>,
+    pub clips: Vec<BankClip>,
+}
+
+/// File extensions taken as audio when a `sounds_path` is a directory.
+const AUDIO_EXTENSIONS: &[&str] = &[
+    "wav", "wave", "flac", "mp3", "ogg", "oga", "opus", "m4a", "aac", "aif", "aiff",
+];
+
+fn audio_files(path: &std::path::Path, out: &mut Vec<std::path::PathBuf>) -> Result<()> {
+    let io = |e| Error::Io {
+        path: path.display().to_string(),
+        source: e,
+    };
+    if path.is_dir() {
+        let mut entries: Vec<_> = std::fs::read_dir(path)
+            .map_err(io)?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<std::io::Result<_>>()
+            .map_err(io)?;
+        entries.sort();
+        for e in entries {
+            if e.is_dir() {
+                audio_files(&e, out)?;
+            } else if e
+                .extension()
+                .and_then(|x| x.to_str())
+                .is_some_and(|x| AUDIO_EXTENSIONS.contains(&x.to_ascii_lowercase().as_str()))
+            {
+                out.push(e);
+            }
+        }
+        Ok(())
+    } else {
+        std::fs::metadata(path).map_err(io)?;
+        out.push(path.to_path_buf());
+        Ok(())
+    }
+}
+
+impl Bank {
+    /// Loads every audio file under `paths` (mono, resampled to `sr` when given) and
+    /// returns their clip indices.
+    fn load(&mut self, paths: &[String], sr: Option<u32>, what: &str) -> Result<Vec<u32>> {
+        let mut files = Vec::new();
+        for p in paths {
+            audio_files(std::path::Path::new(p), &mut files)?;
+        }
+        if files.is_empty() {
+            return Err(bad(what, format!("no audio files found in {paths:?}")));
+        }
+        let mut opts = crate::io::LoadOptions::default().mono();
+        if let Some(sr) = sr {
+            opts = opts.sample_rate(sr);
+        }
+        let mut idx = Vec::new();
+        for f in files {
+            let a = crate::io::load(f.as_path(), &opts)?;
+            let start = self.samples.len();
+            if start + a.len() > u32::MAX as usize / 2 {
+                return Err(bad(what, "background noises exceed 2^31 samples in all"));
+            }
+            self.samples.extend(a.channel(0).iter());
+            idx.push(self.clips.len() as u32);
+            self.clips.push(BankClip {
+                name: f.display().to_string(),
+                start: start as u32,
+                len: a.len() as u32,
+                sample_rate: a.sample_rate(),
+            });
+        }
+        Ok(idx)
+    }
+}
+
+/// The spectrogram transform names (SpecAugment).
+pub(crate) const SPEC_TRANSFORMS: &[&str] = &["frequency_mask", "time_mask"];
 
 /// The transform names the JSON accepts.
 pub(crate) const TRANSFORMS: &[&str] = &[
@@ -121,6 +241,9 @@ pub(crate) const TRANSFORMS: &[&str] = &[
     "tanh_distortion",
     "bit_crush",
     "padding",
+    "add_background_noise",
+    "add_color_noise",
+    "apply_impulse_response",
 ];
 
 /// `lo + floor(u (hi - lo + 1))`, Python's `random.randint(lo, hi)` from a uniform `u`
@@ -129,7 +252,9 @@ pub(crate) fn randint(lo: i64, hi: i64, u: f64) -> i64 {
     if hi <= lo {
         return lo;
     }
-    (lo + (u * (hi - lo + 1) as f64).floor() as i64).min(hi)
+    let span = (i128::from(hi) - i128::from(lo) + 1) as f64;
+    let k = (u * span).floor() as i128;
+    (i128::from(lo) + k).min(i128::from(hi)) as i64
 }
 
 fn uniform(lo: f64, hi: f64, u: f64) -> f64 {
@@ -146,6 +271,48 @@ impl Leaf {
         let ni = n as i64;
         let mut r = OpRec::identity();
         match *self {
+            Leaf::ApplyImpulseResponse { ref clips } => {
+                // a: the clip (the pipeline fills in its place and length in the bank).
+                r.code = code::IMPULSE_RESPONSE;
+                r.a = clips[randint(0, clips.len() as i64 - 1, u[0]) as usize] as i32;
+            }
+            Leaf::AddColorNoise {
+                min_snr_db,
+                max_snr_db,
+                min_f_decay,
+                max_f_decay,
+                p_apply_a_weighting,
+                n_fft,
+            } => {
+                // The pipeline designs the row's FIR from y, the flags and the phases drawn at
+                // indices 5.. of the node's counter, and stores it at b (c taps).
+                r.code = code::COLOR_NOISE;
+                r.x = db_to_ratio(uniform(min_snr_db, max_snr_db, u[0])) as f32;
+                r.y = uniform(min_f_decay, max_f_decay, u[1]) as f32;
+                r.d = n_fft;
+                if u[2] < p_apply_a_weighting {
+                    r.flags |= flag::A_WEIGHTING;
+                }
+            }
+            Leaf::AddBackgroundNoise {
+                min_snr_db,
+                max_snr_db,
+                absolute,
+                min_rms_db,
+                max_rms_db,
+                ref clips,
+            } => {
+                // a: the clip (the pipeline fills in its place in the bank and the offset
+                // from u[3]).
+                r.code = code::BACKGROUND_NOISE;
+                r.a = clips[randint(0, clips.len() as i64 - 1, u[2]) as usize] as i32;
+                if absolute {
+                    r.flags |= flag::ABSOLUTE;
+                    r.x = db_to_ratio(uniform(min_rms_db, max_rms_db, u[1])) as f32;
+                } else {
+                    r.x = db_to_ratio(uniform(min_snr_db, max_snr_db, u[0])) as f32;
+                }
+            }
             Leaf::Gain { min_db, max_db } => {
                 r.code = code::GAIN;
                 r.x = db_to_ratio(uniform(min_db, max_db, u[0])) as f32;
@@ -176,6 +343,8 @@ impl Leaf {
                 r.w = db_to_ratio(end) as f32;
             }
             Leaf::Reverse => r.code = code::REVERSE,
+            // Spectrogram masks never reach the waveform kernels (see SpecAugment).
+            Leaf::SpecMask { .. } => {}
             Leaf::Shift {
                 min,
                 max,
@@ -196,7 +365,7 @@ impl Leaf {
                 r.code = code::SHIFT;
                 r.a = shift as i32;
                 r.b = if fade_duration > 0.0 {
-                    (f64::from(sr) * fade_duration) as u32
+                    ((f64::from(sr) * fade_duration) as u64).min(n as u64) as u32
                 } else {
                     0
                 };
@@ -332,6 +501,16 @@ pub(crate) struct RowKey {
     pub id: u64,
     pub batch_id: u64,
     pub channel: u16,
+}
+
+/// The counter of a node with `mode` at `position` for a row.
+pub(crate) fn node_counter(mode: Mode, position: u16, key: &RowKey) -> Counter {
+    let (id, lane) = match mode {
+        Mode::PerExample => (key.id, 0),
+        Mode::PerBatch => (key.batch_id, 0),
+        Mode::PerChannel => (key.id, 1 + key.channel),
+    };
+    Counter { id, position, lane }
 }
 
 impl Node {
@@ -529,11 +708,21 @@ fn unit(o: &mut Obj<'_>, key: &'static str, default: usize) -> Result<Unit> {
 }
 
 /// Parses a pipeline: a JSON list (a `compose` with p = 1) or one node object.
-pub(crate) fn parse(v: &Value) -> Result<Node> {
+pub(crate) fn parse(v: &Value, bank: &mut Bank) -> Result<Node> {
+    parse_in(v, bank, false)
+}
+
+/// Parses a spectrogram pipeline: `frequency_mask` and `time_mask` (SpecAugment) and the
+/// compositions.
+pub(crate) fn parse_spectrogram(v: &Value) -> Result<Node> {
+    parse_in(v, &mut Bank::default(), true)
+}
+
+fn parse_in(v: &Value, bank: &mut Bank, spectrogram: bool) -> Result<Node> {
     let mut next = 0usize;
     let root = match v {
         Value::Array(items) => {
-            let children = parse_list(items, "pipeline", &mut next)?;
+            let children = parse_list(items, "pipeline", &mut next, bank, spectrogram)?;
             Node {
                 kind: NodeKind::Compose {
                     children,
@@ -545,22 +734,34 @@ pub(crate) fn parse(v: &Value) -> Result<Node> {
                 position: 0,
             }
         }
-        _ => parse_node(v, "pipeline".into(), &mut next)?,
+        _ => parse_node(v, "pipeline".into(), &mut next, bank, spectrogram)?,
     };
     Ok(root)
 }
 
-fn parse_list(items: &[Value], path: &str, next: &mut usize) -> Result<Vec<Node>> {
+fn parse_list(
+    items: &[Value],
+    path: &str,
+    next: &mut usize,
+    bank: &mut Bank,
+    spectrogram: bool,
+) -> Result<Vec<Node>> {
     // The list itself is the node at `*next` (reserved before the children).
     *next += 1;
     items
         .iter()
         .enumerate()
-        .map(|(i, v)| parse_node(v, format!("{path}[{i}]"), next))
+        .map(|(i, v)| parse_node(v, format!("{path}[{i}]"), next, bank, spectrogram))
         .collect()
 }
 
-fn parse_node(v: &Value, path: String, next: &mut usize) -> Result<Node> {
+fn parse_node(
+    v: &Value,
+    path: String,
+    next: &mut usize,
+    bank: &mut Bank,
+    spectrogram: bool,
+) -> Result<Node> {
     let map = v
         .as_object()
         .ok_or_else(|| bad(&path, format!("a transform must be a JSON object, got {v}")))?;
@@ -571,9 +772,20 @@ fn parse_node(v: &Value, path: String, next: &mut usize) -> Result<Node> {
         .as_str()
         .ok_or_else(|| bad(&path, format!("`name` must be a string, got {name_v}")))?;
     const COMPOSITES: [&str; 3] = ["compose", "one_of", "some_of"];
+    let known: &[&'static str] = if spectrogram {
+        SPEC_TRANSFORMS
+    } else {
+        TRANSFORMS
+    };
+    if !spectrogram && name_s == "frequency_mask" {
+        return Err(bad(
+            &path,
+            "`frequency_mask` is a spectrogram transform (use SpecAugment)",
+        ));
+    }
     let name: &'static str = COMPOSITES
         .iter()
-        .chain(TRANSFORMS)
+        .chain(known)
         .find(|n| **n == name_s)
         .copied()
         .ok_or_else(|| {
@@ -582,7 +794,7 @@ fn parse_node(v: &Value, path: String, next: &mut usize) -> Result<Node> {
                 format!(
                     "unknown transform `{name_s}` (known: {}, {})",
                     COMPOSITES.join(", "),
-                    TRANSFORMS.join(", ")
+                    known.join(", ")
                 ),
             )
         })?;
@@ -617,7 +829,7 @@ fn parse_node(v: &Value, path: String, next: &mut usize) -> Result<Node> {
             "compose" => {
                 let shuffle = o.bool("shuffle", false)?;
                 NodeKind::Compose {
-                    children: parse_list(items, &tpath, next)?,
+                    children: parse_list(items, &tpath, next, bank, spectrogram)?,
                     shuffle,
                 }
             }
@@ -656,7 +868,7 @@ fn parse_node(v: &Value, path: String, next: &mut usize) -> Result<Node> {
                     })
                     .collect();
                 NodeKind::OneOf {
-                    children: parse_list(items, &tpath, next)?,
+                    children: parse_list(items, &tpath, next, bank, spectrogram)?,
                     cumulative,
                 }
             }
@@ -699,7 +911,7 @@ fn parse_node(v: &Value, path: String, next: &mut usize) -> Result<Node> {
                     &format!("must satisfy 0 <= min <= max <= {n} (the number of transforms)"),
                 )?;
                 NodeKind::SomeOf {
-                    children: parse_list(items, &tpath, next)?,
+                    children: parse_list(items, &tpath, next, bank, spectrogram)?,
                     min: min as usize,
                     max: max as usize,
                 }
@@ -707,7 +919,11 @@ fn parse_node(v: &Value, path: String, next: &mut usize) -> Result<Node> {
         }
     } else {
         *next += 1;
-        NodeKind::Leaf(parse_leaf(&mut o)?)
+        if spectrogram {
+            NodeKind::Leaf(parse_spec_leaf(&mut o)?)
+        } else {
+            NodeKind::Leaf(parse_leaf(&mut o, bank)?)
+        }
     };
     o.finish()?;
     Ok(Node {
@@ -719,8 +935,117 @@ fn parse_node(v: &Value, path: String, next: &mut usize) -> Result<Node> {
     })
 }
 
-fn parse_leaf(o: &mut Obj<'_>) -> Result<Leaf> {
+/// frequency_mask (audiomentations' SpecFrequencyMask parameters) and its twin over frames.
+fn parse_spec_leaf(o: &mut Obj<'_>) -> Result<Leaf> {
+    let (min_fraction, max_fraction) =
+        o.range("min_mask_fraction", "max_mask_fraction", (0.03, 0.25))?;
+    o.check(
+        min_fraction >= 0.0 && max_fraction <= 1.0,
+        "min_mask_fraction",
+        "and `max_mask_fraction` must be between 0 and 1",
+    )?;
+    let fill_mean = o.choice("fill_mode", &["constant", "mean"], 0)? == 1;
+    let fill_constant = o.f64("fill_constant", 0.0)?;
+    Ok(Leaf::SpecMask {
+        axis: u8::from(o.name == "time_mask"),
+        min_fraction,
+        max_fraction,
+        fill_mean,
+        fill_constant,
+    })
+}
+
+/// A list of audio paths under `key` and the optional `sample_rate` to resample them to,
+/// loaded into the bank.
+fn load_sounds(o: &mut Obj<'_>, bank: &mut Bank, key: &'static str) -> Result<Vec<u32>> {
+    let paths: Vec<String> = match o.get(key) {
+        Some(Value::String(p)) => vec![p.clone()],
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|p| p.as_str().map(str::to_string))
+            .collect::<Option<_>>()
+            .ok_or_else(|| o.err(key, "must be a path or a list of paths"))?,
+        _ => return Err(o.err(key, "is required (a path or a list of paths)")),
+    };
+    let sr = match o.int("sample_rate", 0)? {
+        0 => None,
+        hz if hz > 0 && hz <= u32::MAX as i64 => Some(hz as u32),
+        _ => return Err(o.err("sample_rate", "must be a positive integer")),
+    };
+    bank.load(&paths, sr, &o.path)
+}
+
+fn parse_leaf(o: &mut Obj<'_>, bank: &mut Bank) -> Result<Leaf> {
     Ok(match o.name {
+        "apply_impulse_response" => {
+            let keep = o.bool("leave_length_unchanged", true)?;
+            o.check(
+                keep,
+                "leave_length_unchanged",
+                "must be true (a batch keeps its lengths)",
+            )?;
+            Leaf::ApplyImpulseResponse {
+                clips: load_sounds(o, bank, "ir_path")?,
+            }
+        }
+        "add_color_noise" => {
+            let (min_snr_db, max_snr_db) = o.range("min_snr_db", "max_snr_db", (5.0, 40.0))?;
+            let (min_f_decay, max_f_decay) = o.range("min_f_decay", "max_f_decay", (-6.0, 6.0))?;
+            let p_apply_a_weighting = o.f64("p_apply_a_weighting", 0.0)?;
+            o.check(
+                (0.0..=1.0).contains(&p_apply_a_weighting),
+                "p_apply_a_weighting",
+                "must be in [0, 1]",
+            )?;
+            let n_fft = o.int("n_fft", 128)?;
+            o.check(
+                (2..=1024).contains(&n_fft),
+                "n_fft",
+                "must be in 2..=1024 (the FIR runs from workgroup memory)",
+            )?;
+            Leaf::AddColorNoise {
+                min_snr_db,
+                max_snr_db,
+                min_f_decay,
+                max_f_decay,
+                p_apply_a_weighting,
+                n_fft: n_fft as u32,
+            }
+        }
+        "add_background_noise" => {
+            let paths: Vec<String> = match o.get("sounds_path") {
+                Some(Value::String(p)) => vec![p.clone()],
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .map(|p| p.as_str().map(str::to_string))
+                    .collect::<Option<_>>()
+                    .ok_or_else(|| o.err("sounds_path", "must be a path or a list of paths"))?,
+                _ => return Err(o.err("sounds_path", "is required (a path or a list of paths)")),
+            };
+            let (min_snr_db, max_snr_db) = o.range("min_snr_db", "max_snr_db", (3.0, 30.0))?;
+            let absolute = o.choice("noise_rms", &["relative", "absolute"], 0)? == 1;
+            let (min_rms_db, max_rms_db) =
+                o.range("min_absolute_rms_db", "max_absolute_rms_db", (-45.0, -15.0))?;
+            o.check(
+                max_rms_db <= 0.0,
+                "max_absolute_rms_db",
+                "must not be greater than 0",
+            )?;
+            let sr = match o.int("sample_rate", 0)? {
+                0 => None,
+                hz if hz > 0 && hz <= u32::MAX as i64 => Some(hz as u32),
+                _ => return Err(o.err("sample_rate", "must be a positive integer")),
+            };
+            let clips = bank.load(&paths, sr, &o.path)?;
+            Leaf::AddBackgroundNoise {
+                min_snr_db,
+                max_snr_db,
+                absolute,
+                min_rms_db,
+                max_rms_db,
+                clips,
+            }
+        }
         "gain" => {
             let (min_db, max_db) = o.range("min_gain_db", "max_gain_db", (-12.0, 12.0))?;
             Leaf::Gain { min_db, max_db }

@@ -8,10 +8,12 @@ use ndarray::{s, Array2, ArrayView2};
 use super::kernel::{grid, grown, layout_entries};
 use super::shaders::{source, FftMemory, Kernel};
 use super::GpuContext;
-use crate::augment::ops::OpRec;
+use crate::augment::ops::{code, OpRec};
 use crate::error::{Error, Result};
 
 const WG: usize = 256;
+/// Iterations llvmpipe allows the loops nested in one outermost shader loop.
+const LLVMPIPE_LOOP_GUARD: usize = 65_535;
 
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
@@ -24,17 +26,26 @@ struct Params {
     nx_stats: u32,
     seed_lo: u32,
     seed_hi: u32,
+    /// Workgroups along x of the color-noise grid, and its 256-sample blocks per row.
+    nx_color: u32,
+    blocks: u32,
+    /// Workgroups along x of the convolution grid, and its 256-output blocks per row.
+    nx_conv: u32,
+    conv_blocks: u32,
 }
 
 struct Buffers {
-    /// Sizes in bytes: data (each of a, b), lengths, ops, stats, step params.
-    sizes: [u64; 5],
+    /// Sizes in bytes: data (each of a, b), lengths, ops, stats, step params, FIR taps,
+    /// convolution peaks.
+    sizes: [u64; 7],
     a: wgpu::Buffer,
     b: wgpu::Buffer,
     lens: wgpu::Buffer,
     ops: wgpu::Buffer,
     _stats: wgpu::Buffer,
     steps: wgpu::Buffer,
+    aux: wgpu::Buffer,
+    peaks: wgpu::Buffer,
     readback: wgpu::Buffer,
     /// a -> b and b -> a.
     binds: [wgpu::BindGroup; 2],
@@ -47,34 +58,52 @@ pub(crate) struct GpuAugment {
     /// stats_rows, apply, select_rows.
     pipelines: Vec<wgpu::ComputePipeline>,
     params: wgpu::Buffer,
+    /// Background-noise clips, concatenated.
+    bank: wgpu::Buffer,
     buffers: Mutex<Option<Buffers>>,
 }
 
 impl GpuAugment {
-    pub fn new(ctx: Arc<GpuContext>) -> Result<Self> {
-        let (layout, pipelines, params) =
+    /// The kernels, with the pipeline's background-noise bank uploaded once.
+    pub fn new(ctx: Arc<GpuContext>, bank: &[f32]) -> Result<Self> {
+        let bank_bytes = std::mem::size_of_val(bank) as u64;
+        if bank_bytes > ctx.max_binding() {
+            return Err(Error::DeviceLimit {
+                limit: "max_storage_buffer_binding_size",
+                max: ctx.max_binding(),
+                what: "the background-noise bank".into(),
+                needed: bank_bytes,
+            });
+        }
+        let (layout, pipelines, params, bank) =
             ctx.scoped("building the augmentation pipelines", || {
                 let (layout, pipelines) = ctx.pipelines(
                     Kernel::Augment.file(),
                     &source(Kernel::Augment, FftMemory::Workgroup),
-                    &layout_entries(&[true, false, true, true, false]),
-                    &["stats_rows", "apply", "select_rows"],
+                    &layout_entries(&[true, false, true, true, false, true, true, false]),
+                    &["stats_rows", "apply", "select_rows", "color", "convolve"],
                     &[],
                 );
                 let params =
                     ctx.uniform_buffer("augment params", std::mem::size_of::<Params>() as u64);
-                (layout, pipelines, params)
+                let bank = ctx.init_buffer(
+                    "background noise bank",
+                    bytemuck::cast_slice(bank),
+                    wgpu::BufferUsages::STORAGE,
+                );
+                (layout, pipelines, params, bank)
             })?;
         Ok(GpuAugment {
             ctx,
             layout,
             pipelines,
             params,
+            bank,
             buffers: Mutex::new(None),
         })
     }
 
-    fn ensure(&self, have: &mut Option<Buffers>, need: [u64; 5]) {
+    fn ensure(&self, have: &mut Option<Buffers>, need: [u64; 7]) {
         let Some(sizes) = grown(have.as_ref().map(|b| b.sizes), need) else {
             return;
         };
@@ -91,10 +120,38 @@ impl GpuAugment {
             usage: copy,
             mapped_at_creation: false,
         });
+        let aux = c.storage_buffer("augment fir taps", sizes[5], wgpu::BufferUsages::COPY_DST);
+        let peaks = c.storage_buffer("augment peaks", sizes[6], wgpu::BufferUsages::COPY_DST);
         let readback = c.readback_buffer("augment readback", sizes[0]);
         let binds = [
-            c.bind(&self.layout, &[&self.params, &a, &b, &lens, &ops, &stats]),
-            c.bind(&self.layout, &[&self.params, &b, &a, &lens, &ops, &stats]),
+            c.bind(
+                &self.layout,
+                &[
+                    &self.params,
+                    &a,
+                    &b,
+                    &lens,
+                    &ops,
+                    &stats,
+                    &self.bank,
+                    &aux,
+                    &peaks,
+                ],
+            ),
+            c.bind(
+                &self.layout,
+                &[
+                    &self.params,
+                    &b,
+                    &a,
+                    &lens,
+                    &ops,
+                    &stats,
+                    &self.bank,
+                    &aux,
+                    &peaks,
+                ],
+            ),
         ];
         *have = Some(Buffers {
             sizes,
@@ -104,9 +161,161 @@ impl GpuAugment {
             ops,
             _stats: stats,
             steps,
+            aux,
+            peaks,
             readback,
             binds,
         });
+    }
+
+    /// Refuses sizes the device cannot run: one example past a storage binding, or (on
+    /// llvmpipe) reductions past its loop guard.
+    fn check(&self, stride: usize, channels: usize, table: &[Vec<OpRec>]) -> Result<()> {
+        let lim = self.ctx.max_binding();
+        let example_bytes = (stride * channels * 4) as u64;
+        if example_bytes > lim {
+            return Err(Error::DeviceLimit {
+                limit: "max_storage_buffer_binding_size",
+                max: lim,
+                what: format!("one example of {channels} x {stride} samples"),
+                needed: example_bytes,
+            });
+        }
+        // llvmpipe silently leaves loops after 65535 iterations nested in one outermost
+        // loop (see kernel.rs): the reductions loop over a row per thread, the selection
+        // 4 rounds over the example's rows.
+        if self.ctx.is_llvmpipe() {
+            let select = table.iter().flatten().any(OpRec::needs_select);
+            let taps = table
+                .iter()
+                .flatten()
+                .filter(|o| o.code == code::IMPULSE_RESPONSE)
+                .map(|o| o.c as usize)
+                .max()
+                .unwrap_or(0);
+            let iters = (stride.div_ceil(WG) * if select { 4 * channels } else { 1 })
+                .max(taps.div_ceil(WG) * (WG + 2));
+            if iters > LLVMPIPE_LOOP_GUARD {
+                return Err(Error::DeviceLimit {
+                    limit: "llvmpipe loop-iteration guard",
+                    max: LLVMPIPE_LOOP_GUARD as u64,
+                    what: format!("reductions over rows of {stride} samples x {channels} channels"),
+                    needed: iters as u64,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The per-step uniforms of rows `r0..r1`, their op records, and the two grids.
+    fn prepare(
+        &self,
+        table: &[Vec<OpRec>],
+        (r0, r1): (usize, usize),
+        stride: usize,
+        channels: usize,
+        seed: u64,
+    ) -> (Vec<Params>, Vec<OpRec>, Grids) {
+        let nr = r1 - r0;
+        let max_dim = self.ctx.limits.max_compute_workgroups_per_dimension;
+        let apply = grid((nr * stride).div_ceil(WG), max_dim);
+        let stats = grid(nr, max_dim);
+        let blocks = stride.div_ceil(WG);
+        let color = grid(nr * blocks, max_dim);
+        let taps = table
+            .iter()
+            .flat_map(|s| &s[r0..r1])
+            .filter(|o| o.code == code::IMPULSE_RESPONSE)
+            .map(|o| o.c as usize)
+            .max()
+            .unwrap_or(1);
+        let conv_blocks = (stride + taps.max(1) - 1).div_ceil(WG).max(1);
+        let conv = grid(nr * conv_blocks, max_dim);
+        let mut ops: Vec<OpRec> = Vec::with_capacity(nr * table.len());
+        for step in table {
+            ops.extend_from_slice(&step[r0..r1]);
+        }
+        let params = (0..table.len())
+            .map(|st| Params {
+                rows: nr as u32,
+                stride: stride as u32,
+                channels: channels as u32,
+                step_base: (st * nr) as u32,
+                nx_apply: apply.0,
+                nx_stats: stats.0,
+                seed_lo: seed as u32,
+                seed_hi: (seed >> 32) as u32,
+                nx_color: color.0,
+                blocks: blocks as u32,
+                nx_conv: conv.0,
+                conv_blocks: conv_blocks as u32,
+            })
+            .collect();
+        (
+            params,
+            ops,
+            Grids {
+                apply,
+                stats,
+                color,
+                conv,
+            },
+        )
+    }
+
+    /// Records every step of rows `r0..r1`: per step, the uniform copied from `steps`, the
+    /// reductions the step needs and the apply kernel, reading `data[s % 2]` and writing
+    /// the other (bound as `binds[s % 2]`).
+    #[allow(clippy::too_many_arguments)] // encoder, the ping-pong pair, the step table, rows, grids
+    fn record_steps(
+        &self,
+        enc: &mut wgpu::CommandEncoder,
+        binds: &[wgpu::BindGroup; 2],
+        data: [&wgpu::Buffer; 2],
+        steps: &wgpu::Buffer,
+        peaks: &wgpu::Buffer,
+        table: &[Vec<OpRec>],
+        (r0, r1): (usize, usize),
+        g: Grids,
+    ) {
+        let pbytes = std::mem::size_of::<Params>() as u64;
+        for (st, step) in table.iter().enumerate() {
+            enc.copy_buffer_to_buffer(steps, st as u64 * pbytes, &self.params, 0, pbytes);
+            let step = &step[r0..r1];
+            let convolve = step.iter().any(|o| o.code == code::IMPULSE_RESPONSE);
+            if convolve {
+                enc.clear_buffer(peaks, 0, None);
+            }
+            {
+                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("augment step"),
+                    timestamp_writes: None,
+                });
+                pass.set_bind_group(0, &binds[st % 2], &[]);
+                if convolve {
+                    pass.set_pipeline(&self.pipelines[4]);
+                    pass.dispatch_workgroups(g.conv.0, g.conv.1, 1);
+                }
+                if step.iter().any(|o| o.code == code::COLOR_NOISE) {
+                    pass.set_pipeline(&self.pipelines[3]);
+                    pass.dispatch_workgroups(g.color.0, g.color.1, 1);
+                }
+                if step.iter().any(|o| o.needs_stats() && !o.needs_select()) {
+                    pass.set_pipeline(&self.pipelines[0]);
+                    pass.dispatch_workgroups(g.stats.0, g.stats.1, 1);
+                }
+                if step.iter().any(OpRec::needs_select) {
+                    pass.set_pipeline(&self.pipelines[2]);
+                    pass.dispatch_workgroups(g.stats.0, g.stats.1, 1);
+                }
+                pass.set_pipeline(&self.pipelines[1]);
+                pass.dispatch_workgroups(g.apply.0, g.apply.1, 1);
+            }
+            // This step's output: kernels of other families (the IIR filters) record here,
+            // in place on `_dst` for the rows whose code the apply kernel copied through,
+            // before the next step reads it.
+            let _dst = data[1 - st % 2];
+        }
     }
 
     /// Runs `table` (steps x rows records) over `data`; chunks of whole examples when the
@@ -120,6 +329,7 @@ impl GpuAugment {
         lengths: &[usize],
         channels: usize,
         table: &[Vec<OpRec>],
+        aux: &[f32],
         seed: u64,
     ) -> Result<Array2<f32>> {
         let (rows, stride) = data.dim();
@@ -127,17 +337,9 @@ impl GpuAugment {
         if rows == 0 || stride == 0 {
             return Ok(out);
         }
+        self.check(stride, channels, table)?;
         let lim = self.ctx.max_binding();
-        let example_bytes = (stride * channels * 4) as u64;
-        if example_bytes > lim {
-            return Err(Error::DeviceLimit {
-                limit: "max_storage_buffer_binding_size",
-                max: lim,
-                what: format!("one example of {channels} x {stride} samples"),
-                needed: example_bytes,
-            });
-        }
-        let per = ((lim / example_bytes) as usize).max(1) * channels;
+        let per = ((lim / (stride * channels * 4) as u64) as usize).max(1) * channels;
         let rows_per = per.min(rows);
         let steps = table.len().max(1);
         let rec = std::mem::size_of::<OpRec>() as u64;
@@ -148,7 +350,17 @@ impl GpuAugment {
             rec * (rows_per * steps) as u64,
             (rows_per * 16) as u64,
             pbytes * steps as u64,
+            std::mem::size_of_val(aux) as u64,
+            (rows_per * 4) as u64,
         ];
+        if need[5] > lim {
+            return Err(Error::DeviceLimit {
+                limit: "max_storage_buffer_binding_size",
+                max: lim,
+                what: "the FIR taps of add_color_noise".into(),
+                needed: need[5],
+            });
+        }
         if need[2] > lim {
             return Err(Error::DeviceLimit {
                 limit: "max_storage_buffer_binding_size",
@@ -164,30 +376,12 @@ impl GpuAugment {
         let bufs = guard
             .as_ref()
             .ok_or_else(|| Error::gpu("allocating augmentation buffers", "no buffers"))?;
-        let max_dim = self.ctx.limits.max_compute_workgroups_per_dimension;
         for r0 in (0..rows).step_by(rows_per) {
             let r1 = (r0 + rows_per).min(rows);
             let nr = r1 - r0;
-            let flat: Vec<f32> = data.slice(s![r0..r1, ..]).iter().copied().collect();
+            let flat: Vec<f32> = crate::augment::batch::flat(data.slice(s![r0..r1, ..]));
             let lens: Vec<u32> = lengths[r0..r1].iter().map(|&l| l as u32).collect();
-            let mut ops: Vec<OpRec> = Vec::with_capacity(nr * table.len());
-            for step in table {
-                ops.extend_from_slice(&step[r0..r1]);
-            }
-            let (ax, ay) = grid((nr * stride).div_ceil(WG), max_dim);
-            let (sx, sy) = grid(nr, max_dim);
-            let params: Vec<Params> = (0..table.len())
-                .map(|st| Params {
-                    rows: nr as u32,
-                    stride: stride as u32,
-                    channels: channels as u32,
-                    step_base: (st * nr) as u32,
-                    nx_apply: ax,
-                    nx_stats: sx,
-                    seed_lo: seed as u32,
-                    seed_hi: (seed >> 32) as u32,
-                })
-                .collect();
+            let (params, ops, grids) = self.prepare(table, (r0, r1), stride, channels, seed);
             let bytes = (nr * stride * 4) as u64;
             let q = &self.ctx.queue;
             self.ctx.scoped("running the augmentation kernels", || {
@@ -197,37 +391,25 @@ impl GpuAugment {
                     q.write_buffer(&bufs.ops, 0, bytemuck::cast_slice(&ops));
                     q.write_buffer(&bufs.steps, 0, bytemuck::cast_slice(&params));
                 }
+                if !aux.is_empty() {
+                    q.write_buffer(&bufs.aux, 0, bytemuck::cast_slice(aux));
+                }
                 let mut enc =
                     self.ctx
                         .device
                         .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                             label: Some("augment"),
                         });
-                for (st, step) in table.iter().enumerate() {
-                    enc.copy_buffer_to_buffer(
-                        &bufs.steps,
-                        st as u64 * pbytes,
-                        &self.params,
-                        0,
-                        pbytes,
-                    );
-                    let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                        label: Some("augment step"),
-                        timestamp_writes: None,
-                    });
-                    pass.set_bind_group(0, &bufs.binds[st % 2], &[]);
-                    let step = &step[r0..r1];
-                    if step.iter().any(|o| o.needs_stats() && !o.needs_select()) {
-                        pass.set_pipeline(&self.pipelines[0]);
-                        pass.dispatch_workgroups(sx, sy, 1);
-                    }
-                    if step.iter().any(OpRec::needs_select) {
-                        pass.set_pipeline(&self.pipelines[2]);
-                        pass.dispatch_workgroups(sx, sy, 1);
-                    }
-                    pass.set_pipeline(&self.pipelines[1]);
-                    pass.dispatch_workgroups(ax, ay, 1);
-                }
+                self.record_steps(
+                    &mut enc,
+                    &bufs.binds,
+                    [&bufs.a, &bufs.b],
+                    &bufs.steps,
+                    &bufs.peaks,
+                    table,
+                    (0, nr),
+                    grids,
+                );
                 let result = if table.len() % 2 == 0 {
                     &bufs.a
                 } else {
@@ -246,4 +428,185 @@ impl GpuAugment {
         }
         Ok(out)
     }
+
+    /// Uploads a batch to stay on the device (it must fit one storage binding).
+    pub fn upload(&self, data: ArrayView2<'_, f32>, lengths: &[usize]) -> Result<Resident> {
+        let (rows, stride) = data.dim();
+        let bytes = (rows * stride * 4) as u64;
+        if bytes > self.ctx.max_binding() {
+            return Err(Error::DeviceLimit {
+                limit: "max_storage_buffer_binding_size",
+                max: self.ctx.max_binding(),
+                what: format!("a device-resident batch of {rows} x {stride} samples"),
+                needed: bytes,
+            });
+        }
+        let flat: Vec<f32> = crate::augment::batch::flat(data);
+        let lens: Vec<u32> = lengths.iter().map(|&l| l as u32).collect();
+        let c = &self.ctx;
+        let copy = wgpu::BufferUsages::COPY_SRC;
+        c.scoped("uploading a batch", || Resident {
+            data: [
+                c.init_buffer(
+                    "resident batch a",
+                    bytemuck::cast_slice(&flat),
+                    wgpu::BufferUsages::STORAGE | copy,
+                ),
+                c.storage_buffer(
+                    "resident batch b",
+                    bytes,
+                    copy | wgpu::BufferUsages::COPY_DST,
+                ),
+            ],
+            current: 0,
+            lens: c.init_buffer(
+                "resident lengths",
+                bytemuck::cast_slice(&lens),
+                wgpu::BufferUsages::STORAGE,
+            ),
+            stats: c.storage_buffer(
+                "resident stats",
+                (rows * 16) as u64,
+                wgpu::BufferUsages::empty(),
+            ),
+            peaks: c.storage_buffer(
+                "resident peaks",
+                (rows * 4) as u64,
+                wgpu::BufferUsages::COPY_DST,
+            ),
+            rows,
+            stride,
+        })
+    }
+
+    /// Runs `table` over a resident batch in place, and waits for the device.
+    pub fn run_resident(
+        &self,
+        batch: &mut Resident,
+        channels: usize,
+        table: &[Vec<OpRec>],
+        aux: &[f32],
+        seed: u64,
+    ) -> Result<()> {
+        let (rows, stride) = (batch.rows, batch.stride);
+        if rows == 0 || stride == 0 || table.is_empty() {
+            return Ok(());
+        }
+        self.check(stride, channels, table)?;
+        let (params, ops, grids) = self.prepare(table, (0, rows), stride, channels, seed);
+        let c = &self.ctx;
+        let cur = batch.current;
+        let (x, y) = (&batch.data[cur], &batch.data[1 - cur]);
+        c.scoped("running the augmentation kernels", || {
+            let st = wgpu::BufferUsages::STORAGE;
+            let ops = c.init_buffer("resident ops", bytemuck::cast_slice(&ops), st);
+            let aux = c.init_buffer("resident fir taps", bytemuck::cast_slice(aux), st);
+            let steps = c.init_buffer(
+                "resident steps",
+                bytemuck::cast_slice(&params),
+                wgpu::BufferUsages::COPY_SRC,
+            );
+            let binds = [
+                c.bind(
+                    &self.layout,
+                    &[
+                        &self.params,
+                        x,
+                        y,
+                        &batch.lens,
+                        &ops,
+                        &batch.stats,
+                        &self.bank,
+                        &aux,
+                        &batch.peaks,
+                    ],
+                ),
+                c.bind(
+                    &self.layout,
+                    &[
+                        &self.params,
+                        y,
+                        x,
+                        &batch.lens,
+                        &ops,
+                        &batch.stats,
+                        &self.bank,
+                        &aux,
+                        &batch.peaks,
+                    ],
+                ),
+            ];
+            let mut enc = c
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("augment resident"),
+                });
+            self.record_steps(
+                &mut enc,
+                &binds,
+                [x, y],
+                &steps,
+                &batch.peaks,
+                table,
+                (0, rows),
+                grids,
+            );
+            c.queue.submit(Some(enc.finish()));
+        })?;
+        #[cfg(not(target_arch = "wasm32"))]
+        c.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::gpu("device poll", e))?;
+        batch.current = (cur + table.len()) % 2;
+        Ok(())
+    }
+
+    /// Reads a resident batch back.
+    pub async fn download(&self, batch: &Resident) -> Result<Array2<f32>> {
+        let (rows, stride) = (batch.rows, batch.stride);
+        let bytes = (rows * stride * 4) as u64;
+        if bytes == 0 {
+            return Ok(Array2::zeros((rows, stride)));
+        }
+        let c = &self.ctx;
+        let rb = c.readback_buffer("resident readback", bytes);
+        c.scoped("reading a batch back", || {
+            let mut enc = c
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("augment download"),
+                });
+            enc.copy_buffer_to_buffer(&batch.data[batch.current], 0, &rb, 0, bytes);
+            c.queue.submit(Some(enc.finish()));
+        })?;
+        c.read_back(&rb, bytes, |b| {
+            let v: &[f32] = bytemuck::cast_slice(b);
+            Array2::from_shape_vec((rows, stride), v.to_vec()).expect("rows x stride")
+        })
+        .await
+    }
+}
+
+/// The two workgroup grids of a run: apply (one thread per sample), stats (one workgroup
+/// per row).
+#[derive(Debug, Clone, Copy)]
+struct Grids {
+    apply: (u32, u32),
+    stats: (u32, u32),
+    /// One workgroup per 256 samples of each row (add_color_noise's FIR).
+    color: (u32, u32),
+    /// One workgroup per 256 outputs of each row's full convolution.
+    conv: (u32, u32),
+}
+
+/// A batch in GPU memory: two ping-pong buffers (`current` holds the samples), the row
+/// lengths and the reduction scratch.
+pub(crate) struct Resident {
+    data: [wgpu::Buffer; 2],
+    current: usize,
+    lens: wgpu::Buffer,
+    stats: wgpu::Buffer,
+    peaks: wgpu::Buffer,
+    rows: usize,
+    stride: usize,
 }

@@ -92,6 +92,20 @@ def main():
                 one(f"padding_{mode}_{section}_{frac}", A.Padding,
                     dict(mode=mode, min_fraction=frac, max_fraction=frac, pad_section=section), "padding")
 
+    # apply_impulse_response: a decaying-noise impulse response written as float32 WAV
+    # (committed, regenerated bit-identically), convolved as audiomentations does.
+    from scipy.io import wavfile
+
+    ir_rel = "tests/data/augment_ir_8k.wav"
+    ir_path = os.path.join(os.path.dirname(OUT), "augment_ir_8k.wav")
+    t = np.arange(120)
+    ir = (rng.standard_normal(120) * np.exp(-t / 25.0)).astype(np.float32)
+    ir[0] = 1.0
+    wavfile.write(ir_path, SR, ir)
+    for name, x in [("apply_impulse_response", mono), ("apply_impulse_response_stereo", stereo)]:
+        case(name, A.ApplyImpulseResponse(ir_path=ir_path, p=1.0),
+             [dict(name="apply_impulse_response", ir_path=ir_rel, p=1.0)], x)
+
     op_cases = []
     for fade, t0, start, end in [(200, 100, -12.0, 4.0), (250, -50, 3.0, -20.0), (100, 250, -6.0, 0.0)]:
         t = A.GainTransition(p=1.0)
@@ -102,8 +116,46 @@ def main():
                  end_gain_db=end, input=f32_list(mono[0])[0], output=f32_list(np.asarray(y, np.float32))[0])
         )
 
+    # add_color_noise: audiomentations' FIR design (random phases over n_fft = 128 bins) does
+    # not give exactly the nominal slope; record the slope its noise has, averaged over 32
+    # draws: mean Welch PSD (hann, 1024, 50 % overlap), the 2-4 kHz band over the
+    # 500-1000 Hz band, per octave.
+    from audiomentations.augmentations.add_color_noise import generate_decaying_white_noise
+    import scipy.signal as sps
+
+    slopes = []
+    for decay in [-6.02, -3.01, 3.01]:
+        total = 0.0
+        for s in range(32):
+            np.random.seed(s)
+            z = generate_decaying_white_noise(64000, decay, 16000)
+            freqs, psd = sps.welch(z, 16000, nperseg=1024)
+            total = total + psd
+        band = lambda lo, hi: total[(freqs >= lo) & (freqs < hi)].mean()
+        slopes.append(dict(f_decay=decay, draws=32, samples=64000, sample_rate=16000,
+                           slope_db_per_octave=float(10 * np.log10(band(2000, 4000) / band(500, 1000)) / 2)))
+
+    # add_color_noise's FIR for given phases (fractions of a turn): audiomentations'
+    # generate_decaying_white_noise steps with the random phases replaced.
+    from audiomentations.core.utils import a_weighting_frequency_envelope
+    from audiomentations.augmentations.add_color_noise import decay_to_beta
+
+    color_taps = []
+    for decay, a_weighting, n_fft, sr in [(-3.01, False, 128, 16000), (6.02, True, 64, 44100), (-1.7, False, 33, 8000)]:
+        bins = n_fft // 2 + 1
+        phases = [(0.37 * k + 0.11) % 1.0 for k in range(bins)]
+        f = np.fft.rfftfreq(n_fft, 1.0 / sr)
+        f[0] = 1
+        beta = decay_to_beta(decay)
+        d = np.sqrt(1 / f**beta) * np.exp(1j * 2 * np.pi * np.array(phases))
+        if a_weighting:
+            d *= a_weighting_frequency_envelope(n_fft, sr)
+        color_taps.append(dict(f_decay=decay, a_weighting=a_weighting, n_fft=n_fft, sample_rate=sr,
+                               phases=phases, taps=np.fft.irfft(d, n_fft).tolist()))
+
     with open(OUT, "w") as f:
-        json.dump({"audiomentations": A.__version__, "cases": cases, "op_cases": op_cases}, f)
+        json.dump({"audiomentations": A.__version__, "cases": cases, "op_cases": op_cases,
+                   "color_noise_slopes": slopes, "color_taps": color_taps}, f)
     print(f"wrote {OUT}: {len(cases)} cases, {len(op_cases)} op cases")
 
 
