@@ -109,7 +109,17 @@ fn every_transform() -> Value {
         {"name": "tanh_distortion", "p": 1.0, "mode": "per_channel"},
         {"name": "clipping_distortion", "p": 1.0},
         {"name": "add_color_noise", "p": 1.0, "p_apply_a_weighting": 0.5},
-        {"name": "add_color_noise", "p": 1.0, "mode": "per_channel", "min_snr_db": 20, "n_fft": 64}
+        {"name": "add_color_noise", "p": 1.0, "mode": "per_channel", "min_snr_db": 20, "n_fft": 64},
+        {"name": "low_pass_filter", "p": 1.0},
+        {"name": "high_pass_filter", "p": 1.0, "mode": "per_channel"},
+        {"name": "band_pass_filter", "p": 1.0},
+        {"name": "band_stop_filter", "p": 1.0},
+        {"name": "peaking_filter", "p": 1.0},
+        {"name": "low_shelf_filter", "p": 1.0},
+        {"name": "high_shelf_filter", "p": 1.0},
+        {"name": "seven_band_parametric_eq", "p": 1.0},
+        {"name": "band_pass_filter", "p": 0.5, "fir_taps": 101},
+        {"name": "low_pass_filter", "p": 0.5, "mode": "per_channel", "fir_taps": 31}
     ])
 }
 
@@ -563,6 +573,109 @@ fn edge_parameters_run_without_panics() {
         for seed in 0..4 {
             let y = p.run(seed, &b).unwrap();
             assert_eq!(y.lengths(), b.lengths(), "{dev}");
+        }
+    }
+}
+
+/// Zero-phase filters (forward-backward with odd extension) on the GPU match the CPU twin;
+/// rows too short for scipy's padlen are a typed error naming the example.
+#[test]
+fn zero_phase_filters_gpu_matches_cpu_and_short_rows_are_errors() {
+    let spec = json!([
+        {"name": "low_pass_filter", "p": 1.0, "zero_phase": true},
+        {"name": "band_stop_filter", "p": 1.0, "zero_phase": true, "min_rolloff": 24, "max_rolloff": 48},
+        {"name": "high_pass_filter", "p": 1.0, "zero_phase": true, "mode": "per_channel"}
+    ]);
+    let b = stereo_batch(&[3000, 0, 2500, 1777], 5);
+    let cpu = Pipeline::from_value(&spec, &Device::cpu()).unwrap();
+    let a = cpu.run(9, &b).unwrap();
+    if let Some(gpu) = common::gpu() {
+        let g = Pipeline::from_value(&spec, &gpu)
+            .unwrap()
+            .run(9, &b)
+            .unwrap();
+        let d = max_abs_diff(&a.data().to_owned(), &g.data().to_owned());
+        eprintln!("zero-phase filters: max |GPU - CPU| = {d:e}");
+        assert!(d <= 1e-5, "max |GPU - CPU| = {d}");
+    }
+    let short = stereo_batch(&[3000, 20], 5);
+    match cpu.run(9, &short) {
+        Err(wavegpu::Error::InvalidAudio { input, reason }) => {
+            assert!(input.contains("example 1"), "{input}");
+            assert!(reason.contains("zero-phase"), "{reason}");
+        }
+        other => panic!("expected a typed error, got {other:?}"),
+    }
+}
+
+/// Filtered white noise has its -3 dB point (the FIR option: -6 dB) where the (pinned)
+/// cutoff says, on the CPU and the GPU: the spectra measured with wavegpu's own STFT,
+/// averaged over 10 s.
+#[test]
+fn filtered_noise_has_its_cutoff_where_asked() {
+    let sr = 16_000u32;
+    let x: Vec<f32> = common::noise(10 * sr as usize, 77)
+        .iter()
+        .map(|v| 0.5 * v)
+        .collect();
+    let n = x.len();
+    let b = batch_of(std::slice::from_ref(&x), vec![n], 1, sr);
+    let stft = wavegpu::Spectrogram::stft()
+        .n_fft(1024)
+        .hop_length(512)
+        .power(2.0)
+        .build(&Device::cpu())
+        .unwrap();
+    let mean_spectrum = |v: &[f32]| -> Vec<f64> {
+        let s = stft
+            .run(&wavegpu::Audio::from_mono(v.to_vec(), sr))
+            .unwrap();
+        (0..s.dim().1)
+            .map(|k| {
+                s.slice(ndarray::s![0, k, ..])
+                    .iter()
+                    .map(|&p| f64::from(p))
+                    .sum()
+            })
+            .collect()
+    };
+    let input = mean_spectrum(&x);
+    let bin_hz = f64::from(sr) / 1024.0;
+    let devices: Vec<Device> = std::iter::once(Device::cpu())
+        .chain(common::gpu())
+        .collect();
+    // Butterworth: -3 dB (power 1/2) at the cutoff; firwin: amplitude 1/2 (power 1/4) there.
+    for (name, cutoff, low, fir) in [
+        ("low_pass_filter", 1000.0, true, 0),
+        ("high_pass_filter", 2000.0, false, 0),
+        ("low_pass_filter", 3000.0, true, 255),
+    ] {
+        let mut spec = json!([{
+            "name": name, "p": 1.0, "min_cutoff_freq": cutoff, "max_cutoff_freq": cutoff,
+            "min_rolloff": 24, "max_rolloff": 24
+        }]);
+        if fir > 0 {
+            spec[0]["fir_taps"] = json!(fir);
+        }
+        let level = if fir > 0 { 0.25 } else { 0.5 };
+        for dev in &devices {
+            let y = Pipeline::from_value(&spec, dev)
+                .unwrap()
+                .run(3, &b)
+                .unwrap();
+            let out = mean_spectrum(&y.data().row(0).to_vec());
+            let gain: Vec<f64> = out.iter().zip(&input).map(|(o, i)| o / i).collect();
+            // The first bin past which the gain crosses `level`, interpolated.
+            let k = (1..gain.len())
+                .find(|&k| (gain[k] < level) == low && (gain[k - 1] < level) != low)
+                .unwrap();
+            let t = (level - gain[k - 1]) / (gain[k] - gain[k - 1]);
+            let f = (k as f64 - 1.0 + t) * bin_hz;
+            eprintln!("{name} (fir taps {fir}) at {cutoff} Hz on {dev}: gain {level} at {f:.1} Hz");
+            assert!(
+                (f - cutoff).abs() <= 0.03 * cutoff,
+                "{name} on {dev}: -3 dB at {f} Hz"
+            );
         }
     }
 }

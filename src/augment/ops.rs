@@ -23,6 +23,21 @@ pub(crate) mod code {
     pub const BACKGROUND_NOISE: u32 = 14;
     pub const COLOR_NOISE: u32 = 15;
     pub const IMPULSE_RESPONSE: u32 = 16;
+    /// An IIR filter: the apply kernel copies the row through, then the IIR kernels filter
+    /// it in place with the row's sections (`cpu::iir`, `gpu::iir`).
+    pub const FILTER: u32 = 17;
+}
+
+/// A row's filter at one step.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum RowFilter {
+    /// IIR sections and how they run.
+    Iir {
+        sos: Vec<crate::dsp::iir::Section>,
+        mode: crate::dsp::iir::IirMode,
+    },
+    /// Centred FIR taps (the band filters' `fir_taps` option).
+    Fir { taps: Vec<f64> },
 }
 
 /// Flag bits of [`OpRec::flags`].

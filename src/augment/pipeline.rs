@@ -6,6 +6,7 @@ use serde_json::Value;
 use super::batch::{flat, Batch};
 use super::ops::{
     apply_row, color_taps, combine, flag, row_stats, set_percentiles, thresholds, Env, OpRec,
+    RowFilter,
     RowStats,
 };
 use super::rng::Counter;
@@ -224,29 +225,22 @@ impl Pipeline {
 
     /// Applies parameters drawn by [`Pipeline::draw`] to `batch`.
     pub async fn apply_async(&self, drawn: &Drawn, batch: &Batch) -> Result<Batch> {
-        let (table, aux) = self.table(drawn, batch)?;
+        let t = self.table(drawn, batch)?;
         let data = batch.data();
         let out = match &self.backend {
             Backend::Gpu(g) => {
-                g.run(
-                    data,
-                    batch.lengths(),
-                    batch.channels(),
-                    &table,
-                    &aux,
-                    drawn.seed,
-                )
-                .await?
+                g.run(data, batch.lengths(), batch.channels(), &t, drawn.seed)
+                    .await?
             }
             Backend::Cpu => cpu_run(
                 data,
                 batch.lengths(),
                 batch.channels(),
-                &table,
+                &t,
                 Env {
                     seed: drawn.seed,
                     bank: &self.bank.samples,
-                    aux: &aux,
+                    aux: &t.aux,
                 },
             ),
         };
@@ -280,9 +274,8 @@ impl Pipeline {
                 "apply_device needs a pipeline built on a GPU device",
             ));
         };
-        let (table, aux) =
-            self.table_for(drawn, &batch.lengths, batch.channels, batch.sample_rate)?;
-        g.run_resident(&mut batch.inner, batch.channels, &table, &aux, drawn.seed)
+        let t = self.table_for(drawn, &batch.lengths, batch.channels, batch.sample_rate)?;
+        g.run_resident(&mut batch.inner, (&batch.lengths, batch.channels), &t, drawn.seed)
     }
 
     /// Reads a device batch back.
@@ -304,7 +297,7 @@ impl Pipeline {
 
     /// The operation of every row at every step (identity where a row has fewer steps), and
     /// the FIR taps the records point into.
-    fn table(&self, drawn: &Drawn, batch: &Batch) -> Result<(Vec<Vec<OpRec>>, Vec<f32>)> {
+    fn table(&self, drawn: &Drawn, batch: &Batch) -> Result<Tables> {
         self.table_for(
             drawn,
             batch.lengths(),
@@ -319,7 +312,7 @@ impl Pipeline {
         lengths: &[usize],
         ch: usize,
         sr: u32,
-    ) -> Result<(Vec<Vec<OpRec>>, Vec<f32>)> {
+    ) -> Result<Tables> {
         if drawn.channels != ch || drawn.rows.len() != lengths.len() {
             return Err(Error::param(
                 "drawn",
@@ -333,6 +326,7 @@ impl Pipeline {
         }
         let steps = drawn.rows.iter().map(Vec::len).max().unwrap_or(0);
         let mut table = vec![vec![OpRec::identity(); lengths.len()]; steps];
+        let mut filters: Vec<Vec<Option<RowFilter>>> = vec![vec![None; lengths.len()]; steps];
         let mut aux = Vec::new();
         for (r, ops) in drawn.rows.iter().enumerate() {
             let id = drawn.ids[r / ch];
@@ -360,6 +354,39 @@ impl Pipeline {
                         rec.d = spec::randint(0, i64::from(clip.len) - lengths[r] as i64, d.u[3])
                             as u32;
                     }
+                }
+                if let Leaf::Filter(f) = leaf {
+                    let key = RowKey {
+                        id,
+                        batch_id: drawn.ids.first().copied().unwrap_or(0),
+                        channel: (r % ch) as u16,
+                    };
+                    let extra: Vec<f64> = if matches!(f, spec::FilterLeaf::SevenBand { .. }) {
+                        let c = spec::node_counter(d.mode, d.position, &key);
+                        (0..spec::FILTER_EXTRA_DRAWS)
+                            .map(|k| c.uniform(drawn.seed, 5 + k))
+                            .collect()
+                    } else {
+                        Vec::new()
+                    };
+                    let filter = f.design(&d.u, &extra, sr)?;
+                    if let RowFilter::Iir {
+                        sos,
+                        mode: crate::dsp::iir::IirMode::ZeroPhase,
+                    } = &filter
+                    {
+                        let edge = crate::dsp::iir::filtfilt_padlen(sos);
+                        if lengths[r] > 0 && lengths[r] <= edge {
+                            return Err(Error::audio(
+                                format!("batch example {} (row {r})", r / ch),
+                                format!(
+                                    "{} samples: zero-phase filtering needs more than {edge} (scipy's sosfiltfilt padlen)",
+                                    lengths[r]
+                                ),
+                            ));
+                        }
+                    }
+                    filters[s][r] = Some(filter);
                 }
                 if let Leaf::AddColorNoise { n_fft, .. } = leaf {
                     // The phases: draws 5, 6, ... of the node's counter for this row.
@@ -404,8 +431,20 @@ impl Pipeline {
                 table[s][r] = rec;
             }
         }
-        Ok((table, aux))
+        Ok(Tables {
+            ops: table,
+            aux,
+            filters,
+        })
     }
+}
+
+/// What a run applies: each step's operation per row, the FIR taps they point into, and
+/// each step's IIR filter per row.
+pub(crate) struct Tables {
+    pub ops: Vec<Vec<OpRec>>,
+    pub aux: Vec<f32>,
+    pub filters: Vec<Vec<Option<RowFilter>>>,
 }
 
 /// The CPU twin of the GPU run: step by step, every example's rows in parallel.
@@ -413,14 +452,15 @@ fn cpu_run(
     data: ndarray::ArrayView2<'_, f32>,
     lengths: &[usize],
     channels: usize,
-    table: &[Vec<OpRec>],
+    tables: &Tables,
     env: Env<'_>,
 ) -> ndarray::Array2<f32> {
+    let table = &tables.ops;
     let (rows, stride) = data.dim();
     let mut cur: Vec<f32> = flat(data);
     let mut nxt = vec![0.0f32; cur.len()];
     let ex = (stride * channels).max(1);
-    for step in table {
+    for (step, filters) in table.iter().zip(&tables.filters) {
         cur.par_chunks(ex)
             .zip(nxt.par_chunks_mut(ex))
             .enumerate()
@@ -473,6 +513,17 @@ fn cpu_run(
                     let d = &mut dst[c * stride..(c + 1) * stride];
                     apply_row(op, valid[c], &mut d[..lens[c]], env, peak, rms, &stats[c]);
                     d[lens[c]..].fill(0.0);
+                    match &filters[r0 + c] {
+                        Some(RowFilter::Iir { sos, mode }) => {
+                            // Lengths were checked against zero-phase filtering in `table_for`.
+                            let done = crate::cpu::iir::filter_row(sos, &mut d[..lens[c]], *mode);
+                            debug_assert!(done.is_ok(), "{done:?}");
+                        }
+                        Some(RowFilter::Fir { taps }) => {
+                            crate::cpu::iir::fir_row(taps, &mut d[..lens[c]])
+                        }
+                        None => {}
+                    }
                 }
             });
         std::mem::swap(&mut cur, &mut nxt);

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use super::ops::{code, flag, OpRec};
+use super::ops::{code, flag, OpRec, RowFilter};
 use super::rng::Counter;
 use crate::error::{Error, Result};
 
@@ -132,6 +132,151 @@ pub(crate) enum Leaf {
         /// Indices into the pipeline's [`Bank`].
         clips: Vec<u32>,
     },
+    /// The IIR filters (see [`FilterLeaf`]).
+    Filter(FilterLeaf),
+}
+
+/// audiomentations' filter transforms. Frequencies are drawn uniformly on the mel scale
+/// (audiomentations' `convert_frequency_to_mel`: 2595 log10(1 + f / 700)), gains and `q`
+/// uniformly; the sections are designed per row on the host in f64 (`dsp::iir`) and run by
+/// the IIR kernels (`cpu::iir`, `gpu::iir`).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum FilterLeaf {
+    /// `low_pass_filter`, `high_pass_filter` (a cutoff), `band_pass_filter`,
+    /// `band_stop_filter` (a centre and a bandwidth fraction): Butterworth sections, the
+    /// order drawn from the roll-off range (dB/octave / 6, or / 12 when `zero_phase`).
+    Butterworth {
+        /// 0 low-pass, 1 high-pass, 2 band-pass, 3 band-stop.
+        band: u8,
+        min_freq: f64,
+        max_freq: f64,
+        min_bandwidth: f64,
+        max_bandwidth: f64,
+        min_rolloff: i64,
+        max_rolloff: i64,
+        zero_phase: bool,
+        /// The FIR option: `scipy.signal.firwin` taps (odd) instead of Butterworth sections.
+        fir_taps: Option<u32>,
+    },
+    /// `peaking_filter`, `low_shelf_filter`, `high_shelf_filter`: one RBJ biquad.
+    Rbj {
+        kind: crate::dsp::iir::Rbj,
+        min_freq: f64,
+        max_freq: f64,
+        min_gain_db: f64,
+        max_gain_db: f64,
+        min_q: f64,
+        max_q: f64,
+    },
+    /// `seven_band_parametric_eq`: a low shelf, five peaks and a high shelf in cascade.
+    SevenBand { min_gain_db: f64, max_gain_db: f64 },
+}
+
+fn hz_to_mel(f: f64) -> f64 {
+    2595.0 * (1.0 + f / 700.0).log10()
+}
+
+fn mel_to_hz(m: f64) -> f64 {
+    700.0 * (10f64.powf(m / 2595.0) - 1.0)
+}
+
+/// A frequency drawn uniformly on the mel scale between `lo` and `hi` Hz.
+fn mel_uniform(lo: f64, hi: f64, u: f64) -> f64 {
+    mel_to_hz(uniform(hz_to_mel(lo), hz_to_mel(hi), u))
+}
+
+/// Uniforms a filter draws beyond a node's four: the seven-band EQ's (centre, gain, q) x 7.
+pub(crate) const FILTER_EXTRA_DRAWS: u32 = 21;
+
+impl FilterLeaf {
+    /// The sections and mode for one row at `sr` Hz from the node's uniforms `u` and, for the
+    /// seven-band EQ, `extra` (draws 5.. of the node's counter). Frequencies past Nyquist
+    /// are clamped to 0.9999 of `sr // 2`, as audiomentations does for its Butterworth
+    /// filters and shelves (its peaking filter is not clamped there; here it is, where
+    /// audiomentations would design an unstable or meaningless biquad).
+    pub fn design(&self, u: &[f64; 4], extra: &[f64], sr: u32) -> Result<RowFilter> {
+        use crate::dsp::iir::{butterworth_transform, firwin, rbj_transform, Band, IirMode, Rbj};
+        let nyq = f64::from(sr / 2) * 0.9999;
+        let iir = |(sos, mode)| RowFilter::Iir { sos, mode };
+        Ok(match *self {
+            FilterLeaf::Butterworth {
+                band,
+                min_freq,
+                max_freq,
+                min_bandwidth,
+                max_bandwidth,
+                min_rolloff,
+                max_rolloff,
+                zero_phase,
+                fir_taps,
+            } => {
+                let step = if zero_phase { 12 } else { 6 };
+                let rolloff = randint(min_rolloff / step, max_rolloff / step, u[0]) * step;
+                let f = mel_uniform(min_freq, max_freq, u[1]);
+                let band = match band {
+                    0 => Band::Lowpass(f),
+                    1 => Band::Highpass(f),
+                    _ => {
+                        let bw = f * uniform(min_bandwidth, max_bandwidth, u[2]);
+                        let (lo, hi) = (f - bw / 2.0, f + bw / 2.0);
+                        if band == 2 {
+                            Band::Bandpass(lo, hi)
+                        } else {
+                            Band::Bandstop(lo, hi)
+                        }
+                    }
+                };
+                match fir_taps {
+                    Some(n) => {
+                        let c = |f: f64| f.min(nyq);
+                        let band = match band {
+                            Band::Lowpass(f) => Band::Lowpass(c(f)),
+                            Band::Highpass(f) => Band::Highpass(c(f)),
+                            Band::Bandpass(lo, hi) => Band::Bandpass(lo, c(hi)),
+                            Band::Bandstop(lo, hi) => Band::Bandstop(lo, c(hi)),
+                        };
+                        RowFilter::Fir {
+                            taps: firwin(n as usize, band, f64::from(sr))?,
+                        }
+                    }
+                    None => iir(butterworth_transform(band, rolloff as u32, zero_phase, sr)?),
+                }
+            }
+            FilterLeaf::Rbj {
+                kind,
+                min_freq,
+                max_freq,
+                min_gain_db,
+                max_gain_db,
+                min_q,
+                max_q,
+            } => {
+                let f = mel_uniform(min_freq, max_freq, u[0]).min(nyq);
+                let gain = uniform(min_gain_db, max_gain_db, u[1]);
+                let q = uniform(min_q, max_q, u[2]);
+                iir((vec![rbj_transform(kind, f, gain, q, sr)?], IirMode::Steady))
+            }
+            FilterLeaf::SevenBand {
+                min_gain_db,
+                max_gain_db,
+            } => {
+                let mut sos = Vec::with_capacity(7);
+                for (i, &(lo, hi)) in crate::dsp::iir::SEVEN_BAND_CENTERS.iter().enumerate() {
+                    let (kind, (q_lo, q_hi)) = match i {
+                        0 => (Rbj::LowShelf, (0.1, 0.999)),
+                        6 => (Rbj::HighShelf, (0.1, 0.999)),
+                        _ => (Rbj::Peaking, (0.5, 5.0)),
+                    };
+                    let v = &extra[3 * i..3 * i + 3];
+                    let f = mel_uniform(lo, hi, v[0]).min(nyq);
+                    let gain = uniform(min_gain_db, max_gain_db, v[1]);
+                    let q = uniform(q_lo, q_hi, v[2]);
+                    sos.push(rbj_transform(kind, f, gain, q, sr)?);
+                }
+                iir((sos, IirMode::Steady))
+            }
+        })
+    }
 }
 
 /// One noise clip of a [`Bank`].
@@ -244,6 +389,14 @@ pub(crate) const TRANSFORMS: &[&str] = &[
     "add_background_noise",
     "add_color_noise",
     "apply_impulse_response",
+    "low_pass_filter",
+    "high_pass_filter",
+    "band_pass_filter",
+    "band_stop_filter",
+    "peaking_filter",
+    "low_shelf_filter",
+    "high_shelf_filter",
+    "seven_band_parametric_eq",
 ];
 
 /// `lo + floor(u (hi - lo + 1))`, Python's `random.randint(lo, hi)` from a uniform `u`
@@ -271,6 +424,8 @@ impl Leaf {
         let ni = n as i64;
         let mut r = OpRec::identity();
         match *self {
+            // The pipeline designs the row's sections from the same uniforms.
+            Leaf::Filter(_) => r.code = code::FILTER,
             Leaf::ApplyImpulseResponse { ref clips } => {
                 // a: the clip (the pipeline fills in its place and length in the bank).
                 r.code = code::IMPULSE_RESPONSE;
@@ -975,7 +1130,116 @@ fn load_sounds(o: &mut Obj<'_>, bank: &mut Bank, key: &'static str) -> Result<Ve
     bank.load(&paths, sr, &o.path)
 }
 
+/// The roll-off range of a Butterworth filter, checked as audiomentations does.
+fn rolloffs(o: &mut Obj<'_>, zero_phase: bool) -> Result<(i64, i64)> {
+    let lo = o.int("min_rolloff", 12)?;
+    let hi = o.int("max_rolloff", 24)?;
+    let step = if zero_phase { 12 } else { 6 };
+    let why = if zero_phase {
+        "must be a positive multiple of 12 dB/octave with zero_phase"
+    } else {
+        "must be a positive multiple of 6 dB/octave"
+    };
+    o.check(lo >= step && lo % step == 0, "min_rolloff", why)?;
+    o.check(hi >= step && hi % step == 0, "max_rolloff", why)?;
+    o.check(
+        lo <= hi,
+        "min_rolloff",
+        "must not be greater than `max_rolloff`",
+    )?;
+    // The order is rolloff / 6 (or / 12): keep it where the design stays accurate.
+    o.check(
+        hi / step <= crate::dsp::iir::MAX_ORDER as i64,
+        "max_rolloff",
+        "gives an order above 64",
+    )?;
+    Ok((lo, hi))
+}
+
+fn parse_filter(o: &mut Obj<'_>) -> Result<Option<FilterLeaf>> {
+    use crate::dsp::iir::Rbj;
+    let butterworth = |o: &mut Obj<'_>, band: u8, d: (f64, f64)| -> Result<FilterLeaf> {
+        let (min_freq, max_freq, min_bandwidth, max_bandwidth) = if band < 2 {
+            let (a, b) = o.range("min_cutoff_freq", "max_cutoff_freq", d)?;
+            o.check(a > 0.0, "min_cutoff_freq", "must be greater than zero")?;
+            (a, b, 0.0, 0.0)
+        } else {
+            let (a, b) = o.range("min_center_freq", "max_center_freq", d)?;
+            o.check(a > 0.0, "min_center_freq", "must be greater than zero")?;
+            let (c, e) = o.range("min_bandwidth_fraction", "max_bandwidth_fraction", (0.5, 1.99))?;
+            o.check(c > 0.0, "min_bandwidth_fraction", "must be a positive number")?;
+            o.check(e < 2.0, "max_bandwidth_fraction", "must be less than 2")?;
+            (a, b, c, e)
+        };
+        let zero_phase = o.bool("zero_phase", false)?;
+        let (min_rolloff, max_rolloff) = rolloffs(o, zero_phase)?;
+        let fir_taps = match o.int("fir_taps", 0)? {
+            0 => None,
+            n => {
+                o.check(
+                    n >= 3 && n % 2 == 1 && n <= crate::dsp::iir::MAX_TAPS as i64,
+                    "fir_taps",
+                    "must be an odd number of taps from 3 to 16385 (applied centred)",
+                )?;
+                Some(n as u32)
+            }
+        };
+        Ok(FilterLeaf::Butterworth {
+            band,
+            min_freq,
+            max_freq,
+            min_bandwidth,
+            max_bandwidth,
+            min_rolloff,
+            max_rolloff,
+            zero_phase,
+            fir_taps,
+        })
+    };
+    let rbj = |o: &mut Obj<'_>, kind: Rbj, f: (f64, f64), g: (f64, f64), q: (f64, f64)| {
+        let (min_freq, max_freq) = o.range("min_center_freq", "max_center_freq", f)?;
+        o.check(min_freq > 0.0, "min_center_freq", "must be greater than zero")?;
+        let (min_gain_db, max_gain_db) = o.range("min_gain_db", "max_gain_db", g)?;
+        let (min_q, max_q) = o.range("min_q", "max_q", q)?;
+        o.check(min_q > 0.0, "min_q", "must be greater than zero")?;
+        if kind != Rbj::Peaking {
+            o.check(max_q <= 1.0, "max_q", "must be at most 1 for a shelf")?;
+        }
+        Ok::<_, Error>(FilterLeaf::Rbj {
+            kind,
+            min_freq,
+            max_freq,
+            min_gain_db,
+            max_gain_db,
+            min_q,
+            max_q,
+        })
+    };
+    Ok(Some(match o.name {
+        "low_pass_filter" => butterworth(o, 0, (150.0, 7500.0))?,
+        "high_pass_filter" => butterworth(o, 1, (20.0, 2400.0))?,
+        "band_pass_filter" => butterworth(o, 2, (200.0, 4000.0))?,
+        "band_stop_filter" => butterworth(o, 3, (200.0, 4000.0))?,
+        "peaking_filter" => rbj(o, Rbj::Peaking, (50.0, 7500.0), (-24.0, 24.0), (0.5, 5.0))?,
+        "low_shelf_filter" => rbj(o, Rbj::LowShelf, (50.0, 4000.0), (-18.0, 18.0), (0.1, 0.999))?,
+        "high_shelf_filter" => {
+            rbj(o, Rbj::HighShelf, (300.0, 7500.0), (-18.0, 18.0), (0.1, 0.999))?
+        }
+        "seven_band_parametric_eq" => {
+            let (min_gain_db, max_gain_db) = o.range("min_gain_db", "max_gain_db", (-12.0, 12.0))?;
+            FilterLeaf::SevenBand {
+                min_gain_db,
+                max_gain_db,
+            }
+        }
+        _ => return Ok(None),
+    }))
+}
+
 fn parse_leaf(o: &mut Obj<'_>, bank: &mut Bank) -> Result<Leaf> {
+    if let Some(f) = parse_filter(o)? {
+        return Ok(Leaf::Filter(f));
+    }
     Ok(match o.name {
         "apply_impulse_response" => {
             let keep = o.bool("leave_length_unchanged", true)?;

@@ -4,7 +4,9 @@
 //! scipy's arithmetic: transposed direct form II per section, state and intermediate values in
 //! `f64` (scipy computes in float64 for float64 sections), the output rounded to `f32` once.
 
+#[cfg(test)]
 use ndarray::ArrayViewMut2;
+#[cfg(test)]
 use rayon::prelude::*;
 
 use crate::dsp::iir::{check_sos, check_taps, filtfilt_padlen, sosfilt_zi, IirMode, Section};
@@ -123,6 +125,7 @@ pub(crate) fn check_lengths(rows: usize, stride: usize, lengths: &[usize]) -> Re
 }
 
 /// The section list of row `r` (one list per row, or one shared).
+#[cfg(test)]
 pub(crate) fn row_sos(sos: &[Vec<Section>], r: usize) -> &[Section] {
     if sos.len() == 1 {
         &sos[0]
@@ -131,6 +134,7 @@ pub(crate) fn row_sos(sos: &[Vec<Section>], r: usize) -> &[Section] {
     }
 }
 
+#[cfg(test)] // the batch twin of GpuIir::filter, for the tests (pipelines filter row by row)
 /// Filters each row `r` of `data` over its first `lengths[r]` samples with its own section
 /// list `sos[r]` (or `sos[0]` for all), in place; samples past a row's length are untouched.
 /// Rows are independent: a NaN in one row stays in that row.
@@ -175,7 +179,7 @@ pub(crate) fn sosfilt_rows(
 }
 
 /// [`sosfilt_rows`] in zero-phase mode: scipy's `sosfiltfilt` per row.
-#[allow(dead_code)] // the augmentation wiring picks the mode; kept as the named twin
+#[cfg(test)] // the twin of GpuIir::filter in ZeroPhase mode, for the tests
 pub(crate) fn sosfiltfilt_rows(
     data: ArrayViewMut2<f32>,
     lengths: &[usize],
@@ -201,7 +205,7 @@ pub(crate) fn fir_row(taps: &[f64], x: &mut [f32]) {
     }
 }
 
-#[allow(dead_code)] // the augmentation wiring picks FIR or IIR; the CPU twin of GpuIir::fir
+#[cfg(test)] // the twin of GpuIir::fir, for the tests
 /// Filters each row `r` over its first `lengths[r]` samples with FIR taps `taps[r]` (or
 /// `taps[0]` for all rows), centred, in place; samples past a row's length untouched.
 pub(crate) fn fir_rows(

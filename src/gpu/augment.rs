@@ -7,8 +7,10 @@ use ndarray::{s, Array2, ArrayView2};
 
 use super::kernel::{grid, grown, layout_entries};
 use super::shaders::{source, FftMemory, Kernel};
+use super::iir::GpuIir;
 use super::GpuContext;
-use crate::augment::ops::{code, OpRec};
+use crate::augment::ops::{code, OpRec, RowFilter};
+use crate::augment::pipeline::Tables;
 use crate::error::{Error, Result};
 
 const WG: usize = 256;
@@ -61,6 +63,8 @@ pub(crate) struct GpuAugment {
     /// Background-noise clips, concatenated.
     bank: wgpu::Buffer,
     buffers: Mutex<Option<Buffers>>,
+    /// The IIR kernels the filter transforms record after a step's pass.
+    iir: GpuIir,
 }
 
 impl GpuAugment {
@@ -94,6 +98,7 @@ impl GpuAugment {
                 (layout, pipelines, params, bank)
             })?;
         Ok(GpuAugment {
+            iir: GpuIir::new(ctx.clone())?,
             ctx,
             layout,
             pipelines,
@@ -274,10 +279,12 @@ impl GpuAugment {
         data: [&wgpu::Buffer; 2],
         steps: &wgpu::Buffer,
         peaks: &wgpu::Buffer,
-        table: &[Vec<OpRec>],
+        t: &Tables,
         (r0, r1): (usize, usize),
+        (lengths, stride): (&[usize], usize),
         g: Grids,
-    ) {
+    ) -> Result<()> {
+        let table = &t.ops;
         let pbytes = std::mem::size_of::<Params>() as u64;
         for (st, step) in table.iter().enumerate() {
             enc.copy_buffer_to_buffer(steps, st as u64 * pbytes, &self.params, 0, pbytes);
@@ -311,11 +318,68 @@ impl GpuAugment {
                 pass.set_pipeline(&self.pipelines[1]);
                 pass.dispatch_workgroups(g.apply.0, g.apply.1, 1);
             }
-            // This step's output: kernels of other families (the IIR filters) record here,
-            // in place on `_dst` for the rows whose code the apply kernel copied through,
-            // before the next step reads it.
-            let _dst = data[1 - st % 2];
+            // This step's output: the IIR filters record here, in place, for the rows whose
+            // code the apply kernel copied through, before the next step reads it.
+            let dst = data[1 - st % 2];
+            self.record_filters(enc, dst, &t.filters[st][r0..r1], &lengths[r0..r1], stride)?;
         }
+        Ok(())
+    }
+
+    /// Filters the rows of `dst` (the chunk's rows, `stride` apart) that have a filter at
+    /// this step, in place: one IIR dispatch per IIR mode present and one FIR dispatch, the
+    /// other rows given length 0 (the kernels leave them untouched).
+    fn record_filters(
+        &self,
+        enc: &mut wgpu::CommandEncoder,
+        dst: &wgpu::Buffer,
+        filters: &[Option<RowFilter>],
+        lengths: &[usize],
+        stride: usize,
+    ) -> Result<()> {
+        use crate::dsp::iir::IirMode;
+        // The rows `pick` selects keep their lengths; the others get 0.
+        let lens_of = |pick: &dyn Fn(&RowFilter) -> bool| -> Option<wgpu::Buffer> {
+            let lens: Vec<u32> = filters
+                .iter()
+                .zip(lengths)
+                .map(|(f, &l)| match f {
+                    Some(f) if pick(f) => l as u32,
+                    _ => 0,
+                })
+                .collect();
+            lens.iter().any(|&l| l > 0).then(|| {
+                self.ctx.init_buffer(
+                    "filter lengths",
+                    bytemuck::cast_slice(&lens),
+                    wgpu::BufferUsages::STORAGE,
+                )
+            })
+        };
+        let rows = filters.len();
+        for mode in [IirMode::Zero, IirMode::Steady, IirMode::ZeroPhase] {
+            let pick = |f: &RowFilter| matches!(f, RowFilter::Iir { mode: m, .. } if *m == mode);
+            let Some(lbuf) = lens_of(&pick) else { continue };
+            let sos: Vec<Vec<crate::dsp::iir::Section>> = filters
+                .iter()
+                .map(|f| match f {
+                    Some(RowFilter::Iir { sos, mode: m }) if *m == mode => sos.clone(),
+                    _ => vec![[1.0, 0.0, 0.0, 1.0, 0.0, 0.0]],
+                })
+                .collect();
+            self.iir.encode(enc, dst, &lbuf, rows, stride, &sos, mode)?;
+        }
+        if let Some(lbuf) = lens_of(&|f| matches!(f, RowFilter::Fir { .. })) {
+            let taps: Vec<Vec<f64>> = filters
+                .iter()
+                .map(|f| match f {
+                    Some(RowFilter::Fir { taps }) => taps.clone(),
+                    _ => vec![1.0],
+                })
+                .collect();
+            self.iir.encode_fir(enc, dst, &lbuf, rows, stride, &taps)?;
+        }
+        Ok(())
     }
 
     /// Runs `table` (steps x rows records) over `data`; chunks of whole examples when the
@@ -328,10 +392,10 @@ impl GpuAugment {
         data: ArrayView2<'_, f32>,
         lengths: &[usize],
         channels: usize,
-        table: &[Vec<OpRec>],
-        aux: &[f32],
+        t: &Tables,
         seed: u64,
     ) -> Result<Array2<f32>> {
+        let (table, aux) = (&t.ops, &t.aux[..]);
         let (rows, stride) = data.dim();
         let mut out = Array2::<f32>::zeros((rows, stride));
         if rows == 0 || stride == 0 {
@@ -406,10 +470,11 @@ impl GpuAugment {
                     [&bufs.a, &bufs.b],
                     &bufs.steps,
                     &bufs.peaks,
-                    table,
-                    (0, nr),
+                    t,
+                    (r0, r1),
+                    (lengths, stride),
                     grids,
-                );
+                )?;
                 let result = if table.len() % 2 == 0 {
                     &bufs.a
                 } else {
@@ -417,7 +482,8 @@ impl GpuAugment {
                 };
                 enc.copy_buffer_to_buffer(result, 0, &bufs.readback, 0, bytes);
                 q.submit(Some(enc.finish()));
-            })?;
+                Ok::<(), Error>(())
+            })??;
             self.ctx
                 .read_back(&bufs.readback, bytes, |b| {
                     let v: &[f32] = bytemuck::cast_slice(b);
@@ -483,11 +549,11 @@ impl GpuAugment {
     pub fn run_resident(
         &self,
         batch: &mut Resident,
-        channels: usize,
-        table: &[Vec<OpRec>],
-        aux: &[f32],
+        (lengths, channels): (&[usize], usize),
+        t: &Tables,
         seed: u64,
     ) -> Result<()> {
+        let (table, aux) = (&t.ops, &t.aux[..]);
         let (rows, stride) = (batch.rows, batch.stride);
         if rows == 0 || stride == 0 || table.is_empty() {
             return Ok(());
@@ -547,12 +613,14 @@ impl GpuAugment {
                 [x, y],
                 &steps,
                 &batch.peaks,
-                table,
+                t,
                 (0, rows),
+                (lengths, stride),
                 grids,
-            );
+            )?;
             c.queue.submit(Some(enc.finish()));
-        })?;
+            Ok::<(), Error>(())
+        })??;
         #[cfg(not(target_arch = "wasm32"))]
         c.device
             .poll(wgpu::PollType::wait_indefinitely())

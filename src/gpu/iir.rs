@@ -65,17 +65,20 @@
 //! accumulation; measured 5.4e-7 against the f64 CPU twin on unit-scale rows).
 
 // Until the augmentation transforms call the kernel (the lead wires it): remove then.
-#![cfg_attr(not(test), allow(dead_code))]
+
 
 use std::sync::{Arc, Mutex};
 
+#[cfg(test)]
 use ndarray::ArrayViewMut2;
 use wgpu::util::DeviceExt;
 
 use super::kernel::{grid, layout_entries};
 use super::shaders::{source, FftMemory, Kernel};
 use super::GpuContext;
-use crate::cpu::iir::{check_batch, check_lengths, check_taps_rows, row_sos};
+use crate::cpu::iir::{check_batch, check_taps_rows};
+#[cfg(test)]
+use crate::cpu::iir::{check_lengths, row_sos};
 use crate::dsp::iir::{filtfilt_padlen, IirMode, Section};
 use crate::error::{Error, Result};
 
@@ -172,6 +175,7 @@ fn record(sos: &[Section], block: usize, rec: usize, mode: IirMode) -> Result<Ve
     Ok(out)
 }
 
+#[cfg(test)]
 /// Refuses zero-phase rows of `padlen` samples or fewer (scipy's `sosfiltfilt` raises there);
 /// empty rows are fine.
 pub(crate) fn check_zero_phase_lengths(lengths: &[usize], sos: &[Vec<Section>]) -> Result<()> {
@@ -418,6 +422,7 @@ impl GpuIir {
         self.record(enc, pass, &params, &table, batch, (gx, gy))
     }
 
+    #[cfg(test)] // the tests' upload/readback wrapper
     /// [`encode_fir`](Self::encode_fir) with upload and readback: the same arguments as
     /// `crate::cpu::iir::fir_rows`.
     pub async fn fir(
@@ -435,6 +440,7 @@ impl GpuIir {
         .await
     }
 
+    #[cfg(test)] // the tests' upload/readback wrapper
     /// Filters `data` (rows x stride) in place on the GPU: upload, [`encode`](Self::encode),
     /// readback. The same arguments as `crate::cpu::iir::sosfilt_rows`.
     pub async fn filter(
@@ -458,6 +464,7 @@ impl GpuIir {
         .await
     }
 
+    #[cfg(test)] // the tests' upload/readback wrapper
     /// Uploads `data` and `lengths`, records `f`, reads the rows back into `data`.
     async fn round_trip(
         &self,

@@ -92,6 +92,38 @@ def main():
                 one(f"padding_{mode}_{section}_{frac}", A.Padding,
                     dict(mode=mode, min_fraction=frac, max_fraction=frac, pad_section=section), "padding")
 
+    # The IIR filters with every random parameter pinned (min = max).
+    for zp in [False, True]:
+        suffix = "_zero_phase" if zp else ""
+        one(f"low_pass_filter{suffix}", A.LowPassFilter,
+            dict(min_cutoff_freq=1200.0, max_cutoff_freq=1200.0, min_rolloff=24, max_rolloff=24, zero_phase=zp),
+            "low_pass_filter")
+        one(f"high_pass_filter{suffix}", A.HighPassFilter,
+            dict(min_cutoff_freq=300.0, max_cutoff_freq=300.0, min_rolloff=12, max_rolloff=12, zero_phase=zp),
+            "high_pass_filter")
+        one(f"band_pass_filter{suffix}", A.BandPassFilter,
+            dict(min_center_freq=1000.0, max_center_freq=1000.0, min_bandwidth_fraction=0.8,
+                 max_bandwidth_fraction=0.8, min_rolloff=12, max_rolloff=12, zero_phase=zp),
+            "band_pass_filter")
+        one(f"band_stop_filter{suffix}", A.BandStopFilter,
+            dict(min_center_freq=700.0, max_center_freq=700.0, min_bandwidth_fraction=1.5,
+                 max_bandwidth_fraction=1.5, min_rolloff=24, max_rolloff=24, zero_phase=zp),
+            "band_stop_filter")
+    one("low_pass_filter_stereo", A.LowPassFilter,
+        dict(min_cutoff_freq=2000.0, max_cutoff_freq=2000.0, min_rolloff=36, max_rolloff=36), "low_pass_filter",
+        stereo)
+    one("low_pass_filter_above_nyquist", A.LowPassFilter,
+        dict(min_cutoff_freq=9000.0, max_cutoff_freq=9000.0, min_rolloff=12, max_rolloff=12), "low_pass_filter")
+    one("peaking_filter", A.PeakingFilter,
+        dict(min_center_freq=900.0, max_center_freq=900.0, min_gain_db=9.0, max_gain_db=9.0, min_q=2.0, max_q=2.0),
+        "peaking_filter")
+    one("low_shelf_filter", A.LowShelfFilter,
+        dict(min_center_freq=400.0, max_center_freq=400.0, min_gain_db=-8.0, max_gain_db=-8.0, min_q=0.7,
+             max_q=0.7), "low_shelf_filter")
+    one("high_shelf_filter_stereo", A.HighShelfFilter,
+        dict(min_center_freq=2500.0, max_center_freq=2500.0, min_gain_db=6.0, max_gain_db=6.0, min_q=0.5,
+             max_q=0.5), "high_shelf_filter", stereo)
+
     # apply_impulse_response: a decaying-noise impulse response written as float32 WAV
     # (committed, regenerated bit-identically), convolved as audiomentations does.
     from scipy.io import wavfile
