@@ -27,8 +27,17 @@
 //! a larger block would halve the multiply-adds for long impulse responses but not fit.
 //!
 //! # Precision
-//! f32 on the device; measured against the f64 CPU twin (`crate::cpu::conv`) by the tests below
-//! (see the report in their output): a few 1e-7 relative to the output's peak.
+//! f32 on the device (twiddles and partition spectra computed in f64 on the host). The tests
+//! below check 1e-5 relative to each row's peak against the f64 CPU twin
+//! (`crate::cpu::conv`); measured on lavapipe: 2.3e-7 (rows of 9000 samples, impulse
+//! responses of 1 to 5000 taps, per-row lengths), 1.8e-7 normalised, 3.7e-7 on 5.7 s rows at
+//! 44.1 kHz (251 370 samples) through impulse responses of up to 2 s (88 200 taps, 87
+//! partitions); against scipy.signal.convolve 2.4e-7 and against audiomentations'
+//! ApplyImpulseResponse end to end 1.2e-7 absolute (tests/data/make_conv_dumps.py).
+//!
+//! # Speed
+//! On lavapipe (2 CPU cores, a sanity check only) 16 x 5.7 s clips through a 2 s impulse
+//! response take 2.0 s against 0.32 s for the CPU twin; no real GPU was available to measure.
 //!
 //! # Lengths, NaN
 //! A row keeps its length: samples past it are never written. A NaN or infinity in a row
@@ -57,7 +66,7 @@ const N: usize = 2048;
 const B: usize = 1024;
 const BINS: usize = N / 2 + 1;
 const WG: usize = 256;
-/// Workgroup memory the kernel declares: the 2048-point buffer and one vec4<u32>.
+/// Workgroup memory the kernel declares: the 2048-point buffer and one `vec4<u32>`.
 const WG_BYTES: u32 = (N * 8 + 16) as u32;
 /// The most bytes of input spectra held at once (rows are processed in chunks beyond it).
 const SPEC_CAP: u64 = 256 << 20;
