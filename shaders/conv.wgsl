@@ -93,7 +93,8 @@ fn forward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index
     if tid == 0u {
         var a = vec4<u32>(0u);
         if lr < P.chunk_rows && r < P.rows {
-            let len = lengths[r];
+            // min: encode cannot see the lengths; never write into the next row
+            let len = min(lengths[r], P.stride);
             // segment j is not all zeros, and a row with an impulse response
             if rowtab[r].w != 0u && j * B < len + B {
                 a = vec4<u32>(1u, len, 0u, 0u);
@@ -133,7 +134,8 @@ fn inverse(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index
     if tid == 0u {
         var a = vec4<u32>(0u);
         if lr < P.chunk_rows && r < P.rows {
-            let len = lengths[r];
+            // min: encode cannot see the lengths; never write into the next row
+            let len = min(lengths[r], P.stride);
             let t = rowtab[r];
             // output block j starts inside the full convolution (len + ir_len - 1 samples)
             if t.w != 0u && len > 0u && j * B < len + t.z - 1u {
@@ -188,7 +190,7 @@ fn scale(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) 
     let g = wg.x + wg.y * P.gx_scale;
     let r = g / P.row_groups;
     let n = (g % P.row_groups) * WG + tid;
-    if r >= P.rows || rowtab[r].w == 0u || n >= lengths[r] {
+    if r >= P.rows || rowtab[r].w == 0u || n >= min(lengths[r], P.stride) {
         return;
     }
     let first = r / P.channels * P.channels;

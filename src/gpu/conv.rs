@@ -640,6 +640,13 @@ mod tests {
     }
 
     #[test]
+    fn kernel_and_bank_are_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<GpuConv>();
+        check::<ConvBank>();
+    }
+
+    #[test]
     fn gpu_refuses_bad_input() {
         let Some(g) = gpu() else { return };
         let name = |r: Result<ConvBank>| match r {
