@@ -77,7 +77,6 @@ pub(crate) enum Kernel {
     /// IIR filtering of waveforms.
     Iir,
     /// FFT convolution of waveforms (impulse responses).
-    #[allow(dead_code)] // until the convolution kernels land
     Conv,
 }
 
