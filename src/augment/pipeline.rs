@@ -6,8 +6,7 @@ use serde_json::Value;
 use super::batch::{flat, Batch};
 use super::ops::{
     apply_row, color_taps, combine, flag, row_stats, set_percentiles, thresholds, Env, OpRec,
-    RowFilter,
-    RowStats,
+    RowFilter, RowStats,
 };
 use super::rng::Counter;
 use super::spec::{self, Bank, DrawnLeaf, Leaf, Node, RowKey};
@@ -275,7 +274,12 @@ impl Pipeline {
             ));
         };
         let t = self.table_for(drawn, &batch.lengths, batch.channels, batch.sample_rate)?;
-        g.run_resident(&mut batch.inner, (&batch.lengths, batch.channels), &t, drawn.seed)
+        g.run_resident(
+            &mut batch.inner,
+            (&batch.lengths, batch.channels),
+            &t,
+            drawn.seed,
+        )
     }
 
     /// Reads a device batch back.
@@ -306,13 +310,7 @@ impl Pipeline {
         )
     }
 
-    fn table_for(
-        &self,
-        drawn: &Drawn,
-        lengths: &[usize],
-        ch: usize,
-        sr: u32,
-    ) -> Result<Tables> {
+    fn table_for(&self, drawn: &Drawn, lengths: &[usize], ch: usize, sr: u32) -> Result<Tables> {
         if drawn.channels != ch || drawn.rows.len() != lengths.len() {
             return Err(Error::param(
                 "drawn",

@@ -1166,8 +1166,16 @@ fn parse_filter(o: &mut Obj<'_>) -> Result<Option<FilterLeaf>> {
         } else {
             let (a, b) = o.range("min_center_freq", "max_center_freq", d)?;
             o.check(a > 0.0, "min_center_freq", "must be greater than zero")?;
-            let (c, e) = o.range("min_bandwidth_fraction", "max_bandwidth_fraction", (0.5, 1.99))?;
-            o.check(c > 0.0, "min_bandwidth_fraction", "must be a positive number")?;
+            let (c, e) = o.range(
+                "min_bandwidth_fraction",
+                "max_bandwidth_fraction",
+                (0.5, 1.99),
+            )?;
+            o.check(
+                c > 0.0,
+                "min_bandwidth_fraction",
+                "must be a positive number",
+            )?;
             o.check(e < 2.0, "max_bandwidth_fraction", "must be less than 2")?;
             (a, b, c, e)
         };
@@ -1198,7 +1206,11 @@ fn parse_filter(o: &mut Obj<'_>) -> Result<Option<FilterLeaf>> {
     };
     let rbj = |o: &mut Obj<'_>, kind: Rbj, f: (f64, f64), g: (f64, f64), q: (f64, f64)| {
         let (min_freq, max_freq) = o.range("min_center_freq", "max_center_freq", f)?;
-        o.check(min_freq > 0.0, "min_center_freq", "must be greater than zero")?;
+        o.check(
+            min_freq > 0.0,
+            "min_center_freq",
+            "must be greater than zero",
+        )?;
         let (min_gain_db, max_gain_db) = o.range("min_gain_db", "max_gain_db", g)?;
         let (min_q, max_q) = o.range("min_q", "max_q", q)?;
         o.check(min_q > 0.0, "min_q", "must be greater than zero")?;
@@ -1221,12 +1233,23 @@ fn parse_filter(o: &mut Obj<'_>) -> Result<Option<FilterLeaf>> {
         "band_pass_filter" => butterworth(o, 2, (200.0, 4000.0))?,
         "band_stop_filter" => butterworth(o, 3, (200.0, 4000.0))?,
         "peaking_filter" => rbj(o, Rbj::Peaking, (50.0, 7500.0), (-24.0, 24.0), (0.5, 5.0))?,
-        "low_shelf_filter" => rbj(o, Rbj::LowShelf, (50.0, 4000.0), (-18.0, 18.0), (0.1, 0.999))?,
-        "high_shelf_filter" => {
-            rbj(o, Rbj::HighShelf, (300.0, 7500.0), (-18.0, 18.0), (0.1, 0.999))?
-        }
+        "low_shelf_filter" => rbj(
+            o,
+            Rbj::LowShelf,
+            (50.0, 4000.0),
+            (-18.0, 18.0),
+            (0.1, 0.999),
+        )?,
+        "high_shelf_filter" => rbj(
+            o,
+            Rbj::HighShelf,
+            (300.0, 7500.0),
+            (-18.0, 18.0),
+            (0.1, 0.999),
+        )?,
         "seven_band_parametric_eq" => {
-            let (min_gain_db, max_gain_db) = o.range("min_gain_db", "max_gain_db", (-12.0, 12.0))?;
+            let (min_gain_db, max_gain_db) =
+                o.range("min_gain_db", "max_gain_db", (-12.0, 12.0))?;
             FilterLeaf::SevenBand {
                 min_gain_db,
                 max_gain_db,

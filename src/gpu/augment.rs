@@ -5,9 +5,9 @@ use std::sync::{Arc, Mutex};
 
 use ndarray::{s, Array2, ArrayView2};
 
+use super::iir::GpuIir;
 use super::kernel::{grid, grown, layout_entries};
 use super::shaders::{source, FftMemory, Kernel};
-use super::iir::GpuIir;
 use super::GpuContext;
 use crate::augment::ops::{code, OpRec, RowFilter};
 use crate::augment::pipeline::Tables;

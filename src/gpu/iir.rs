@@ -66,7 +66,6 @@
 
 // Until the augmentation transforms call the kernel (the lead wires it): remove then.
 
-
 use std::sync::{Arc, Mutex};
 
 #[cfg(test)]
