@@ -47,6 +47,13 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static A: Counting = Counting;
 
+/// The tests of this file run one at a time: the allocator's counts are global, so a test
+/// measuring its peak heap must not see another test's allocations.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn join(blocks: &[Array3<f32>]) -> Array3<f32> {
     let v: Vec<_> = blocks.iter().map(|b| b.view()).collect();
     concatenate(Axis(2), &v).unwrap()
@@ -76,6 +83,7 @@ fn devices() -> Vec<Device> {
 
 #[test]
 fn stft_stream_equals_whole_run() {
+    let _serial = serial();
     let stereo = Array2::from_shape_fn((2, 23_456), |(c, i)| {
         ((i as f32 * 0.013 * (c + 1) as f32).sin() + 0.1 * ((i * 7919 % 1000) as f32 / 1000.0))
             * 0.5
@@ -123,6 +131,7 @@ fn stft_stream_equals_whole_run() {
 /// whole GPU run by float rounding (held to DESIGN's 1e-3 dB and 1e-4 MFCC); exact on the CPU.
 #[test]
 fn feature_streams_equal_whole_runs() {
+    let _serial = serial();
     let x = Array2::from_shape_fn((1, 40_000), |(_, i)| {
         (i as f32 * 0.021).sin() * (1.0 + (i as f32 * 0.0003).cos()) * 0.3
     });
@@ -218,6 +227,7 @@ fn feature_streams_equal_whole_runs() {
 /// Stream misuse and bad chunks give typed errors.
 #[test]
 fn stream_errors() {
+    let _serial = serial();
     let plan = Spectrogram::stft()
         .n_fft(512)
         .build(&Device::cpu())
@@ -268,6 +278,7 @@ fn stream_errors() {
 /// writer would write and drop them.
 #[test]
 fn an_hour_streams_in_bounded_memory() {
+    let _serial = serial();
     let sr = 16_000u32;
     let plan = Spectrogram::mel(sr)
         .n_fft(512)
@@ -310,6 +321,7 @@ fn an_hour_streams_in_bounded_memory() {
 /// for up/down/odd rate pairs, stereo, and the same rate; short and empty signals too.
 #[test]
 fn resample_stream_equals_whole_resample() {
+    let _serial = serial();
     use wavegpu::io::{resample, ResampleStream};
     let mut state = 0x9e37_79b9u32;
     let mut noise = |n: usize, ch: usize| {
@@ -372,6 +384,7 @@ fn resample_stream_equals_whole_resample() {
 /// log-mel stream: the live heap stays bounded by the blocks and the filter, not the signal.
 #[test]
 fn resampled_stream_in_bounded_memory() {
+    let _serial = serial();
     use wavegpu::io::ResampleStream;
     let plan = Spectrogram::mel(16_000)
         .n_fft(512)
@@ -411,6 +424,7 @@ fn resampled_stream_in_bounded_memory() {
 /// of `io::load` (mixed down or not), for any read size, on the CPU and the GPU.
 #[test]
 fn push_from_a_reader_equals_whole_file() {
+    let _serial = serial();
     use wavegpu::io::{load, Backend, ChunkReader, LoadOptions};
     let path = fixture_path("stereo_48k.wav");
     for dev in devices() {
