@@ -109,7 +109,8 @@ def time_wavegpu(name: str, params: dict, npy: Path, sr: int, device: str, repea
     )
     if r.returncode != 0:
         return None, r.stderr.strip().splitlines()[-1] if r.stderr.strip() else "failed"
-    return json.loads(r.stdout)["median_s"], None
+    j = json.loads(r.stdout)
+    return (j["median_s"], j["in_place_s"]), None
 
 
 def main() -> int:
@@ -154,15 +155,17 @@ def main() -> int:
     if torch_note:
         print(f"torch-audiomentations not timed: {torch_note}\n")
     head = "| transform | audiomentations " + A.__version__ + " | torch-audiomentations (CPU) | " + \
-        " | ".join(f"wavegpu {d}" for d in devices) + " | audiomentations / wavegpu cpu |"
+        " | ".join(f"wavegpu {d} run / in place" for d in devices) + \
+        " | audiomentations / wavegpu cpu (run, in place) |"
     print(head)
     print("| --- " * (4 + len(devices)) + "|")
     for name, t_am, t_ta, ours in rows:
         cells = [f"{t_am * per:.0f}", f"{t_ta * per:.0f}" if t_ta else "n/a"]
-        cells += [f"{ours[d] * per:.0f}" if ours[d] else "n/a" for d in devices]
-        ratio = f"{t_am / ours['cpu']:.1f}x" if ours["cpu"] else "n/a"
-        note = " (lavapipe: not a GPU figure)" if a.gpu else ""
-        print(f"| {name}{note if False else ''} | " + " | ".join(cells) + f" | {ratio} |")
+        cells += [f"{ours[d][0] * per:.0f} / {ours[d][1] * per:.0f}" if ours[d] else "n/a"
+                  for d in devices]
+        c = ours["cpu"]
+        ratio = f"{t_am / c[0]:.1f}x, {t_am / c[1]:.1f}x" if c else "n/a"
+        print(f"| {name} | " + " | ".join(cells) + f" | {ratio} |")
     if a.gpu:
         print("\n(wavegpu gpu on a machine without a GPU is lavapipe, a software rasteriser: not a GPU figure)")
     return 0

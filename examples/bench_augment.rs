@@ -8,7 +8,8 @@
 //!
 //! The pipeline (GPU pipelines and buffers included) is built once outside the timed runs;
 //! one untimed warm-up, then `--repeats` timed `Pipeline::run` calls over the whole batch
-//! (on the GPU: upload, every step, readback); the median is printed, with µs per clip.
+//! (on the GPU: upload, every step, readback), then the same with `Pipeline::run_in_place`;
+//! the medians are printed, with µs per clip.
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -52,8 +53,13 @@ fn main() -> ExitCode {
         };
         let clips = x.nrows();
         let lengths = vec![x.ncols(); clips];
-        let batch = Batch::new(x, lengths, 1, sr)?;
+        let mut batch = Batch::new(x, lengths, 1, sr)?;
         let plan = Pipeline::from_json(&pipeline, &dev)?;
+        let median = |mut v: Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        // `run`: a new batch per call (a batch-sized allocation each time).
         std::hint::black_box(plan.run(0, &batch)?);
         let mut times = Vec::new();
         for seed in 1..=repeats.max(1) as u64 {
@@ -61,11 +67,20 @@ fn main() -> ExitCode {
             std::hint::black_box(plan.run(seed, &batch)?);
             times.push(t.elapsed().as_secs_f64());
         }
-        times.sort_by(f64::total_cmp);
-        let median = times[times.len() / 2];
+        let run = median(times);
+        // `run_in_place`: the batch's own memory (a loader reusing its buffers).
+        plan.run_in_place(0, &mut batch)?;
+        let mut times = Vec::new();
+        for seed in 1..=repeats.max(1) as u64 {
+            let t = Instant::now();
+            plan.run_in_place(seed, &mut batch)?;
+            times.push(t.elapsed().as_secs_f64());
+        }
+        let in_place = median(times);
         Ok(format!(
-            "{{\"device\": \"{dev}\", \"clips\": {clips}, \"median_s\": {median:.6}, \"per_clip_us\": {:.2}}}",
-            1e6 * median / clips as f64
+            "{{\"device\": \"{dev}\", \"clips\": {clips}, \"median_s\": {run:.6}, \"in_place_s\": {in_place:.6}, \"per_clip_us\": {:.2}, \"in_place_per_clip_us\": {:.2}}}",
+            1e6 * run / clips as f64,
+            1e6 * in_place / clips as f64
         ))
     };
     match run() {

@@ -179,6 +179,11 @@ impl Batch {
     }
 
     /// The same shape with new samples (crate-internal: `data` keeps the invariants).
+    /// The samples, to be replaced in place (same shape).
+    pub(crate) fn data_mut(&mut self) -> &mut Array2<f32> {
+        &mut self.data
+    }
+
     pub(crate) fn with_data(&self, data: Array2<f32>) -> Batch {
         Batch {
             data,

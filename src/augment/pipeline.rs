@@ -3,7 +3,7 @@
 use rayon::prelude::*;
 use serde_json::Value;
 
-use super::batch::{flat, Batch};
+use super::batch::Batch;
 use super::ops::{
     apply_row, color_taps, combine, flag, row_stats, set_percentiles, thresholds, Env, OpRec,
     RowFilter, RowStats,
@@ -215,6 +215,55 @@ impl Pipeline {
             a = a.with_name(name);
         }
         Ok(a)
+    }
+
+    /// [`run`](Self::run) in place: the batch's own samples are replaced by the result (on
+    /// the CPU the work happens in that memory, with no new batch-sized allocation: the
+    /// cheapest way to augment batch after batch).
+    ///
+    /// ```
+    /// use wavegpu::augment::{Batch, Pipeline};
+    /// use wavegpu::{Audio, Device};
+    /// let p = Pipeline::from_json(r#"[{"name": "gain", "min_gain_db": -6, "max_gain_db": 6, "p": 1.0}]"#, &Device::cpu())?;
+    /// let mut batch = Batch::from_clips(&[Audio::from_mono(vec![0.5; 1000], 16_000)])?;
+    /// let copy = p.run(3, &batch)?;
+    /// p.run_in_place(3, &mut batch)?;
+    /// assert_eq!(batch, copy);
+    /// # Ok::<(), wavegpu::Error>(())
+    /// ```
+    pub fn run_in_place(&self, seed: u64, batch: &mut Batch) -> Result<()> {
+        let ids: Vec<u64> = (0..batch.examples() as u64).collect();
+        let drawn = self.draw(seed, &ids, batch.channels())?;
+        self.apply_in_place(&drawn, batch)
+    }
+
+    /// [`apply`](Self::apply) in place (see [`run_in_place`](Self::run_in_place)).
+    pub fn apply_in_place(&self, drawn: &Drawn, batch: &mut Batch) -> Result<()> {
+        let t = self.table(drawn, batch)?;
+        let env = Env {
+            seed: drawn.seed,
+            bank: &self.bank.samples,
+            aux: &t.aux,
+        };
+        match &self.backend {
+            Backend::Gpu(_) => {
+                let out = self.apply(drawn, batch)?;
+                *batch = out;
+            }
+            Backend::Cpu => {
+                let (lengths, channels) = (batch.lengths().to_vec(), batch.channels());
+                let data = batch.data_mut();
+                if !data.is_standard_layout() {
+                    *data = data.as_standard_layout().into_owned();
+                }
+                let (rows, stride) = data.dim();
+                let buf = data
+                    .as_slice_mut()
+                    .ok_or_else(|| Error::param("batch", "samples not contiguous"))?;
+                cpu_run_in_place(buf, (rows, stride), &lengths, channels, &t, env);
+            }
+        }
+        Ok(())
     }
 
     /// Applies parameters drawn by [`Pipeline::draw`] to `batch` (blocking).
@@ -453,16 +502,31 @@ fn cpu_run(
     tables: &Tables,
     env: Env<'_>,
 ) -> ndarray::Array2<f32> {
-    let table = &tables.ops;
     let (rows, stride) = data.dim();
-    let mut cur: Vec<f32> = flat(data);
-    let mut nxt = vec![0.0f32; cur.len()];
+    let mut out = super::batch::flat(data);
+    cpu_run_in_place(&mut out, (rows, stride), lengths, channels, tables, env);
+    ndarray::Array2::from_shape_vec((rows, stride), out).expect("rows x stride")
+}
+
+/// [`cpu_run`] over `buf` (`rows x stride`, row-major), in place.
+fn cpu_run_in_place(
+    buf: &mut [f32],
+    (_rows, stride): (usize, usize),
+    lengths: &[usize],
+    channels: usize,
+    tables: &Tables,
+    env: Env<'_>,
+) {
     let ex = (stride * channels).max(1);
-    for (step, filters) in table.iter().zip(&tables.filters) {
-        cur.par_chunks(ex)
-            .zip(nxt.par_chunks_mut(ex))
-            .enumerate()
-            .for_each(|(e, (src, dst))| {
+    // Example by example (in parallel), every step on two scratch buffers of one example
+    // each, which stay in cache: the batch is read once and written once, whatever the
+    // number of steps (no example depends on another).
+    buf.par_chunks_mut(ex).enumerate().for_each_init(
+        || (vec![0.0f32; ex], vec![0.0f32; ex]),
+        |(cur, nxt), (e, result)| {
+            cur[..result.len()].copy_from_slice(result);
+            for (step, filters) in tables.ops.iter().zip(&tables.filters) {
+                let (src, dst) = (&cur[..], &mut nxt[..]);
                 let r0 = e * channels;
                 let lens = &lengths[r0..r0 + channels];
                 let ops = &step[r0..r0 + channels];
@@ -523,10 +587,11 @@ fn cpu_run(
                         None => {}
                     }
                 }
-            });
-        std::mem::swap(&mut cur, &mut nxt);
-    }
-    ndarray::Array2::from_shape_vec((rows, stride), cur).expect("rows x stride")
+                std::mem::swap(cur, nxt);
+            }
+            result.copy_from_slice(&cur[..result.len()]);
+        },
+    );
 }
 
 #[cfg(test)]

@@ -403,16 +403,7 @@ mod tests {
     use ndarray::Array2;
 
     fn gpu() -> Option<GpuConv> {
-        match GpuContext::open(false) {
-            Ok(ctx) => Some(GpuConv::new(Arc::new(ctx)).expect("convolution pipelines")),
-            Err(e) => {
-                if std::env::var("CI").map(|v| v == "true").unwrap_or(false) {
-                    panic!("CI=true but no GPU adapter could be opened: {e}");
-                }
-                eprintln!("skipping GPU test: {e}");
-                None
-            }
-        }
+        crate::gpu::test_context().map(|ctx| GpuConv::new(ctx).expect("convolution pipelines"))
     }
 
     /// Deterministic unit-scale noise.

@@ -523,16 +523,7 @@ mod tests {
     use ndarray::Array2;
 
     fn gpu() -> Option<GpuIir> {
-        match GpuContext::open(false) {
-            Ok(ctx) => Some(GpuIir::new(Arc::new(ctx)).expect("IIR pipeline")),
-            Err(e) => {
-                if std::env::var("CI").map(|v| v == "true").unwrap_or(false) {
-                    panic!("CI=true but no GPU adapter could be opened: {e}");
-                }
-                eprintln!("skipping GPU test: {e}");
-                None
-            }
-        }
+        crate::gpu::test_context().map(|ctx| GpuIir::new(ctx).expect("IIR pipeline"))
     }
 
     /// Deterministic unit-scale test rows: noise plus a DC offset, different per row.

@@ -38,6 +38,22 @@ fn rank(t: wgpu::DeviceType) -> u8 {
     }
 }
 
+/// For the unit tests: any adapter (lavapipe included), or `None` where there is none —
+/// except with `CI=true`, where a missing adapter fails the test instead of skipping it.
+#[cfg(test)]
+pub(crate) fn test_context() -> Option<std::sync::Arc<GpuContext>> {
+    match GpuContext::open(false) {
+        Ok(ctx) => Some(std::sync::Arc::new(ctx)),
+        Err(e) => {
+            if std::env::var("CI").map(|v| v == "true").unwrap_or(false) {
+                panic!("CI=true but no GPU adapter could be opened: {e}");
+            }
+            eprintln!("skipping GPU test: {e}");
+            None
+        }
+    }
+}
+
 impl GpuContext {
     pub fn adapters() -> Vec<wgpu::Adapter> {
         let inst = instance();
