@@ -79,6 +79,7 @@ const ROLLOVER: u32 = 2u;
 const ONLY_TOO_LOUD: u32 = 4u;
 const PAD_START: u32 = 8u;
 const ABSOLUTE: u32 = 16u;
+const FFT_CONV: u32 = 64u;
 
 const WG: u32 = 256u;
 
@@ -361,7 +362,7 @@ fn convolve(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_ind
         return;
     }
     let op = ops[P.step_base + r];
-    if (op.code != IMPULSE_RESPONSE) {
+    if (op.code != IMPULSE_RESPONSE || (op.flags & FFT_CONV) != 0u) {
         return;
     }
     let n = lens[r];
@@ -608,7 +609,12 @@ fn apply(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index)
             }
             v = s + scale * dst[g];
         }
+        // Rows for the FFT convolution (gpu/conv.rs) are copied through.
         case IMPULSE_RESPONSE: {
+            if ((op.flags & FFT_CONV) != 0u) {
+                dst[g] = v;
+                return;
+            }
             var first = r;
             var count = 1u;
             if ((op.flags & OWN_ROW) == 0u) {

@@ -86,9 +86,12 @@
 //!   `sample_rate` as for background noise. The full convolution with a drawn impulse
 //!   response (mono: every channel gets the same one) is scaled so that its peak over the
 //!   example, tail included, is 0.5, then cut to the row's length, as audiomentations does.
-//!   The CPU twin convolves by FFT (f64); the GPU runs a direct convolution tiled through
-//!   workgroup memory (256 outputs x 256 taps per tile), O(length x taps): fine for room
-//!   responses of a fraction of a second, slow for long reverbs (an FFT path is left to do).
+//!   The CPU twin convolves by FFT (f64). On the GPU, responses shorter than 512 taps run a
+//!   direct convolution tiled through workgroup memory (256 outputs x 256 taps per tile);
+//!   longer ones a uniformly partitioned overlap-save FFT convolution (`gpu::conv`: 1024-sample
+//!   blocks, 2048-point FFTs in workgroup memory, the responses' spectra computed once when
+//!   the pipeline is built and kept on the GPU). The 512-tap crossover is a prediction from
+//!   operation counts, to be measured on a real GPU.
 //! * `add_background_noise`: `sounds_path` (a file or directory, or a list of them; directories
 //!   are searched recursively for audio files, in sorted order), `min_snr_db` (3),
 //!   `max_snr_db` (30), `noise_rms` ("relative" | "absolute"), `min_absolute_rms_db` (-45),

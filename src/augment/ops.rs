@@ -54,6 +54,9 @@ pub(crate) mod flag {
     pub const ABSOLUTE: u32 = 16;
     /// add_color_noise: A-weighted noise.
     pub const A_WEIGHTING: u32 = 32;
+    /// apply_impulse_response on the GPU: the row is convolved by the FFT kernel
+    /// (`gpu::conv`) after the step's pass; the direct kernel copies it through.
+    pub const FFT_CONV: u32 = 64;
 }
 
 /// One row's operation at one step, as the kernels read it (16 words).

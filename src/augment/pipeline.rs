@@ -115,8 +115,21 @@ impl Pipeline {
         let root = spec::parse(v, &mut bank)?;
         let mut leaves = Vec::new();
         root.leaves(&mut leaves);
+        // The impulse responses, as (start, len) in the bank.
+        let mut irs: Vec<(u32, u32)> = leaves
+            .iter()
+            .flatten()
+            .filter_map(|l| match l {
+                Leaf::ApplyImpulseResponse { clips } => Some(clips),
+                _ => None,
+            })
+            .flatten()
+            .map(|&c| (bank.clips[c as usize].start, bank.clips[c as usize].len))
+            .collect();
+        irs.sort_unstable();
+        irs.dedup();
         let backend = match device.gpu_context() {
-            Some(ctx) => Backend::Gpu(Box::new(GpuAugment::new(ctx.clone(), &bank.samples)?)),
+            Some(ctx) => Backend::Gpu(Box::new(GpuAugment::new(ctx.clone(), &bank.samples, &irs)?)),
             None => Backend::Cpu,
         };
         Ok(Pipeline {

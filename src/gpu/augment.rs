@@ -1,15 +1,17 @@
 //! GPU augmentation kernels: `shaders/augment.wgsl` run step by step over a batch, all steps
 //! in one submission (one upload, one readback per chunk of examples).
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use ndarray::{s, Array2, ArrayView2};
 
+use super::conv::{ConvBank, GpuConv};
 use super::iir::GpuIir;
 use super::kernel::{grid, grown, layout_entries};
 use super::shaders::{source, FftMemory, Kernel};
 use super::GpuContext;
-use crate::augment::ops::{code, OpRec, RowFilter};
+use crate::augment::ops::{code, flag, OpRec, RowFilter};
 use crate::augment::pipeline::Tables;
 use crate::error::{Error, Result};
 
@@ -65,11 +67,46 @@ pub(crate) struct GpuAugment {
     buffers: Mutex<Option<Buffers>>,
     /// The IIR kernels the filter transforms record after a step's pass.
     iir: GpuIir,
+    /// The FFT convolution of long impulse responses (see [`FFT_CONV_MIN_TAPS`]), with the
+    /// pipeline's responses transformed once, and each response's bank index by its start in
+    /// the noise bank.
+    conv: Option<(GpuConv, ConvBank, HashMap<u32, u32>)>,
 }
 
+/// Impulse responses of at least this many taps are convolved by the FFT kernel
+/// (`gpu::conv`, overlap-save with 1024-sample blocks); shorter ones by the direct kernel in
+/// `augment.wgsl`. A prediction, not yet a measurement (no real GPU so far): direct costs
+/// `taps` multiply-adds per output, the FFT path about two 2048-point FFTs per 1024 outputs
+/// plus 8 flops per partition (~110 flops per output for one partition), so they cross near a
+/// few hundred taps.
+pub(crate) const FFT_CONV_MIN_TAPS: u32 = 512;
+
 impl GpuAugment {
-    /// The kernels, with the pipeline's background-noise bank uploaded once.
-    pub fn new(ctx: Arc<GpuContext>, bank: &[f32]) -> Result<Self> {
+    /// The kernels, with the pipeline's background-noise bank uploaded once, and the impulse
+    /// responses `irs` (`(start, len)` in the bank) of [`FFT_CONV_MIN_TAPS`] taps or more
+    /// transformed for the FFT convolution.
+    pub fn new(ctx: Arc<GpuContext>, bank: &[f32], irs: &[(u32, u32)]) -> Result<Self> {
+        let long: Vec<(u32, u32)> = irs
+            .iter()
+            .copied()
+            .filter(|&(_, len)| len >= FFT_CONV_MIN_TAPS)
+            .collect();
+        let conv = if long.is_empty() {
+            None
+        } else {
+            let g = GpuConv::new(ctx.clone())?;
+            let responses: Vec<Vec<f32>> = long
+                .iter()
+                .map(|&(a, n)| bank[a as usize..(a + n) as usize].to_vec())
+                .collect();
+            let b = g.upload_bank(&responses)?;
+            let index = long
+                .iter()
+                .enumerate()
+                .map(|(i, &(a, _))| (a, i as u32))
+                .collect();
+            Some((g, b, index))
+        };
         let bank_bytes = std::mem::size_of_val(bank) as u64;
         if bank_bytes > ctx.max_binding() {
             return Err(Error::DeviceLimit {
@@ -98,6 +135,7 @@ impl GpuAugment {
                 (layout, pipelines, params, bank)
             })?;
         Ok(GpuAugment {
+            conv,
             iir: GpuIir::new(ctx.clone())?,
             ctx,
             layout,
@@ -194,7 +232,7 @@ impl GpuAugment {
             let taps = table
                 .iter()
                 .flatten()
-                .filter(|o| o.code == code::IMPULSE_RESPONSE)
+                .filter(|o| o.code == code::IMPULSE_RESPONSE && !self.fft_conv(o))
                 .map(|o| o.c as usize)
                 .max()
                 .unwrap_or(0);
@@ -210,6 +248,16 @@ impl GpuAugment {
             }
         }
         Ok(())
+    }
+
+    /// True for a row this plan convolves with the FFT kernel.
+    fn fft_conv(&self, o: &OpRec) -> bool {
+        o.code == code::IMPULSE_RESPONSE
+            && o.c >= FFT_CONV_MIN_TAPS
+            && self
+                .conv
+                .as_ref()
+                .is_some_and(|(_, _, index)| index.contains_key(&o.b))
     }
 
     /// The per-step uniforms of rows `r0..r1`, their op records, and the two grids.
@@ -230,7 +278,7 @@ impl GpuAugment {
         let taps = table
             .iter()
             .flat_map(|s| &s[r0..r1])
-            .filter(|o| o.code == code::IMPULSE_RESPONSE)
+            .filter(|o| o.code == code::IMPULSE_RESPONSE && !self.fft_conv(o))
             .map(|o| o.c as usize)
             .max()
             .unwrap_or(1);
@@ -238,7 +286,13 @@ impl GpuAugment {
         let conv = grid(nr * conv_blocks, max_dim);
         let mut ops: Vec<OpRec> = Vec::with_capacity(nr * table.len());
         for step in table {
-            ops.extend_from_slice(&step[r0..r1]);
+            ops.extend(step[r0..r1].iter().map(|o| {
+                let mut o = *o;
+                if self.fft_conv(&o) {
+                    o.flags |= flag::FFT_CONV;
+                }
+                o
+            }));
         }
         let params = (0..table.len())
             .map(|st| Params {
@@ -281,7 +335,7 @@ impl GpuAugment {
         peaks: &wgpu::Buffer,
         t: &Tables,
         (r0, r1): (usize, usize),
-        (lengths, stride): (&[usize], usize),
+        (lengths, stride, channels): (&[usize], usize, usize),
         g: Grids,
     ) -> Result<()> {
         let table = &t.ops;
@@ -289,7 +343,9 @@ impl GpuAugment {
         for (st, step) in table.iter().enumerate() {
             enc.copy_buffer_to_buffer(steps, st as u64 * pbytes, &self.params, 0, pbytes);
             let step = &step[r0..r1];
-            let convolve = step.iter().any(|o| o.code == code::IMPULSE_RESPONSE);
+            let convolve = step
+                .iter()
+                .any(|o| o.code == code::IMPULSE_RESPONSE && !self.fft_conv(o));
             if convolve {
                 enc.clear_buffer(peaks, 0, None);
             }
@@ -321,7 +377,51 @@ impl GpuAugment {
             // This step's output: the IIR filters record here, in place, for the rows whose
             // code the apply kernel copied through, before the next step reads it.
             let dst = data[1 - st % 2];
-            self.record_filters(enc, dst, &t.filters[st][r0..r1], &lengths[r0..r1], stride)?;
+            let lens = &lengths[r0..r1];
+            self.record_fft_conv(enc, dst, step, lens, stride, channels)?;
+            self.record_filters(enc, dst, &t.filters[st][r0..r1], lens, stride)?;
+        }
+        Ok(())
+    }
+
+    /// Convolves the rows of `dst` (the chunk's rows, `stride` apart) whose impulse response
+    /// goes to the FFT kernel, in place, each example's rows normalised together (or each
+    /// row alone where it reduces over its own row), as the direct kernel does.
+    fn record_fft_conv(
+        &self,
+        enc: &mut wgpu::CommandEncoder,
+        dst: &wgpu::Buffer,
+        step: &[OpRec],
+        lengths: &[usize],
+        stride: usize,
+        channels: usize,
+    ) -> Result<()> {
+        let Some((g, bank, index)) = &self.conv else {
+            return Ok(());
+        };
+        if !step.iter().any(|o| self.fft_conv(o)) {
+            return Ok(());
+        }
+        let lens: Vec<u32> = lengths.iter().map(|&l| l as u32).collect();
+        let lbuf = self.ctx.init_buffer(
+            "conv lengths",
+            bytemuck::cast_slice(&lens),
+            wgpu::BufferUsages::STORAGE,
+        );
+        for own in [false, true] {
+            let irs: Vec<Option<u32>> = step
+                .iter()
+                .map(|o| {
+                    (self.fft_conv(o) && (o.flags & flag::OWN_ROW != 0) == own)
+                        .then(|| index.get(&o.b).copied())
+                        .flatten()
+                })
+                .collect();
+            if irs.iter().all(Option::is_none) {
+                continue;
+            }
+            let group = if own { 1 } else { channels };
+            g.encode(enc, dst, &lbuf, step.len(), stride, bank, &irs, Some(group))?;
         }
         Ok(())
     }
@@ -472,7 +572,7 @@ impl GpuAugment {
                     &bufs.peaks,
                     t,
                     (r0, r1),
-                    (lengths, stride),
+                    (lengths, stride, channels),
                     grids,
                 )?;
                 let result = if table.len() % 2 == 0 {
@@ -615,7 +715,7 @@ impl GpuAugment {
                 &batch.peaks,
                 t,
                 (0, rows),
-                (lengths, stride),
+                (lengths, stride, channels),
                 grids,
             )?;
             c.queue.submit(Some(enc.finish()));

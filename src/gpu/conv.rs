@@ -45,10 +45,10 @@
 //! another row, except through the shared peak of a normalised example.
 
 // Until the augmentation transforms call the kernel (the lead wires it): remove then.
-#![cfg_attr(not(test), allow(dead_code))]
 
 use std::sync::{Arc, Mutex};
 
+#[cfg(test)]
 use ndarray::ArrayViewMut2;
 use realfft::RealFftPlanner;
 use wgpu::util::DeviceExt;
@@ -57,6 +57,7 @@ use super::kernel::{grid, layout_entries};
 use super::shaders::{source, FftMemory, Kernel};
 use super::GpuContext;
 use crate::cpu::conv::{check_bank, check_rows};
+#[cfg(test)]
 use crate::cpu::iir::check_lengths;
 use crate::error::{Error, Result};
 
@@ -337,6 +338,7 @@ impl GpuConv {
         })
     }
 
+    #[cfg(test)] // the tests' upload/readback wrapper
     /// Convolves `data` (rows x stride) in place on the GPU: upload, [`encode`](Self::encode),
     /// readback. The same arguments as `crate::cpu::conv::convolve_rows`, the bank uploaded.
     pub async fn convolve(
