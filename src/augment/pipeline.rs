@@ -252,18 +252,18 @@ impl Pipeline {
 
     /// [`apply`](Self::apply) in place (see [`run_in_place`](Self::run_in_place)).
     pub fn apply_in_place(&self, drawn: &Drawn, batch: &mut Batch) -> Result<()> {
-        let t = self.table(drawn, batch)?;
-        let env = Env {
-            seed: drawn.seed,
-            bank: &self.bank.samples,
-            aux: &t.aux,
-        };
         match &self.backend {
             Backend::Gpu(_) => {
                 let out = self.apply(drawn, batch)?;
                 *batch = out;
             }
             Backend::Cpu => {
+                let t = self.table(drawn, batch)?;
+                let env = Env {
+                    seed: drawn.seed,
+                    bank: &self.bank.samples,
+                    aux: &t.aux,
+                };
                 let (lengths, channels) = (batch.lengths().to_vec(), batch.channels());
                 let data = batch.data_mut();
                 if !data.is_standard_layout() {

@@ -46,14 +46,14 @@
 
 // Until the augmentation transforms call the kernel (the lead wires it): remove then.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 #[cfg(test)]
 use ndarray::ArrayViewMut2;
 use realfft::RealFftPlanner;
 use wgpu::util::DeviceExt;
 
-use super::kernel::{grid, layout_entries};
+use super::kernel::{grid, layout_entries, Scratch};
 use super::shaders::{source, FftMemory, Kernel};
 use super::GpuContext;
 use crate::cpu::conv::{check_bank, check_rows};
@@ -112,7 +112,7 @@ pub(crate) struct GpuConv {
     forward: wgpu::ComputePipeline,
     inverse: wgpu::ComputePipeline,
     scale: wgpu::ComputePipeline,
-    spec: Mutex<Option<Arc<wgpu::Buffer>>>,
+    spec: Scratch,
     /// The most bytes of input spectra held at once ([`SPEC_CAP`]; smaller in a test).
     spec_cap: u64,
 }
@@ -146,7 +146,7 @@ impl GpuConv {
             forward,
             inverse,
             scale,
-            spec: Mutex::new(None),
+            spec: Scratch::new("convolution input spectra"),
             spec_cap: SPEC_CAP,
         })
     }
@@ -196,22 +196,6 @@ impl GpuConv {
             )
         })?;
         Ok(ConvBank { buffer, irs: table })
-    }
-
-    fn spec_buffer(&self, bytes: u64) -> Arc<wgpu::Buffer> {
-        let mut g = self.spec.lock().unwrap_or_else(|e| e.into_inner());
-        match &*g {
-            Some(b) if b.size() >= bytes => b.clone(),
-            _ => {
-                let b = Arc::new(self.ctx.storage_buffer(
-                    "convolution input spectra",
-                    bytes,
-                    wgpu::BufferUsages::empty(),
-                ));
-                *g = Some(b.clone());
-                b
-            }
-        }
     }
 
     /// Records the convolution of `rows` rows of `data` (`rows * stride` f32, row `r` at
@@ -270,7 +254,7 @@ impl GpuConv {
             });
         }
         let chunk = ((cap / row_bytes) as usize).min(rows);
-        let spec = self.spec_buffer(chunk as u64 * row_bytes);
+        let spec = self.spec.get(&self.ctx, chunk as u64 * row_bytes);
         let maxd = ctx.limits.max_compute_workgroups_per_dimension;
         let row_groups = stride.div_ceil(WG);
         let (gxs, gys) = grid(rows * row_groups, maxd);

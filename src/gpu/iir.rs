@@ -66,13 +66,13 @@
 
 // Until the augmentation transforms call the kernel (the lead wires it): remove then.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 #[cfg(test)]
 use ndarray::ArrayViewMut2;
 use wgpu::util::DeviceExt;
 
-use super::kernel::{grid, layout_entries};
+use super::kernel::{grid, layout_entries, Scratch};
 use super::shaders::{source, FftMemory, Kernel};
 use super::GpuContext;
 use crate::cpu::iir::{check_batch, check_taps_rows};
@@ -199,7 +199,7 @@ pub(crate) struct GpuIir {
     pipeline: wgpu::ComputePipeline,
     fir_copy: wgpu::ComputePipeline,
     fir: wgpu::ComputePipeline,
-    ext: Mutex<Option<Arc<wgpu::Buffer>>>,
+    ext: Scratch,
 }
 
 impl GpuIir {
@@ -221,24 +221,8 @@ impl GpuIir {
             pipeline: pipelines.remove(0),
             fir_copy,
             fir,
-            ext: Mutex::new(None),
+            ext: Scratch::new("iir odd extensions"),
         })
-    }
-
-    fn ext_buffer(&self, bytes: u64) -> Arc<wgpu::Buffer> {
-        let mut g = self.ext.lock().unwrap_or_else(|e| e.into_inner());
-        match &*g {
-            Some(b) if b.size() >= bytes => b.clone(),
-            _ => {
-                let b = Arc::new(self.ctx.storage_buffer(
-                    "iir odd extensions",
-                    bytes,
-                    wgpu::BufferUsages::empty(),
-                ));
-                *g = Some(b.clone());
-                b
-            }
-        }
     }
 
     /// Records the filtering of `rows` rows of `data` (`rows * stride` f32, row `r` at
@@ -297,7 +281,9 @@ impl GpuIir {
             grid_x: gx,
             _pad: [0; 3],
         };
-        let ext = self.ext_buffer((rows * 2 * emax * 4).max(16) as u64);
+        let ext = self
+            .ext
+            .get(&self.ctx, (rows * 2 * emax * 4).max(16) as u64);
         let batch = (data, lengths, &*ext);
         let pass = ("iir", &[&self.pipeline][..]);
         self.record(enc, pass, &params, &table, batch, (gx, gy))
@@ -415,7 +401,7 @@ impl GpuIir {
             grid_x: gx,
             _pad: [0; 3],
         };
-        let ext = self.ext_buffer(need);
+        let ext = self.ext.get(&self.ctx, need);
         let batch = (data, lengths, &*ext);
         let pass = ("fir", &[&self.fir_copy, &self.fir][..]);
         self.record(enc, pass, &params, &table, batch, (gx, gy))

@@ -177,3 +177,37 @@ pub(crate) fn grown<const N: usize>(have: Option<[u64; N]>, need: [u64; N]) -> O
         }
     }
 }
+
+/// A storage buffer a kernel family keeps between calls and grows when a call needs more:
+/// the latest one is shared (`Arc`) so that calls recorded before one submit all see a
+/// buffer that stays alive.
+pub(crate) struct Scratch {
+    label: &'static str,
+    buffer: std::sync::Mutex<Option<std::sync::Arc<wgpu::Buffer>>>,
+}
+
+impl Scratch {
+    pub fn new(label: &'static str) -> Self {
+        Scratch {
+            label,
+            buffer: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// A buffer of at least `bytes` bytes (the kept one, or a new larger one kept from now).
+    pub fn get(&self, ctx: &GpuContext, bytes: u64) -> std::sync::Arc<wgpu::Buffer> {
+        let mut g = self.buffer.lock().unwrap_or_else(|e| e.into_inner());
+        match &*g {
+            Some(b) if b.size() >= bytes => b.clone(),
+            _ => {
+                let b = std::sync::Arc::new(ctx.storage_buffer(
+                    self.label,
+                    bytes,
+                    wgpu::BufferUsages::empty(),
+                ));
+                *g = Some(b.clone());
+                b
+            }
+        }
+    }
+}

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use ndarray::Axis;
-use wavegpu::augment::{Batch, Pipeline};
+use wavegpu::augment::Pipeline;
 use wavegpu::Device;
 
 use crate::args::{AugmentArgs, DeviceName};
@@ -46,10 +46,8 @@ pub fn augment(a: AugmentArgs) -> Result<i32, Fail> {
     let job = |input: &Path, output: &Path, kind: OutKind| -> Result<(), Fail> {
         let audio = load(input, &opts)?;
         let fail = |e| Fail::lib(input.display(), e);
-        let batch = Batch::from_clips(std::slice::from_ref(&audio)).map_err(fail)?;
         let out = pipeline
-            .run_with_ids(seed, &[example_id(input)], &batch)
-            .and_then(|b| b.clip(0))
+            .run_clip(seed, example_id(input), &audio)
             .map_err(fail)?;
         match kind {
             OutKind::Wav => wavegpu::io::write_wav(output, &out),
