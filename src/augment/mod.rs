@@ -205,4 +205,6 @@ pub mod specaugment;
 pub use batch::Batch;
 pub use pipeline::{DeviceBatch, Drawn, Pipeline};
 pub use spec::Mode;
+#[doc(hidden)]
+pub use spec::ShortNoiseSound;
 pub use specaugment::SpecAugment;
