@@ -265,14 +265,7 @@ impl ShortNoises {
         events: &mut Vec<u32>,
     ) -> Result<(u32, u32)> {
         let srf = f64::from(sr);
-        let mut recs: Vec<[u32; EVENT_WORDS]> = Vec::new();
-        for s in sounds {
-            let Some(&b) = self.clips.get(s.clip) else {
-                return Err(Error::param(
-                    "add_short_noises",
-                    format!("sound clip {} of {}", s.clip, self.clips.len()),
-                ));
-            };
+        for &b in &self.clips {
             let clip = &bank.clips[b as usize];
             if clip.sample_rate != sr {
                 return Err(Error::audio(
@@ -283,6 +276,16 @@ impl ShortNoises {
                     ),
                 ));
             }
+        }
+        let mut recs: Vec<[u32; EVENT_WORDS]> = Vec::new();
+        for s in sounds {
+            let Some(&b) = self.clips.get(s.clip) else {
+                return Err(Error::param(
+                    "add_short_noises",
+                    format!("sound clip {} of {}", s.clip, self.clips.len()),
+                ));
+            };
+            let clip = &bank.clips[b as usize];
             let len = i64::from(clip.len);
             if s.start + len as f64 / srf < 0.0 {
                 continue;
