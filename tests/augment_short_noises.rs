@@ -137,7 +137,10 @@ fn matches_audiomentations_for_fixed_sounds() {
             let got: Vec<f32> = y.data().row(0).to_vec();
             let diff = max_diff(&got, &want);
             let scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-            eprintln!("{dev} {}: max abs diff {diff:e} (peak {scale})", case["name"]);
+            eprintln!(
+                "{dev} {}: max abs diff {diff:e} (peak {scale})",
+                case["name"]
+            );
             worst = worst.max(diff / scale);
             // The input is really changed (the sounds are audible in every case).
             assert!(max_diff(&got, &x) > 1e-3, "{}", case["name"]);
@@ -232,7 +235,10 @@ fn gpu_matches_cpu_seeded_and_batch_independent() {
             let y = cpu.run(5, &b).unwrap();
             assert_eq!(y, cpu.run(5, &b).unwrap(), "seeded");
             assert_ne!(y, cpu.run(6, &b).unwrap(), "another seed, other sounds");
-            assert!(y.data().row(4).iter().all(|&v| v == 0.0), "zero-length rows");
+            assert!(
+                y.data().row(4).iter().all(|&v| v == 0.0),
+                "zero-length rows"
+            );
             if mode == "per_example" {
                 // Both channels of an example get the same sounds: equal channels stay equal.
                 let same = batch(&[3000], 1, 40);
@@ -263,10 +269,7 @@ fn gpu_matches_cpu_seeded_and_batch_independent() {
             if let Some(g) = common::gpu() {
                 let gp = Pipeline::from_value(&spec, &g).unwrap();
                 let yg = gp.run(5, &b).unwrap();
-                let d = max_diff(
-                    yg.data().as_slice().unwrap(),
-                    y.data().as_slice().unwrap(),
-                );
+                let d = max_diff(yg.data().as_slice().unwrap(), y.data().as_slice().unwrap());
                 eprintln!("{level} {mode}: max |GPU - CPU| = {d:e}");
                 assert!(d <= 1e-5, "{level} {mode}: {d}");
                 // Resident path.
@@ -274,10 +277,7 @@ fn gpu_matches_cpu_seeded_and_batch_independent() {
                 let mut db = gp.upload(&b).unwrap();
                 gp.apply_device(&drawn, &mut db).unwrap();
                 let yr = gp.download(&db).unwrap();
-                let d = max_diff(
-                    yr.data().as_slice().unwrap(),
-                    y.data().as_slice().unwrap(),
-                );
+                let d = max_diff(yr.data().as_slice().unwrap(), y.data().as_slice().unwrap());
                 assert!(d <= 1e-5, "{level} {mode} resident: {d}");
             }
         }
@@ -380,12 +380,21 @@ fn parameters_are_checked() {
         for (k, v) in extra.as_object().unwrap() {
             spec[k] = v.clone();
         }
-        Pipeline::from_value(&spec, &cpu).map(|_| ()).unwrap_err().to_string()
+        Pipeline::from_value(&spec, &cpu)
+            .map(|_| ())
+            .unwrap_err()
+            .to_string()
     };
     for (extra, key) in [
         (json!({"burst_probability": 0.0}), "burst_probability"),
-        (json!({"min_pause_factor_during_burst": 0.0}), "min_pause_factor_during_burst"),
-        (json!({"max_absolute_noise_rms_db": 0.0}), "max_absolute_noise_rms_db"),
+        (
+            json!({"min_pause_factor_during_burst": 0.0}),
+            "min_pause_factor_during_burst",
+        ),
+        (
+            json!({"max_absolute_noise_rms_db": 0.0}),
+            "max_absolute_noise_rms_db",
+        ),
         (json!({"min_snr_db": 5, "max_snr_db": 1}), "min_snr_db"),
         (json!({"min_fade_in_time": -0.1}), "min_fade_in_time"),
         (json!({"noise_rms": "loud"}), "noise_rms"),

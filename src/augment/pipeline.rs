@@ -378,7 +378,10 @@ impl Pipeline {
             .ok_or_else(|| Error::param("pipeline", "has no add_short_noises transform"))?;
         match self.leaves.get(pos as usize) {
             Some(Some(Leaf::AddShortNoises(sn))) => Ok((pos, mode, sn)),
-            _ => Err(Error::param("pipeline", "has no add_short_noises transform")),
+            _ => Err(Error::param(
+                "pipeline",
+                "has no add_short_noises transform",
+            )),
         }
     }
 

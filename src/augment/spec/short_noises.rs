@@ -125,7 +125,8 @@ pub(super) fn parse(o: &mut Obj<'_>, bank: &mut Bank) -> Result<Leaf> {
         "min_pause_factor_during_burst",
         "must be in (0, 1]",
     )?;
-    let (min_fade_in, max_fade_in) = o.range("min_fade_in_time", "max_fade_in_time", (0.005, 0.08))?;
+    let (min_fade_in, max_fade_in) =
+        o.range("min_fade_in_time", "max_fade_in_time", (0.005, 0.08))?;
     o.check(min_fade_in >= 0.0, "min_fade_in_time", "must be >= 0")?;
     let (min_fade_out, max_fade_out) =
         o.range("min_fade_out_time", "max_fade_out_time", (0.01, 0.1))?;
@@ -445,7 +446,11 @@ pub(crate) fn region_rms(ops: &[OpRec], stats: &[RowStats], events: &[u32], c: u
                 .filter(|&k| e < ops[k].c)
                 .map(|k| {
                     let m = rec(events, ops[k].b + e)[1];
-                    let ss = stats[k].region_sumsq.get(e as usize).copied().unwrap_or(0.0);
+                    let ss = stats[k]
+                        .region_sumsq
+                        .get(e as usize)
+                        .copied()
+                        .unwrap_or(0.0);
                     if m > 0 {
                         (ss / f64::from(m)).sqrt()
                     } else {
