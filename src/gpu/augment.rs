@@ -259,8 +259,9 @@ impl GpuAugment {
     }
 
     /// Refuses add_short_noises event lists past llvmpipe's loop guard (the `event_rms`
-    /// kernel loops over a row's events and, nested, over each region).
-    fn check_events(&self, t: &Tables) -> Result<()> {
+    /// kernel loops over a row's events and, nested, over each region; `apply` over the
+    /// events and, nested, over the example's rows).
+    fn check_events(&self, t: &Tables, channels: usize) -> Result<()> {
         if !self.ctx.is_llvmpipe() || t.events.is_empty() {
             return Ok(());
         }
@@ -270,7 +271,8 @@ impl GpuAugment {
                     let m = t.events[e as usize * EVENT_WORDS + 1] as usize;
                     m.div_ceil(WG) + 1
                 })
-                .sum();
+                .sum::<usize>()
+                .max(o.c as usize * channels);
             if iters > LLVMPIPE_LOOP_GUARD {
                 return Err(Error::DeviceLimit {
                     limit: "llvmpipe loop-iteration guard",
@@ -545,7 +547,7 @@ impl GpuAugment {
         let steps = table.len().max(1);
         let rec = std::mem::size_of::<OpRec>() as u64;
         let pbytes = std::mem::size_of::<Params>() as u64;
-        self.check_events(t)?;
+        self.check_events(t, channels)?;
         // add_short_noises' event records follow the lengths, their region sums the stats.
         let events = t.events.len() / EVENT_WORDS;
         let need = [
@@ -703,7 +705,7 @@ impl GpuAugment {
             return Ok(());
         }
         self.check(stride, channels, table)?;
-        self.check_events(t)?;
+        self.check_events(t, channels)?;
         let (params, ops, grids) = self.prepare(table, (0, rows), stride, channels, seed);
         let c = &self.ctx;
         let cur = batch.current;
