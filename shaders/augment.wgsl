@@ -46,9 +46,11 @@ struct OpRec {
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dst: array<f32>;
+// Row lengths; after the rows, add_short_noises' event records (EVENT_WORDS words each).
 @group(0) @binding(3) var<storage, read> lens: array<u32>;
 @group(0) @binding(4) var<storage, read> ops: array<OpRec>;
-// Per row: (sum of squares, peak |x|, noise sum of squares, unused).
+// Per row: (sum of squares, peak |x|, noise sum of squares, unused); after the rows, per
+// add_short_noises event: (sum of squares of its region, 0, 0, 0).
 @group(0) @binding(5) var<storage, read_write> stats: array<vec4<f32>>;
 // Background-noise clips, concatenated (mono).
 @group(0) @binding(6) var<storage, read> bank: array<f32>;
@@ -73,6 +75,7 @@ const CLIPPING_DISTORTION: u32 = 13u;
 const BACKGROUND_NOISE: u32 = 14u;
 const COLOR_NOISE: u32 = 15u;
 const IMPULSE_RESPONSE: u32 = 16u;
+const SHORT_NOISES: u32 = 20u;
 
 const OWN_ROW: u32 = 1u;
 const ROLLOVER: u32 = 2u;
@@ -501,6 +504,100 @@ fn padding_source(i: u32, n: u32, p: u32, mode: u32, start: bool) -> i32 {
     return i32(first) + k;
 }
 
+// add_short_noises (twin of spec/short_noises.rs). Event e's record: (row start, length in
+// the row, bank index of its first sample, its index in the clip, fade-in length, fade-out
+// start in the clip, fade-out length, f32 bits of the gain factor); op.d the level.
+const EVENT_WORDS: u32 = 8u;
+const LEVEL_WHOLE: u32 = 0u;
+const LEVEL_REGION: u32 = 1u;
+
+fn ev(e: u32, w: u32) -> u32 {
+    return lens[P.rows + e * EVENT_WORDS + w];
+}
+
+// numpy's linspace(0, 1, fi) fade-in and linspace(1, 0, fo) fade-out, their minimum.
+fn fade_gain(k: u32, fi: u32, fo_start: u32, fo: u32) -> f32 {
+    var g = 1.0;
+    if (k < fi) {
+        if (fi == 1u) {
+            g = 0.0;
+        } else if (k + 1u < fi) {
+            g = f32(k) * (1.0 / f32(fi - 1u));
+        }
+    }
+    if (fo > 0u && k >= fo_start) {
+        let j = k - fo_start;
+        var f = 1.0;
+        if (fo > 1u) {
+            if (j + 1u == fo) {
+                f = 0.0;
+            } else {
+                f = f32(j) * (-1.0 / f32(fo - 1u)) + 1.0;
+            }
+        }
+        g = min(g, f);
+    }
+    return g;
+}
+
+// The clean RMS over event e (of the row's list) of row r: the mean over its example's
+// rows (or itself) of their RMS over the region.
+fn region_rms(r: u32, own: bool, e: u32) -> f32 {
+    var first = r;
+    var count = 1u;
+    if (!own) {
+        first = (r / P.channels) * P.channels;
+        count = P.channels;
+    }
+    var acc = 0.0;
+    for (var k = 0u; k < count; k++) {
+        let o = ops[P.step_base + first + k];
+        if (e < o.c) {
+            let m = ev(o.b + e, 1u);
+            if (m > 0u) {
+                acc += sqrt(stats[P.rows + o.b + e].x / f32(m));
+            }
+        }
+    }
+    return acc / f32(count);
+}
+
+// Per add_short_noises event ("relative" level): the sum of squares of the row over the
+// event's region, into stats[rows + event]. One workgroup per row, event after event.
+@compute @workgroup_size(256)
+fn event_rms(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let r = wid.x + wid.y * P.nx_stats;
+    if (r >= P.rows) {
+        return;
+    }
+    let op = ops[P.step_base + r];
+    if (op.code != SHORT_NOISES || op.d != LEVEL_REGION) {
+        return;
+    }
+    let base = r * P.stride;
+    for (var e = op.b; e < op.b + op.c; e++) {
+        let s0 = ev(e, 0u);
+        let m = ev(e, 1u);
+        var acc = 0.0;
+        for (var j = lid; j < m; j += WG) {
+            let v = src[base + s0 + j];
+            acc += v * v;
+        }
+        red[lid] = vec3<f32>(acc, 0.0, 0.0);
+        workgroupBarrier();
+        for (var s = WG / 2u; s > 0u; s >>= 1u) {
+            if (lid < s) {
+                red[lid].x += red[lid + s].x;
+            }
+            workgroupBarrier();
+        }
+        if (lid == 0u) {
+            stats[P.rows + e] = vec4<f32>(red[0].x, 0.0, 0.0, 0.0);
+        }
+        workgroupBarrier();
+    }
+}
+
 @compute @workgroup_size(256)
 fn apply(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let g = (wid.x + wid.y * P.nx_apply) * WG + lid;
@@ -645,6 +742,40 @@ fn apply(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index)
                 scale = want / noise_rms;
             }
             v = s + scale * bank_sample(op, i, n);
+        }
+        case SHORT_NOISES: {
+            let own = (op.flags & OWN_ROW) != 0u;
+            var whole = 0.0;
+            if (op.d == LEVEL_WHOLE) {
+                whole = combined(r, own).y;
+            }
+            var noise = 0.0;
+            var mask = 0.0;
+            // Events sorted by start: stop at the first that starts after i.
+            for (var e = op.b; e < op.b + op.c; e++) {
+                let s0 = ev(e, 0u);
+                if (s0 > i) {
+                    break;
+                }
+                let j = i - s0;
+                if (j >= ev(e, 1u)) {
+                    continue;
+                }
+                let gn = fade_gain(ev(e, 3u) + j, ev(e, 4u), ev(e, 5u), ev(e, 6u));
+                var scale = bitcast<f32>(ev(e, 7u));
+                if (op.d == LEVEL_WHOLE) {
+                    scale *= whole;
+                } else if (op.d == LEVEL_REGION) {
+                    scale *= region_rms(r, own, e - op.b);
+                }
+                noise += bank[ev(e, 2u) + j] * gn * scale;
+                mask = max(mask, gn);
+            }
+            var gain = 1.0;
+            if (op.x != 0.0) {
+                gain = pow(10.0, mask * op.x / 20.0);
+            }
+            v = s * gain + noise;
         }
         case TIME_MASK: {
             let t0 = u32(op.a);

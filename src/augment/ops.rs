@@ -26,6 +26,10 @@ pub(crate) mod code {
     /// An IIR filter: the apply kernel copies the row through, then the IIR kernels filter
     /// it in place with the row's sections (`cpu::iir`, `gpu::iir`).
     pub const FILTER: u32 = 17;
+    /// add_short_noises: the row's events are records in the run's event words
+    /// (`b` first event, `c` count, `d` level, `x` signal gain in dB; see
+    /// `spec::short_noises`).
+    pub const SHORT_NOISES: u32 = 20;
 }
 
 /// A row's filter at one step.
@@ -101,6 +105,7 @@ impl OpRec {
                 | code::CLIPPING_DISTORTION
                 | code::BACKGROUND_NOISE
                 | code::COLOR_NOISE
+                | code::SHORT_NOISES
         )
     }
     /// True when the CPU twin needs [`row_stats`] first (the reductions, and the
@@ -128,6 +133,10 @@ pub(crate) struct RowStats {
     /// add_color_noise: the row's filtered noise; apply_impulse_response: the row convolved
     /// (full length: the peak counts the tail).
     pub colored: Vec<f32>,
+    /// add_short_noises ("relative"): per event, the row's sum of squares over the event's
+    /// region, then the clean RMS there combined over the example's rows.
+    pub region_sumsq: Vec<f64>,
+    pub region_rms: Vec<f64>,
 }
 
 /// What the CPU kernels read besides the row: the seed, the background-noise bank and the
@@ -137,6 +146,8 @@ pub(crate) struct Env<'a> {
     pub seed: u64,
     pub bank: &'a [f32],
     pub aux: &'a [f32],
+    /// add_short_noises' event records.
+    pub events: &'a [u32],
 }
 
 /// audiomentations' `get_crossfade_mask_pair(length, equal_energy)` element `j`:
@@ -351,6 +362,9 @@ pub(crate) fn row_stats(op: &OpRec, row: &[f32], env: Env<'_>) -> RowStats {
         st.colored = convolve_full(row, ir);
         st.peak = st.colored.iter().fold(0.0f32, |m, v| m.max(v.abs()));
     }
+    if op.code == code::SHORT_NOISES {
+        st.region_sumsq = super::spec::short_noises::region_sumsq(op, row, env.events);
+    }
     if op.code == code::BACKGROUND_NOISE {
         let n = row.len();
         st.noise_sumsq = (0..n)
@@ -557,6 +571,9 @@ pub(crate) fn apply_row(
             for (i, (d, &s)) in dst.iter_mut().zip(src).enumerate() {
                 *d = s + scale * bank_sample(op, bank, i, n);
             }
+        }
+        code::SHORT_NOISES => {
+            super::spec::short_noises::apply(op, src, dst, env, rms, &own.region_rms)
         }
         code::TIME_MASK => {
             let (t0, t, f) = (op.a as usize, op.b as usize, op.c as usize);
@@ -905,6 +922,7 @@ mod tests {
                     seed: 0,
                     bank: &[],
                     aux: &[],
+                    events: &[],
                 },
                 0.0,
                 0.0,

@@ -263,6 +263,7 @@ impl Pipeline {
                     seed: drawn.seed,
                     bank: &self.bank.samples,
                     aux: &t.aux,
+                    events: &t.events,
                 };
                 let (lengths, channels) = (batch.lengths().to_vec(), batch.channels());
                 let data = batch.data_mut();
@@ -302,6 +303,7 @@ impl Pipeline {
                     seed: drawn.seed,
                     bank: &self.bank.samples,
                     aux: &t.aux,
+                    events: &t.events,
                 },
             ),
         };
@@ -361,6 +363,93 @@ impl Pipeline {
         )
     }
 
+    /// The first add_short_noises node: its position, mode and parameters.
+    fn short_noises_leaf(&self) -> Result<(u16, spec::Mode, &spec::short_noises::ShortNoises)> {
+        fn find(n: &Node) -> Option<(u16, spec::Mode)> {
+            match &n.kind {
+                spec::NodeKind::Leaf(Leaf::AddShortNoises(_)) => Some((n.position, n.mode)),
+                spec::NodeKind::Leaf(_) => None,
+                spec::NodeKind::Compose { children, .. }
+                | spec::NodeKind::OneOf { children, .. }
+                | spec::NodeKind::SomeOf { children, .. } => children.iter().find_map(find),
+            }
+        }
+        let (pos, mode) = find(&self.root)
+            .ok_or_else(|| Error::param("pipeline", "has no add_short_noises transform"))?;
+        match self.leaves.get(pos as usize) {
+            Some(Some(Leaf::AddShortNoises(sn))) => Ok((pos, mode, sn)),
+            _ => Err(Error::param(
+                "pipeline",
+                "has no add_short_noises transform",
+            )),
+        }
+    }
+
+    /// The sounds the pipeline's first add_short_noises draws for example `id` (channel 0)
+    /// of `length` samples at `sample_rate` under `seed`, whether or not `p` applies it.
+    #[doc(hidden)]
+    pub fn short_noise_sounds(
+        &self,
+        seed: u64,
+        id: u64,
+        length: usize,
+        sample_rate: u32,
+    ) -> Result<Vec<spec::ShortNoiseSound>> {
+        let (position, mode, sn) = self.short_noises_leaf()?;
+        let key = RowKey {
+            id,
+            batch_id: id,
+            channel: 0,
+        };
+        let c = spec::node_counter(mode, position, &key);
+        sn.draw(&c, seed, length, sample_rate, &self.bank)
+    }
+
+    /// Applies the pipeline's first add_short_noises alone to every row of `batch` with the
+    /// given sounds (audiomentations' `apply` with fixed `parameters["sounds"]`), on the
+    /// pipeline's device.
+    #[doc(hidden)]
+    pub fn apply_short_noises(
+        &self,
+        sounds: &[spec::ShortNoiseSound],
+        batch: &Batch,
+    ) -> Result<Batch> {
+        let (position, mode, _) = self.short_noises_leaf()?;
+        let ch = batch.channels();
+        let drawn = Drawn {
+            seed: 0,
+            ids: (0..batch.examples() as u64).collect(),
+            channels: ch,
+            rows: vec![
+                vec![DrawnLeaf {
+                    position,
+                    u: [0.0; 4],
+                    mode,
+                }];
+                batch.lengths().len()
+            ],
+        };
+        let sr = batch.sample_rate();
+        let t = self.table_with(&drawn, batch.lengths(), ch, sr, Some(sounds))?;
+        let data = batch.data();
+        let out = match &self.backend {
+            Backend::Gpu(g) => pollster::block_on(g.run(data, batch.lengths(), ch, &t, 0))?,
+            Backend::Cpu => cpu_run(
+                data,
+                batch.lengths(),
+                ch,
+                &t,
+                Env {
+                    seed: 0,
+                    bank: &self.bank.samples,
+                    aux: &t.aux,
+                    events: &t.events,
+                },
+            ),
+        };
+        Ok(batch.with_data(out))
+    }
+
     /// The operation of every row at every step (identity where a row has fewer steps), and
     /// the FIR taps the records point into.
     fn table(&self, drawn: &Drawn, batch: &Batch) -> Result<Tables> {
@@ -373,6 +462,19 @@ impl Pipeline {
     }
 
     fn table_for(&self, drawn: &Drawn, lengths: &[usize], ch: usize, sr: u32) -> Result<Tables> {
+        self.table_with(drawn, lengths, ch, sr, None)
+    }
+
+    /// [`table_for`](Self::table_for), with every add_short_noises row given `sounds`
+    /// instead of drawing them.
+    fn table_with(
+        &self,
+        drawn: &Drawn,
+        lengths: &[usize],
+        ch: usize,
+        sr: u32,
+        sounds: Option<&[spec::ShortNoiseSound]>,
+    ) -> Result<Tables> {
         if drawn.channels != ch || drawn.rows.len() != lengths.len() {
             return Err(Error::param(
                 "drawn",
@@ -388,6 +490,7 @@ impl Pipeline {
         let mut table = vec![vec![OpRec::identity(); lengths.len()]; steps];
         let mut filters: Vec<Vec<Option<RowFilter>>> = vec![vec![None; lengths.len()]; steps];
         let mut aux = Vec::new();
+        let mut events = Vec::new();
         for (r, ops) in drawn.rows.iter().enumerate() {
             let id = drawn.ids[r / ch];
             for (s, d) in ops.iter().enumerate() {
@@ -448,6 +551,28 @@ impl Pipeline {
                     }
                     filters[s][r] = Some(filter);
                 }
+                if let Leaf::AddShortNoises(sn) = leaf {
+                    let key = RowKey {
+                        id,
+                        batch_id: drawn.ids.first().copied().unwrap_or(0),
+                        channel: (r % ch) as u16,
+                    };
+                    let c = spec::node_counter(d.mode, d.position, &key);
+                    let drawn_sounds;
+                    let list = match sounds {
+                        Some(s) => s,
+                        None => {
+                            drawn_sounds = sn.draw(&c, drawn.seed, lengths[r], sr, &self.bank)?;
+                            &drawn_sounds
+                        }
+                    };
+                    (rec.b, rec.c) = sn.events(list, lengths[r], sr, &self.bank, &mut events)?;
+                    // Rows of one example share their events only at equal lengths.
+                    let e0 = r - r % ch;
+                    if lengths[e0..e0 + ch].iter().any(|&l| l != lengths[r]) {
+                        rec.flags |= flag::OWN_ROW;
+                    }
+                }
                 if let Leaf::AddColorNoise { n_fft, .. } = leaf {
                     // The phases: draws 5, 6, ... of the node's counter for this row.
                     let key = RowKey {
@@ -495,6 +620,7 @@ impl Pipeline {
             ops: table,
             aux,
             filters,
+            events,
         })
     }
 }
@@ -505,6 +631,8 @@ pub(crate) struct Tables {
     pub ops: Vec<Vec<OpRec>>,
     pub aux: Vec<f32>,
     pub filters: Vec<Vec<Option<RowFilter>>>,
+    /// add_short_noises' event records (`spec::short_noises::EVENT_WORDS` words each).
+    pub events: Vec<u32>,
 }
 
 /// The CPU twin of the GPU run: step by step, every example's rows in parallel.
@@ -576,6 +704,12 @@ fn cpu_run_in_place(
                         let rows_used: Vec<&[f32]> =
                             if own { vec![valid[c]] } else { valid.clone() };
                         (stats[c].lo, stats[c].hi) = thresholds(op, &rows_used);
+                    }
+                }
+                for c in 0..channels {
+                    if ops[c].code == super::ops::code::SHORT_NOISES {
+                        stats[c].region_rms =
+                            spec::short_noises::region_rms(ops, &stats, env.events, c);
                     }
                 }
                 for c in 0..channels {

@@ -8,6 +8,9 @@ use super::ops::{code, flag, OpRec, RowFilter};
 use super::rng::Counter;
 use crate::error::{Error, Result};
 
+pub(crate) mod short_noises;
+pub use short_noises::ShortNoiseSound;
+
 /// How a node's random decisions are shared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -134,6 +137,8 @@ pub(crate) enum Leaf {
     },
     /// The IIR filters (see [`FilterLeaf`]).
     Filter(FilterLeaf),
+    /// add_short_noises (see [`short_noises`]).
+    AddShortNoises(Box<short_noises::ShortNoises>),
 }
 
 /// audiomentations' filter transforms. Frequencies are drawn uniformly on the mel scale
@@ -397,6 +402,7 @@ pub(crate) const TRANSFORMS: &[&str] = &[
     "low_shelf_filter",
     "high_shelf_filter",
     "seven_band_parametric_eq",
+    "add_short_noises",
 ];
 
 /// `lo + floor(u (hi - lo + 1))`, Python's `random.randint(lo, hi)` from a uniform `u`
@@ -426,6 +432,8 @@ impl Leaf {
         match *self {
             // The pipeline designs the row's sections from the same uniforms.
             Leaf::Filter(_) => r.code = code::FILTER,
+            // The pipeline draws the row's sounds and fills in its events (b, c).
+            Leaf::AddShortNoises(ref sn) => sn.resolve(&mut r),
             Leaf::ApplyImpulseResponse { ref clips } => {
                 // a: the clip (the pipeline fills in its place and length in the bank).
                 r.code = code::IMPULSE_RESPONSE;
@@ -1264,6 +1272,7 @@ fn parse_leaf(o: &mut Obj<'_>, bank: &mut Bank) -> Result<Leaf> {
         return Ok(Leaf::Filter(f));
     }
     Ok(match o.name {
+        "add_short_noises" => short_noises::parse(o, bank)?,
         "apply_impulse_response" => {
             let keep = o.bool("leave_length_unchanged", true)?;
             o.check(

@@ -13,6 +13,7 @@ use super::shaders::{source, FftMemory, Kernel};
 use super::GpuContext;
 use crate::augment::ops::{code, flag, OpRec, RowFilter};
 use crate::augment::pipeline::Tables;
+use crate::augment::spec::short_noises::{self, EVENT_WORDS};
 use crate::error::{Error, Result};
 
 const WG: usize = 256;
@@ -122,7 +123,14 @@ impl GpuAugment {
                     Kernel::Augment.file(),
                     &source(Kernel::Augment, FftMemory::Workgroup),
                     &layout_entries(&[true, false, true, true, false, true, true, false]),
-                    &["stats_rows", "apply", "select_rows", "color", "convolve"],
+                    &[
+                        "stats_rows",
+                        "apply",
+                        "select_rows",
+                        "color",
+                        "convolve",
+                        "event_rms",
+                    ],
                     &[],
                 );
                 let params =
@@ -250,6 +258,33 @@ impl GpuAugment {
         Ok(())
     }
 
+    /// Refuses add_short_noises event lists past llvmpipe's loop guard (the `event_rms`
+    /// kernel loops over a row's events and, nested, over each region; `apply` over the
+    /// events and, nested, over the example's rows).
+    fn check_events(&self, t: &Tables, channels: usize) -> Result<()> {
+        if !self.ctx.is_llvmpipe() || t.events.is_empty() {
+            return Ok(());
+        }
+        for o in t.ops.iter().flatten().filter(|o| region_events(o)) {
+            let iters: usize = (o.b..o.b + o.c)
+                .map(|e| {
+                    let m = t.events[e as usize * EVENT_WORDS + 1] as usize;
+                    m.div_ceil(WG) + 1
+                })
+                .sum::<usize>()
+                .max(o.c as usize * channels);
+            if iters > LLVMPIPE_LOOP_GUARD {
+                return Err(Error::DeviceLimit {
+                    limit: "llvmpipe loop-iteration guard",
+                    max: LLVMPIPE_LOOP_GUARD as u64,
+                    what: format!("add_short_noises over {} events", o.c),
+                    needed: iters as u64,
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// True for a row this plan convolves with the FFT kernel.
     fn fft_conv(&self, o: &OpRec) -> bool {
         o.code == code::IMPULSE_RESPONSE
@@ -369,6 +404,10 @@ impl GpuAugment {
                 }
                 if step.iter().any(OpRec::needs_select) {
                     pass.set_pipeline(&self.pipelines[2]);
+                    pass.dispatch_workgroups(g.stats.0, g.stats.1, 1);
+                }
+                if step.iter().any(region_events) {
+                    pass.set_pipeline(&self.pipelines[5]);
                     pass.dispatch_workgroups(g.stats.0, g.stats.1, 1);
                 }
                 pass.set_pipeline(&self.pipelines[1]);
@@ -508,11 +547,14 @@ impl GpuAugment {
         let steps = table.len().max(1);
         let rec = std::mem::size_of::<OpRec>() as u64;
         let pbytes = std::mem::size_of::<Params>() as u64;
+        self.check_events(t, channels)?;
+        // add_short_noises' event records follow the lengths, their region sums the stats.
+        let events = t.events.len() / EVENT_WORDS;
         let need = [
             (rows_per * stride * 4) as u64,
-            (rows_per * 4) as u64,
+            ((rows_per + events * EVENT_WORDS) * 4) as u64,
             rec * (rows_per * steps) as u64,
-            (rows_per * 16) as u64,
+            ((rows_per + events) * 16) as u64,
             pbytes * steps as u64,
             std::mem::size_of_val(aux) as u64,
             (rows_per * 4) as u64,
@@ -544,7 +586,11 @@ impl GpuAugment {
             let r1 = (r0 + rows_per).min(rows);
             let nr = r1 - r0;
             let flat: Vec<f32> = crate::augment::batch::flat(data.slice(s![r0..r1, ..]));
-            let lens: Vec<u32> = lengths[r0..r1].iter().map(|&l| l as u32).collect();
+            let lens: Vec<u32> = lengths[r0..r1]
+                .iter()
+                .map(|&l| l as u32)
+                .chain(t.events.iter().copied())
+                .collect();
             let (params, ops, grids) = self.prepare(table, (r0, r1), stride, channels, seed);
             let bytes = (nr * stride * 4) as u64;
             let q = &self.ctx.queue;
@@ -659,12 +705,33 @@ impl GpuAugment {
             return Ok(());
         }
         self.check(stride, channels, table)?;
+        self.check_events(t, channels)?;
         let (params, ops, grids) = self.prepare(table, (0, rows), stride, channels, seed);
         let c = &self.ctx;
         let cur = batch.current;
         let (x, y) = (&batch.data[cur], &batch.data[1 - cur]);
         c.scoped("running the augmentation kernels", || {
             let st = wgpu::BufferUsages::STORAGE;
+            // add_short_noises' event records after the lengths, their sums after the stats.
+            let with_events = (!t.events.is_empty()).then(|| {
+                let lens: Vec<u32> = lengths
+                    .iter()
+                    .map(|&l| l as u32)
+                    .chain(t.events.iter().copied())
+                    .collect();
+                let slots = rows + t.events.len() / EVENT_WORDS;
+                (
+                    c.init_buffer("resident lengths", bytemuck::cast_slice(&lens), st),
+                    c.storage_buffer(
+                        "resident stats",
+                        (slots * 16) as u64,
+                        wgpu::BufferUsages::empty(),
+                    ),
+                )
+            });
+            let (lens_buf, stats_buf) = with_events
+                .as_ref()
+                .map_or((&batch.lens, &batch.stats), |(l, s)| (l, s));
             let ops = c.init_buffer("resident ops", bytemuck::cast_slice(&ops), st);
             let aux = c.init_buffer("resident fir taps", bytemuck::cast_slice(aux), st);
             let steps = c.init_buffer(
@@ -679,9 +746,9 @@ impl GpuAugment {
                         &self.params,
                         x,
                         y,
-                        &batch.lens,
+                        lens_buf,
                         &ops,
-                        &batch.stats,
+                        stats_buf,
                         &self.bank,
                         &aux,
                         &batch.peaks,
@@ -693,9 +760,9 @@ impl GpuAugment {
                         &self.params,
                         y,
                         x,
-                        &batch.lens,
+                        lens_buf,
                         &ops,
-                        &batch.stats,
+                        stats_buf,
                         &self.bank,
                         &aux,
                         &batch.peaks,
@@ -753,6 +820,12 @@ impl GpuAugment {
         })
         .await
     }
+}
+
+/// True for an add_short_noises row whose noise level follows the clean RMS of each
+/// event's region (the `event_rms` pass).
+fn region_events(o: &OpRec) -> bool {
+    o.code == code::SHORT_NOISES && o.d == short_noises::level::REGION
 }
 
 /// The two workgroup grids of a run: apply (one thread per sample), stats (one workgroup
