@@ -254,34 +254,16 @@ pub(crate) fn color_taps(
     out.iter().map(|&v| (v / n_fft as f64) as f32).collect()
 }
 
-/// The full linear convolution of `x` and `h` (length `len x + len h - 1`), by FFT in f64.
+/// The full linear convolution of `x` and `h` (length `len x + len h - 1`), by FFT in f64
+/// ([`crate::cpu::conv::full_convolution`], the GPU convolution's twin), rounded to f32;
+/// NaN throughout when an input is not finite.
 pub(crate) fn convolve_full(x: &[f32], h: &[f32]) -> Vec<f32> {
-    if x.is_empty() || h.is_empty() {
-        return Vec::new();
-    }
-    let out = x.len() + h.len() - 1;
-    let n = out.next_power_of_two();
     let mut planner = realfft::RealFftPlanner::<f64>::new();
-    let (fwd, inv) = (planner.plan_fft_forward(n), planner.plan_fft_inverse(n));
-    let spectrum = |v: &[f32]| {
-        let mut buf = vec![0.0f64; n];
-        for (b, &s) in buf.iter_mut().zip(v) {
-            *b = f64::from(s);
-        }
-        let mut sp = fwd.make_output_vec();
-        fwd.process(&mut buf, &mut sp).map(|_| sp)
-    };
-    let (Ok(mut a), Ok(b)) = (spectrum(x), spectrum(h)) else {
-        return vec![0.0; out];
-    };
-    for (p, q) in a.iter_mut().zip(&b) {
-        *p *= q;
+    match crate::cpu::conv::full_convolution(&mut planner, x, h) {
+        Ok(y) => y.iter().map(|&v| v as f32).collect(),
+        // Only realfft's length checks fail, which its own plans satisfy.
+        Err(_) => vec![f32::NAN; (x.len() + h.len()).saturating_sub(1)],
     }
-    let mut y = vec![0.0f64; n];
-    if inv.process(&mut a, &mut y).is_err() {
-        return vec![0.0; out];
-    }
-    y[..out].iter().map(|&v| (v / n as f64) as f32).collect()
 }
 
 /// White normal `j` of a row's stream, 0 outside `0..n`.

@@ -10,7 +10,8 @@
 //! sets the row's length to `len(x) + len(ir) - 1` (zeros past the input, within the
 //! stride) and the full convolution is what comes out.
 
-// Until the augmentation transforms call the kernel (the lead wires it): remove then.
+// `convolve_rows` is the GPU kernel's twin (its tests); the augmentation pipeline's CPU path
+// calls `full_convolution` row by row.
 #![cfg_attr(not(test), allow(dead_code))]
 
 use ndarray::ArrayViewMut2;
@@ -126,38 +127,8 @@ pub(crate) fn convolve_rows(
             out.push(Some((Vec::new(), 0.0)));
             continue;
         }
-        let h = &irs[i as usize];
-        let full = l + h.len() - 1;
-        let n = full.next_power_of_two();
-        let fwd = planner.plan_fft_forward(n);
-        let inv = planner.plan_fft_inverse(n);
-        let mut a = vec![0.0f64; n];
-        let mut b = vec![0.0f64; n];
-        for (d, s) in a.iter_mut().zip(data.row(r).iter().take(l)) {
-            *d = *s as f64;
-        }
-        for (d, s) in b.iter_mut().zip(h) {
-            *d = *s as f64;
-        }
-        let mut fa = fwd.make_output_vec();
-        let mut fb = fwd.make_output_vec();
-        fwd.process(&mut a, &mut fa).map_err(fft_err)?;
-        fwd.process(&mut b, &mut fb).map_err(fft_err)?;
-        for (x, y) in fa.iter_mut().zip(&fb) {
-            *x *= *y / n as f64;
-        }
-        // realfft wants the imaginary parts of DC and Nyquist at zero; a NaN input makes
-        // them NaN, and the row must come out NaN rather than fail.
-        let poisoned = fa.iter().any(|c| !c.re.is_finite() || !c.im.is_finite());
-        let y = if poisoned {
-            vec![f64::NAN; full]
-        } else {
-            fa[0].im = 0.0;
-            fa[n / 2].im = 0.0;
-            inv.process(&mut fa, &mut a).map_err(fft_err)?;
-            a.truncate(full);
-            a
-        };
+        let x: Vec<f32> = data.row(r).iter().take(l).copied().collect();
+        let y = full_convolution(&mut planner, &x, &irs[i as usize])?;
         let peak = y.iter().fold(0.0f64, |m, v| {
             if v.is_nan() || m.is_nan() {
                 f64::NAN
@@ -197,6 +168,48 @@ pub(crate) fn convolve_rows(
         }
     }
     Ok(())
+}
+
+/// The full linear convolution of `x` and `h` (`len x + len h - 1` samples, empty when
+/// either is), in f64 by one realfft of the next power of two; all NaN when an input holds
+/// a NaN or an infinity (the row comes out NaN rather than failing).
+pub(crate) fn full_convolution(
+    planner: &mut RealFftPlanner<f64>,
+    x: &[f32],
+    h: &[f32],
+) -> Result<Vec<f64>> {
+    if x.is_empty() || h.is_empty() {
+        return Ok(Vec::new());
+    }
+    let full = x.len() + h.len() - 1;
+    let n = full.next_power_of_two();
+    let fwd = planner.plan_fft_forward(n);
+    let inv = planner.plan_fft_inverse(n);
+    let mut a = vec![0.0f64; n];
+    let mut b = vec![0.0f64; n];
+    for (d, s) in a.iter_mut().zip(x) {
+        *d = f64::from(*s);
+    }
+    for (d, s) in b.iter_mut().zip(h) {
+        *d = f64::from(*s);
+    }
+    let mut fa = fwd.make_output_vec();
+    let mut fb = fwd.make_output_vec();
+    fwd.process(&mut a, &mut fa).map_err(fft_err)?;
+    fwd.process(&mut b, &mut fb).map_err(fft_err)?;
+    for (x, y) in fa.iter_mut().zip(&fb) {
+        *x *= *y / n as f64;
+    }
+    // realfft wants the imaginary parts of DC and Nyquist at zero; a NaN input makes
+    // them NaN, and the row must come out NaN rather than fail.
+    if fa.iter().any(|c| !c.re.is_finite() || !c.im.is_finite()) {
+        return Ok(vec![f64::NAN; full]);
+    }
+    fa[0].im = 0.0;
+    fa[n / 2].im = 0.0;
+    inv.process(&mut fa, &mut a).map_err(fft_err)?;
+    a.truncate(full);
+    Ok(a)
 }
 
 fn fft_err(e: impl std::fmt::Display) -> Error {
