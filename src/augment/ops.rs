@@ -130,7 +130,8 @@ pub(crate) struct RowStats {
     /// `hi` is the noise RMS over the example (or row).
     pub lo: f32,
     pub hi: f32,
-    /// add_color_noise: the row's filtered noise; apply_impulse_response: the row convolved
+    /// add_color_noise: the row's filtered noise; add_gaussian_snr: the row's white noise;
+    /// apply_impulse_response: the row convolved
     /// (full length: the peak counts the tail).
     pub colored: Vec<f32>,
     /// add_short_noises ("relative"): per event, the row's sum of squares over the event's
@@ -327,9 +328,11 @@ pub(crate) fn row_stats(op: &OpRec, row: &[f32], env: Env<'_>) -> RowStats {
         ..Default::default()
     };
     if op.code == code::SNR {
-        sample_normals(seed, op.id(), op.word2, row.len(), |_, z| {
-            st.noise_sumsq += f64::from(z) * f64::from(z)
-        });
+        // The noise is kept for the apply step (drawn once, not twice).
+        let mut noise = vec![0.0f32; row.len()];
+        sample_normals(seed, op.id(), op.word2, row.len(), |i, z| noise[i] = z);
+        st.noise_sumsq = noise.iter().map(|&z| f64::from(z) * f64::from(z)).sum();
+        st.colored = noise;
     }
     if op.code == code::COLOR_NOISE {
         st.colored = color_noise(op, env.aux, row.len(), seed);
@@ -516,9 +519,9 @@ pub(crate) fn apply_row(
         }
         code::SNR => {
             let scale = snr_scale(rms, op.x, own.noise_sumsq, n);
-            sample_normals(seed, op.id(), op.word2, n, |i, z| {
-                dst[i] = src[i] + scale * z
-            });
+            for ((d, &s), &z) in dst.iter_mut().zip(src).zip(&own.colored) {
+                *d = s + scale * z;
+            }
         }
         code::COLOR_NOISE => {
             // audiomentations: unit-RMS noise (over the example) times the clean RMS /
