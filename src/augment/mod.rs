@@ -200,6 +200,7 @@ pub(crate) mod ops;
 pub mod pipeline;
 pub mod rng;
 pub(crate) mod spec;
+pub(crate) mod stretch;
 pub mod specaugment;
 
 pub use batch::Batch;
