@@ -26,6 +26,9 @@ pub(crate) mod code {
     /// An IIR filter: the apply kernel copies the row through, then the IIR kernels filter
     /// it in place with the row's sections (`cpu::iir`, `gpu::iir`).
     pub const FILTER: u32 = 17;
+    /// time_stretch / pitch_shift: the apply kernel copies the row through, then the phase
+    /// vocoder (`augment::stretch`, `gpu::stretch`) replaces it.
+    pub const STRETCH: u32 = 19;
 }
 
 /// A row's filter at one step.
@@ -38,6 +41,8 @@ pub(crate) enum RowFilter {
     },
     /// Centred FIR taps (the band filters' `fir_taps` option).
     Fir { taps: Vec<f64> },
+    /// time_stretch / pitch_shift by the phase vocoder (`super::stretch`).
+    Stretch(super::stretch::Stretch),
 }
 
 /// Flag bits of [`OpRec::flags`].

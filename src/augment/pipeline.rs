@@ -448,6 +448,9 @@ impl Pipeline {
                     }
                     filters[s][r] = Some(filter);
                 }
+                if let Some(st) = leaf.stretch(&d.u, sr) {
+                    filters[s][r] = Some(RowFilter::Stretch(st));
+                }
                 if let Leaf::AddColorNoise { n_fft, .. } = leaf {
                     // The phases: draws 5, 6, ... of the node's counter for this row.
                     let key = RowKey {
@@ -596,6 +599,9 @@ fn cpu_run_in_place(
                         }
                         Some(RowFilter::Fir { taps }) => {
                             crate::cpu::iir::fir_row(taps, &mut d[..lens[c]])
+                        }
+                        Some(RowFilter::Stretch(st)) => {
+                            super::stretch::stretch_row(&mut d[..lens[c]], st)
                         }
                         None => {}
                     }

@@ -10,6 +10,7 @@ pub(crate) mod kernel;
 pub(crate) mod profile;
 pub(crate) mod shaders;
 pub(crate) mod spectral;
+pub(crate) mod stretch;
 pub(crate) mod stft;
 
 use crate::error::{Error, Result};
