@@ -200,8 +200,8 @@ pub(crate) mod ops;
 pub mod pipeline;
 pub mod rng;
 pub(crate) mod spec;
-pub(crate) mod stretch;
 pub mod specaugment;
+pub(crate) mod stretch;
 
 pub use batch::Batch;
 pub use pipeline::{DeviceBatch, Drawn, Pipeline};

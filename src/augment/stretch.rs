@@ -254,7 +254,13 @@ pub(crate) fn resample(x: &[f64], r: &Resample) -> Vec<f64> {
     };
     let nwin = win.len();
     let delta: Vec<f64> = (0..nwin)
-        .map(|k| if k + 1 < nwin { win[k + 1] - win[k] } else { 0.0 })
+        .map(|k| {
+            if k + 1 < nwin {
+                win[k + 1] - win[k]
+            } else {
+                0.0
+            }
+        })
         .collect();
     let num_table = KAISER_PRECISION as f64;
     let step = r.index_step.max(1);
@@ -341,7 +347,11 @@ mod tests {
         assert_eq!(t.len(), KAISER_ZEROS * KAISER_PRECISION + 1);
         for (i, w) in want.iter().enumerate() {
             // 8 significant digits in the dump: half a unit of the 8th is at most 5e-8 relative.
-            assert!((t[i * 4096] - w).abs() <= 5.1e-8 * w.abs() + 1e-15, "{i}: {} vs {w}", t[i * 4096]);
+            assert!(
+                (t[i * 4096] - w).abs() <= 5.1e-8 * w.abs() + 1e-15,
+                "{i}: {} vs {w}",
+                t[i * 4096]
+            );
         }
     }
 

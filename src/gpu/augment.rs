@@ -8,9 +8,9 @@ use ndarray::{s, Array2, ArrayView2};
 
 use super::conv::{ConvBank, GpuConv};
 use super::iir::GpuIir;
-use super::stretch::GpuStretch;
 use super::kernel::{grid, grown, layout_entries};
 use super::shaders::{source, FftMemory, Kernel};
+use super::stretch::GpuStretch;
 use super::GpuContext;
 use crate::augment::ops::{code, flag, OpRec, RowFilter};
 use crate::augment::pipeline::Tables;

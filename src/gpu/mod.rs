@@ -10,8 +10,8 @@ pub(crate) mod kernel;
 pub(crate) mod profile;
 pub(crate) mod shaders;
 pub(crate) mod spectral;
-pub(crate) mod stretch;
 pub(crate) mod stft;
+pub(crate) mod stretch;
 
 use crate::error::{Error, Result};
 
