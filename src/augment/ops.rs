@@ -30,6 +30,9 @@ pub(crate) mod code {
     /// (`b` first event, `c` count, `d` level, `x` signal gain in dB; see
     /// `spec::short_noises`).
     pub const SHORT_NOISES: u32 = 20;
+    /// time_stretch / pitch_shift: the apply kernel copies the row through, then the phase
+    /// vocoder (`augment::stretch`, `gpu::stretch`) replaces it.
+    pub const STRETCH: u32 = 19;
 }
 
 /// A row's filter at one step.
@@ -42,6 +45,8 @@ pub(crate) enum RowFilter {
     },
     /// Centred FIR taps (the band filters' `fir_taps` option).
     Fir { taps: Vec<f64> },
+    /// time_stretch / pitch_shift by the phase vocoder (`super::stretch`).
+    Stretch(super::stretch::Stretch),
 }
 
 /// Flag bits of [`OpRec::flags`].

@@ -573,6 +573,9 @@ impl Pipeline {
                         rec.flags |= flag::OWN_ROW;
                     }
                 }
+                if let Some(st) = leaf.stretch(&d.u, sr) {
+                    filters[s][r] = Some(RowFilter::Stretch(st));
+                }
                 if let Leaf::AddColorNoise { n_fft, .. } = leaf {
                     // The phases: draws 5, 6, ... of the node's counter for this row.
                     let key = RowKey {
@@ -730,6 +733,9 @@ fn cpu_run_in_place(
                         }
                         Some(RowFilter::Fir { taps }) => {
                             crate::cpu::iir::fir_row(taps, &mut d[..lens[c]])
+                        }
+                        Some(RowFilter::Stretch(st)) => {
+                            super::stretch::stretch_row(&mut d[..lens[c]], st)
                         }
                         None => {}
                     }

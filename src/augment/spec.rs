@@ -139,6 +139,16 @@ pub(crate) enum Leaf {
     Filter(FilterLeaf),
     /// add_short_noises (see [`short_noises`]).
     AddShortNoises(Box<short_noises::ShortNoises>),
+    /// `time_stretch` (rate drawn uniformly) and `pitch_shift` (semitones drawn uniformly):
+    /// the phase vocoder of `super::stretch`.
+    TimeStretch {
+        min_rate: f64,
+        max_rate: f64,
+    },
+    PitchShift {
+        min_semitones: f64,
+        max_semitones: f64,
+    },
 }
 
 /// audiomentations' filter transforms. Frequencies are drawn uniformly on the mel scale
@@ -403,6 +413,8 @@ pub(crate) const TRANSFORMS: &[&str] = &[
     "high_shelf_filter",
     "seven_band_parametric_eq",
     "add_short_noises",
+    "time_stretch",
+    "pitch_shift",
 ];
 
 /// `lo + floor(u (hi - lo + 1))`, Python's `random.randint(lo, hi)` from a uniform `u`
@@ -425,6 +437,24 @@ fn db_to_ratio(db: f64) -> f64 {
 }
 
 impl Leaf {
+    /// The stretch of a `time_stretch` or `pitch_shift` row from its draws (None for others).
+    pub fn stretch(&self, u: &[f64; 4], sr: u32) -> Option<super::stretch::Stretch> {
+        match *self {
+            Leaf::TimeStretch { min_rate, max_rate } => Some(super::stretch::Stretch {
+                rate: uniform(min_rate, max_rate, u[0]),
+                pitch_sr: None,
+            }),
+            Leaf::PitchShift {
+                min_semitones,
+                max_semitones,
+            } => Some(super::stretch::Stretch {
+                rate: 2f64.powf(-uniform(min_semitones, max_semitones, u[0]) / 12.0),
+                pitch_sr: Some(sr),
+            }),
+            _ => None,
+        }
+    }
+
     /// Resolves drawn uniforms `u` into one row's operation for a row of `n` samples.
     pub fn resolve(&self, u: &[f64; 4], n: usize, sr: u32) -> OpRec {
         let ni = n as i64;
@@ -434,6 +464,11 @@ impl Leaf {
             Leaf::Filter(_) => r.code = code::FILTER,
             // The pipeline draws the row's sounds and fills in its events (b, c).
             Leaf::AddShortNoises(ref sn) => sn.resolve(&mut r),
+            // The pipeline gives the row its stretch (rate in f64) from the same uniform.
+            Leaf::TimeStretch { .. } | Leaf::PitchShift { .. } => {
+                r.code = code::STRETCH;
+                r.x = self.stretch(u, sr).map_or(1.0, |s| s.rate as f32);
+            }
             Leaf::ApplyImpulseResponse { ref clips } => {
                 // a: the clip (the pipeline fills in its place and length in the bank).
                 r.code = code::IMPULSE_RESPONSE;
@@ -1267,12 +1302,49 @@ fn parse_filter(o: &mut Obj<'_>) -> Result<Option<FilterLeaf>> {
     }))
 }
 
+/// `time_stretch` and `pitch_shift`, validated as audiomentations does.
+fn parse_stretch(o: &mut Obj<'_>) -> Result<Leaf> {
+    let leaf = if o.name == "time_stretch" {
+        let (min_rate, max_rate) = o.range("min_rate", "max_rate", (0.8, 1.25))?;
+        o.check(min_rate >= 0.1, "min_rate", "must be >= 0.1")?;
+        o.check(max_rate <= 10.0, "max_rate", "must be <= 10")?;
+        let keep = o.bool("leave_length_unchanged", true)?;
+        o.check(
+            keep,
+            "leave_length_unchanged",
+            "must be true (a batch keeps its lengths: the stretched row is cut or zero-padded to its length)",
+        )?;
+        Leaf::TimeStretch { min_rate, max_rate }
+    } else {
+        let (min_semitones, max_semitones) =
+            o.range("min_semitones", "max_semitones", (-4.0, 4.0))?;
+        o.check(min_semitones >= -24.0, "min_semitones", "must be >= -24")?;
+        o.check(max_semitones <= 24.0, "max_semitones", "must be <= 24")?;
+        Leaf::PitchShift {
+            min_semitones,
+            max_semitones,
+        }
+    };
+    let method = o.choice(
+        "method",
+        &["librosa_phase_vocoder", "signalsmith_stretch"],
+        0,
+    )?;
+    o.check(
+        method == 0,
+        "method",
+        "\"signalsmith_stretch\" is not implemented in wavegpu: use \"librosa_phase_vocoder\" (the default here)",
+    )?;
+    Ok(leaf)
+}
+
 fn parse_leaf(o: &mut Obj<'_>, bank: &mut Bank) -> Result<Leaf> {
     if let Some(f) = parse_filter(o)? {
         return Ok(Leaf::Filter(f));
     }
     Ok(match o.name {
         "add_short_noises" => short_noises::parse(o, bank)?,
+        "time_stretch" | "pitch_shift" => parse_stretch(o)?,
         "apply_impulse_response" => {
             let keep = o.bool("leave_length_unchanged", true)?;
             o.check(

@@ -10,6 +10,7 @@ use super::conv::{ConvBank, GpuConv};
 use super::iir::GpuIir;
 use super::kernel::{grid, grown, layout_entries};
 use super::shaders::{source, FftMemory, Kernel};
+use super::stretch::GpuStretch;
 use super::GpuContext;
 use crate::augment::ops::{code, flag, OpRec, RowFilter};
 use crate::augment::pipeline::Tables;
@@ -72,6 +73,8 @@ pub(crate) struct GpuAugment {
     /// pipeline's responses transformed once, and each response's bank index by its start in
     /// the noise bank.
     conv: Option<(GpuConv, ConvBank, HashMap<u32, u32>)>,
+    /// The phase vocoder of time_stretch / pitch_shift, built on first use.
+    stretch: std::sync::OnceLock<GpuStretch>,
 }
 
 /// Impulse responses of at least this many taps are convolved by the FFT kernel
@@ -151,6 +154,7 @@ impl GpuAugment {
             params,
             bank,
             buffers: Mutex::new(None),
+            stretch: std::sync::OnceLock::new(),
         })
     }
 
@@ -517,6 +521,23 @@ impl GpuAugment {
                 })
                 .collect();
             self.iir.encode_fir(enc, dst, &lbuf, rows, stride, &taps)?;
+        }
+        let stretched: Vec<_> = filters
+            .iter()
+            .zip(lengths)
+            .enumerate()
+            .filter_map(|(r, (f, &l))| match f {
+                Some(RowFilter::Stretch(s)) => Some((r, l, *s)),
+                _ => None,
+            })
+            .collect();
+        if !stretched.is_empty() {
+            if self.stretch.get().is_none() {
+                let _ = self.stretch.set(GpuStretch::new(self.ctx.clone())?);
+            }
+            if let Some(g) = self.stretch.get() {
+                g.encode(enc, dst, stride, &stretched)?;
+            }
         }
         Ok(())
     }

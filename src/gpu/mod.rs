@@ -11,6 +11,7 @@ pub(crate) mod profile;
 pub(crate) mod shaders;
 pub(crate) mod spectral;
 pub(crate) mod stft;
+pub(crate) mod stretch;
 
 use crate::error::{Error, Result};
 

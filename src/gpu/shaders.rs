@@ -6,6 +6,8 @@ const FFT_WORKGROUP: &str = include_str!("../../shaders/common/fft_workgroup.wgs
 const FFT_GLOBAL: &str = include_str!("../../shaders/common/fft_global.wgsl");
 const POWER_WORKGROUP: &str = include_str!("../../shaders/common/power_workgroup.wgsl");
 const POWER_GLOBAL: &str = include_str!("../../shaders/common/power_global.wgsl");
+/// The radix-2 workgroup FFT of the convolution and phase-vocoder kernels.
+const FFT_2048: &str = include_str!("../../shaders/common/fft2048.wgsl");
 
 /// Where a kernel's FFT works: workgroup memory (fast; n_fft bounded by the device's
 /// workgroup storage), or a storage-buffer scratch (any n_fft the buffers allow).
@@ -43,7 +45,11 @@ pub(crate) fn source(kernel: Kernel, mem: FftMemory) -> String {
         // IIR filters (Butterworth sections, biquads) as a block-state recursion.
         Kernel::Iir => return include_str!("../../shaders/iir.wgsl").to_string(),
         // FFT convolution of waveforms with impulse responses.
-        Kernel::Conv => return include_str!("../../shaders/conv.wgsl").to_string(),
+        Kernel::Conv => return format!("{}\n{FFT_2048}", include_str!("../../shaders/conv.wgsl")),
+        // The phase vocoder (time_stretch, pitch_shift) on the same FFT.
+        Kernel::Stretch => {
+            return format!("{}\n{FFT_2048}", include_str!("../../shaders/stretch.wgsl"))
+        }
         // The CQT projects the STFT kernel's spectrum: stft.wgsl first, as for Spectral.
         Kernel::Cqt => {
             return format!(
@@ -78,11 +84,13 @@ pub(crate) enum Kernel {
     Iir,
     /// FFT convolution of waveforms (impulse responses).
     Conv,
+    /// The phase vocoder and resampler of time_stretch / pitch_shift.
+    Stretch,
 }
 
 impl Kernel {
     #[cfg(test)]
-    pub const ALL: [Kernel; 9] = [
+    pub const ALL: [Kernel; 10] = [
         Kernel::Stft,
         Kernel::Istft,
         Kernel::Features,
@@ -92,6 +100,7 @@ impl Kernel {
         Kernel::Augment,
         Kernel::Iir,
         Kernel::Conv,
+        Kernel::Stretch,
     ];
 
     /// The file under `shaders/` this kernel comes from.
@@ -106,6 +115,7 @@ impl Kernel {
             Kernel::Augment => "augment.wgsl",
             Kernel::Iir => "iir.wgsl",
             Kernel::Conv => "conv.wgsl",
+            Kernel::Stretch => "stretch.wgsl",
         }
     }
 }
@@ -216,7 +226,8 @@ mod tests {
                     "fft_global.wgsl",
                     "power_workgroup.wgsl",
                     "power_global.wgsl",
-                    "philox.wgsl"
+                    "philox.wgsl",
+                    "fft2048.wgsl"
                 ]
                 .contains(&name.as_str()),
                 "shaders/common/{name} is not composed into any validated kernel"

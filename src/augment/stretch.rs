@@ -1,0 +1,404 @@
+//! `time_stretch` and `pitch_shift` by librosa's phase vocoder: the per-row plan (frames, time
+//! steps, lengths) both paths share, resampy's `kaiser_best` table, and the CPU twin (f64) of
+//! `gpu::stretch`.
+//!
+//! For a row of `n` valid samples and a rate `r` (pitch_shift: `r = 2^(-semitones / 12)`), as
+//! `librosa.effects.time_stretch` (0.11) does it:
+//! 1. STFT, `n_fft` 2048, hop 512, periodic Hann, centred with zero padding: `T = 1 + n / 512`
+//!    frames;
+//! 2. `phase_vocoder`: output frame `t` of `ceil(T / r)` sits at `s = t r` (f64, as
+//!    `np.arange`): magnitude interpolated between frames `floor(s)` and `floor(s) + 1` (zero
+//!    past the end), phase accumulated from frame 0's by the phase differences of those
+//!    frames (the principal-argument step of librosa changes the phase by multiples of 2 pi
+//!    only);
+//! 3. iSTFT with `length = round(n / r)` (Python's rounding), the window-sum-square
+//!    normalisation where it is not zero.
+//!
+//! time_stretch keeps the first `min(n, round(n / r))` samples and zeros after them
+//! (audiomentations' `leave_length_unchanged`). pitch_shift resamples the stretched signal from
+//! `sr / r` to `sr` with resampy's algorithm and its `kaiser_best` filter (what
+//! `librosa.resample(res_type="kaiser_best")` runs) and keeps the first `n` samples.
+
+use realfft::RealFftPlanner;
+
+/// FFT length, hop and bins of the vocoder's STFT (librosa's defaults).
+pub(crate) const N_FFT: usize = 2048;
+pub(crate) const HOP: usize = 512;
+pub(crate) const BINS: usize = N_FFT / 2 + 1;
+
+/// One row's stretch at one step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Stretch {
+    /// The time-stretch rate (> 1 shortens).
+    pub rate: f64,
+    /// pitch_shift: the batch's sample rate (the stretched row is resampled from `sr / rate`
+    /// to `sr`); `None` for time_stretch.
+    pub pitch_sr: Option<u32>,
+}
+
+/// resampy's `kaiser_best`: zero crossings, table entries per crossing, the Kaiser window's
+/// beta and the rolloff (rebuilds resampy's precomputed table within 4e-15, see
+/// tests/data/make_stretch_dumps.py).
+pub(crate) const KAISER_ZEROS: usize = 50;
+pub(crate) const KAISER_PRECISION: usize = 8192;
+const KAISER_BETA: f64 = 12.984585247046379;
+const KAISER_ROLLOFF: f64 = 0.9173473712608761;
+
+/// The modified Bessel function I0 (power series; converges fast for the arguments here).
+fn bessel_i0(x: f64) -> f64 {
+    let q = x * x / 4.0;
+    let (mut term, mut sum) = (1.0f64, 1.0f64);
+    for k in 1..200 {
+        term *= q / (k * k) as f64;
+        sum += term;
+        if term < sum * 1e-17 {
+            break;
+        }
+    }
+    sum
+}
+
+/// resampy's kaiser_best half window (`KAISER_ZEROS * KAISER_PRECISION + 1` values), built
+/// once.
+pub(crate) fn kaiser_best() -> &'static [f64] {
+    static TABLE: std::sync::OnceLock<Vec<f64>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let n = KAISER_ZEROS * KAISER_PRECISION;
+        let i0b = bessel_i0(KAISER_BETA);
+        (0..=n)
+            .map(|k| {
+                let x = KAISER_ROLLOFF * (k as f64 * (KAISER_ZEROS as f64 / n as f64));
+                let sinc = if x == 0.0 {
+                    1.0
+                } else {
+                    let px = std::f64::consts::PI * x;
+                    px.sin() / px
+                };
+                let r = k as f64 / n as f64;
+                let taper = bessel_i0(KAISER_BETA * (1.0 - r * r).max(0.0).sqrt()) / i0b;
+                taper * KAISER_ROLLOFF * sinc
+            })
+            .collect()
+    })
+}
+
+/// The resampling of a pitch-shifted row (resampy's parameters for `sr / rate -> sr`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Resample {
+    /// `sr_new / sr_orig` and its inverse (the input time per output sample).
+    pub ratio: f64,
+    pub increment: f64,
+    /// `min(1, ratio)` and the table stride `int(scale * precision)`.
+    pub scale: f64,
+    pub index_step: usize,
+    /// Output samples resampy produces: `int(len * ratio)`.
+    pub out_len: usize,
+}
+
+/// Everything about one row's stretch that depends only on its length and parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct RowPlan {
+    /// Valid samples in and STFT frames `1 + n / HOP`.
+    pub n: usize,
+    pub frames: usize,
+    /// Per output frame of the vocoder: the left input frame and the interpolation weight.
+    pub steps: Vec<(u32, f64)>,
+    /// Samples of the iSTFT output and the frames it sums.
+    pub stretched: usize,
+    pub synth_frames: usize,
+    pub resample: Option<Resample>,
+    /// Leading samples of the row's result that are not zero padding.
+    pub out_valid: usize,
+}
+
+impl RowPlan {
+    /// The plan of a row of `n` samples (`n > 0`).
+    pub fn new(n: usize, s: &Stretch) -> RowPlan {
+        let frames = 1 + n / HOP;
+        let t_out = (frames as f64 / s.rate).ceil() as usize;
+        let steps = (0..t_out)
+            .map(|t| {
+                let st = t as f64 * s.rate;
+                let left = st.floor();
+                (left as u32, st - left)
+            })
+            .collect();
+        let len = (n as f64 / s.rate).round_ties_even() as usize;
+        // librosa's istft takes length = 0 as no length: every frame, centre trimmed.
+        let (stretched, synth_frames) = if len == 0 {
+            (HOP * (t_out - 1), t_out)
+        } else {
+            (len, t_out.min((len + N_FFT).div_ceil(HOP)))
+        };
+        let resample = s.pitch_sr.map(|sr| {
+            let orig = f64::from(sr) / s.rate;
+            let ratio = f64::from(sr) / orig;
+            let scale = ratio.min(1.0);
+            Resample {
+                ratio,
+                increment: 1.0 / ratio,
+                scale,
+                index_step: (scale * KAISER_PRECISION as f64) as usize,
+                out_len: (stretched as f64 * ratio) as usize,
+            }
+        });
+        let out_valid = match &resample {
+            // resampy refuses to produce nothing; librosa raises there: zeros here.
+            Some(r) => r.out_len.min(n),
+            None => stretched.min(n),
+        };
+        RowPlan {
+            n,
+            frames,
+            steps,
+            stretched,
+            synth_frames,
+            resample,
+            out_valid,
+        }
+    }
+}
+
+/// The periodic Hann window of the vocoder's STFT.
+pub(crate) fn window() -> Vec<f64> {
+    (0..N_FFT)
+        .map(|k| 0.5 - 0.5 * (2.0 * std::f64::consts::PI * k as f64 / N_FFT as f64).cos())
+        .collect()
+}
+
+/// librosa's `time_stretch` of `x` by the plan (f64 throughout): `plan.stretched` samples.
+pub(crate) fn time_stretch(x: &[f32], plan: &RowPlan) -> Vec<f64> {
+    use num_complex::Complex64;
+    let w = window();
+    let mut planner = RealFftPlanner::<f64>::new();
+    let (fwd, inv) = (
+        planner.plan_fft_forward(N_FFT),
+        planner.plan_fft_inverse(N_FFT),
+    );
+    // STFT, centred, zero padding.
+    let mut buf = vec![0.0f64; N_FFT];
+    let mut spec: Vec<Vec<Complex64>> = Vec::with_capacity(plan.frames);
+    for f in 0..plan.frames {
+        for (j, b) in buf.iter_mut().enumerate() {
+            let i = (f * HOP + j) as i64 - (N_FFT / 2) as i64;
+            *b = if i >= 0 && (i as usize) < x.len() {
+                f64::from(x[i as usize]) * w[j]
+            } else {
+                0.0
+            };
+        }
+        let mut out = fwd.make_output_vec();
+        // Lengths are fixed: the transform cannot fail.
+        let _ = fwd.process(&mut buf, &mut out);
+        spec.push(out);
+    }
+    // The phase vocoder, as librosa's loop.
+    let zero = vec![Complex64::new(0.0, 0.0); BINS];
+    let col = |k: usize| spec.get(k).unwrap_or(&zero);
+    let phi: Vec<f64> = (0..BINS)
+        .map(|k| HOP as f64 * 2.0 * std::f64::consts::PI * k as f64 / N_FFT as f64)
+        .collect();
+    let mut acc: Vec<f64> = col(0).iter().map(|c| c.arg()).collect();
+    let mut out: Vec<Vec<Complex64>> = Vec::with_capacity(plan.synth_frames);
+    for (t, &(left, alpha)) in plan.steps.iter().enumerate() {
+        let (a, b) = (col(left as usize), col(left as usize + 1));
+        if t < plan.synth_frames {
+            out.push(
+                (0..BINS)
+                    .map(|k| {
+                        let mag = (1.0 - alpha) * a[k].norm() + alpha * b[k].norm();
+                        Complex64::from_polar(mag, acc[k])
+                    })
+                    .collect(),
+            );
+        }
+        for k in 0..BINS {
+            let mut d = b[k].arg() - a[k].arg() - phi[k];
+            d -= 2.0 * std::f64::consts::PI * (d / (2.0 * std::f64::consts::PI)).round_ties_even();
+            acc[k] += phi[k] + d;
+        }
+    }
+    // iSTFT: overlap-add of windowed frames, divided by the window's sum of squares.
+    let total = N_FFT + HOP * (plan.synth_frames - 1);
+    let mut y = vec![0.0f64; total];
+    let mut wss = vec![0.0f64; total];
+    for (t, s) in out.iter_mut().enumerate() {
+        // numpy's irfft ignores the imaginary parts of the DC and Nyquist bins.
+        s[0].im = 0.0;
+        s[BINS - 1].im = 0.0;
+        let _ = inv.process(s, &mut buf);
+        for j in 0..N_FFT {
+            y[t * HOP + j] += buf[j] / N_FFT as f64 * w[j];
+            wss[t * HOP + j] += w[j] * w[j];
+        }
+    }
+    (0..plan.stretched)
+        .map(|i| {
+            let j = i + N_FFT / 2;
+            match (y.get(j), wss.get(j)) {
+                (Some(&v), Some(&d)) if d > f64::MIN_POSITIVE => v / d,
+                (Some(&v), _) => v,
+                _ => 0.0,
+            }
+        })
+        .collect()
+}
+
+/// resampy's resampler (`resample_f`, kaiser_best) of `x`: `r.out_len` samples.
+pub(crate) fn resample(x: &[f64], r: &Resample) -> Vec<f64> {
+    let table = kaiser_best();
+    let win: Vec<f64> = if r.ratio < 1.0 {
+        table.iter().map(|v| r.ratio * v).collect()
+    } else {
+        table.to_vec()
+    };
+    let nwin = win.len();
+    let delta: Vec<f64> = (0..nwin)
+        .map(|k| {
+            if k + 1 < nwin {
+                win[k + 1] - win[k]
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let num_table = KAISER_PRECISION as f64;
+    let step = r.index_step.max(1);
+    (0..r.out_len)
+        .map(|t| {
+            let time = t as f64 * r.increment;
+            let n = time as usize;
+            let mut frac = r.scale * (time - n as f64);
+            let mut y = 0.0;
+            let index_frac = frac * num_table;
+            let offset = index_frac as usize;
+            let eta = index_frac - offset as f64;
+            let i_max = (n + 1).min(nwin.saturating_sub(offset) / step);
+            for i in 0..i_max {
+                let k = offset + i * step;
+                y += (win[k] + eta * delta[k]) * x[n - i];
+            }
+            frac = r.scale - frac;
+            let index_frac = frac * num_table;
+            let offset = index_frac as usize;
+            let eta = index_frac - offset as f64;
+            let k_max = x
+                .len()
+                .saturating_sub(n + 1)
+                .min(nwin.saturating_sub(offset) / step);
+            for k in 0..k_max {
+                let j = offset + k * step;
+                y += (win[j] + eta * delta[j]) * x[n + k + 1];
+            }
+            y
+        })
+        .collect()
+}
+
+/// The CPU twin of `gpu::stretch`: stretches (and for pitch_shift resamples) `row`'s valid
+/// samples in place; the row keeps its length (zeros where the result is shorter).
+pub(crate) fn stretch_row(row: &mut [f32], s: &Stretch) {
+    if row.is_empty() {
+        return;
+    }
+    let plan = RowPlan::new(row.len(), s);
+    let y = time_stretch(row, &plan);
+    let y = match &plan.resample {
+        Some(r) if r.out_len > 0 => resample(&y, r),
+        Some(_) => Vec::new(),
+        None => y,
+    };
+    for (i, v) in row.iter_mut().enumerate() {
+        *v = if i < plan.out_valid { y[i] as f32 } else { 0.0 };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The vocoder and the resampler against librosa / resampy in float64
+    //! (tests/data/stretch_cases.json, made by tests/data/make_stretch_dumps.py).
+    use super::*;
+
+    fn cases() -> serde_json::Value {
+        let p = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/stretch_cases.json");
+        serde_json::from_str(&std::fs::read_to_string(p).expect("dump")).expect("json")
+    }
+
+    fn nums(v: &serde_json::Value) -> Vec<f64> {
+        v.as_array()
+            .expect("list")
+            .iter()
+            .map(|x| x.as_f64().expect("number"))
+            .collect()
+    }
+
+    fn rel(a: &[f64], b: &[f64]) -> f64 {
+        assert_eq!(a.len(), b.len());
+        let d: f64 = a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum();
+        let r: f64 = b.iter().map(|y| y * y).sum();
+        (d / r).sqrt()
+    }
+
+    #[test]
+    fn kaiser_table_matches_resampy() {
+        let v = cases();
+        let want = nums(&v["kaiser_best"]["every_4096"]);
+        let t = kaiser_best();
+        assert_eq!(t.len(), KAISER_ZEROS * KAISER_PRECISION + 1);
+        for (i, w) in want.iter().enumerate() {
+            // 8 significant digits in the dump: half a unit of the 8th is at most 5e-8 relative.
+            assert!(
+                (t[i * 4096] - w).abs() <= 5.1e-8 * w.abs() + 1e-15,
+                "{i}: {} vs {w}",
+                t[i * 4096]
+            );
+        }
+    }
+
+    #[test]
+    fn time_stretch_matches_librosa_f64() {
+        let v = cases();
+        let signals: Vec<Vec<f64>> = v["signals"].as_array().unwrap().iter().map(nums).collect();
+        let mut worst = 0.0f64;
+        for c in v["time_stretch"].as_array().unwrap() {
+            let x: Vec<f32> = signals[c["signal"].as_u64().unwrap() as usize]
+                .iter()
+                .map(|&s| s as f32)
+                .collect();
+            let s = Stretch {
+                rate: c["rate"].as_f64().unwrap(),
+                pitch_sr: None,
+            };
+            let plan = RowPlan::new(x.len(), &s);
+            let y = time_stretch(&x, &plan);
+            let e = rel(&y, &nums(&c["output"]));
+            worst = worst.max(e);
+        }
+        // The dump keeps 8 significant digits.
+        assert!(worst <= 1e-7, "relative error {worst:e}");
+    }
+
+    #[test]
+    fn pitch_shift_matches_librosa_kaiser_best() {
+        let v = cases();
+        let sr = v["sample_rate"].as_u64().unwrap() as u32;
+        let signals: Vec<Vec<f64>> = v["signals"].as_array().unwrap().iter().map(nums).collect();
+        let mut worst = 0.0f64;
+        for c in v["pitch_shift"].as_array().unwrap() {
+            let mut x: Vec<f32> = signals[c["signal"].as_u64().unwrap() as usize]
+                .iter()
+                .map(|&s| s as f32)
+                .collect();
+            let steps = c["n_steps"].as_f64().unwrap();
+            let s = Stretch {
+                rate: 2f64.powf(-steps / 12.0),
+                pitch_sr: Some(sr),
+            };
+            stretch_row(&mut x, &s);
+            let y: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
+            worst = worst.max(rel(&y, &nums(&c["output"])));
+        }
+        // f32 output: 6e-8 relative rounding.
+        assert!(worst <= 2e-7, "relative error {worst:e}");
+    }
+}
