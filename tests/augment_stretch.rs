@@ -186,11 +186,92 @@ fn gpu_matches_cpu() {
     assert!(worst <= 1e-5, "{worst}");
 }
 
+/// Chained stretches. The phase vocoder is ill-conditioned where a bin's magnitude passes
+/// near zero: its phase there is the angle of rounding noise, and the accumulated phase
+/// carries it to every later frame. After a first pitch shift has band-limited a row, the CPU
+/// twin itself (in f64) moves by ~1e-3 when its input moves by 1e-7 (an f32 rounding), so a
+/// GPU computing in f32 cannot be held to 1e-5 after the first stretch. Rows with one stretch
+/// must match within 1e-5. A row stretched twice or more may differ by more only where the
+/// CPU twin is itself that sensitive (its output moves by more than 1e-5 when its input moves
+/// by 3e-6, the GPU's error after one stretch, in one of three random directions), and then
+/// by at most 1% relative RMS (a wrong rate or a misplaced frame would be of order 1).
 #[test]
-#[ignore = "known issue: a row stretched twice (pitch_shift after pitch_shift) drifted to 1.5e-3 from the CPU twin along the row (seed 2, example 3, channel 1); one stretch per row stays within 5e-6"]
-fn chained_stretches_gpu_matches_cpu() {
-    let worst = gpu_vs_cpu(&mixed_spec());
-    assert!(worst <= 1e-5, "{worst}");
+fn chained_stretches_gpu_matches_cpu_within_the_vocoders_conditioning() {
+    let Some(gpu) = common::gpu() else { return };
+    let lengths = [5000usize, 1300, 0, 2900, 1, 300, 4100];
+    let b = batch(&lengths, 2, 16_000);
+    let perturbed: Vec<Batch> = (0..3u64)
+        .map(|k| {
+            let mut d = b.data().to_owned();
+            let noise = common::noise(d.len(), 500 + k);
+            for (r, mut row) in d.rows_mut().into_iter().enumerate() {
+                let n = b.lengths()[r];
+                for (i, v) in row.iter_mut().take(n).enumerate() {
+                    *v += 3e-6 * noise[r * 5000 + i];
+                }
+            }
+            Batch::new(d, b.lengths().to_vec(), 2, 16_000).unwrap()
+        })
+        .collect();
+    let cpu = Pipeline::from_value(&mixed_spec(), &Device::cpu()).unwrap();
+    let g = Pipeline::from_value(&mixed_spec(), &gpu).unwrap();
+    let ids: Vec<u64> = (0..lengths.len() as u64).collect();
+    let max_diff = |x: ndarray::ArrayView1<f32>, y: ndarray::ArrayView1<f32>| {
+        x.iter()
+            .zip(y)
+            .map(|(p, q)| (p - q).abs())
+            .fold(0.0f32, f32::max)
+    };
+    let (mut chained, mut strict_held, mut worst_single) = (0, 0, 0.0f32);
+    for seed in [1u64, 2, 3, 4] {
+        let drawn = cpu.draw(seed, &ids, 2).unwrap();
+        let a = cpu.apply(&drawn, &b).unwrap();
+        let c = g.apply(&drawn, &b).unwrap();
+        let spread: Vec<Batch> = perturbed
+            .iter()
+            .map(|p| cpu.apply(&drawn, p).unwrap())
+            .collect();
+        for r in 0..b.lengths().len() {
+            let stretches = drawn
+                .row_transforms(&cpu, r)
+                .iter()
+                .filter(|t| matches!(**t, "time_stretch" | "pitch_shift"))
+                .count();
+            let d = max_diff(a.data().row(r), c.data().row(r));
+            if stretches <= 1 {
+                worst_single = worst_single.max(d);
+                assert!(
+                    d <= 1e-5,
+                    "seed {seed} row {r}: one stretch, GPU - CPU {d:e}"
+                );
+                continue;
+            }
+            chained += 1;
+            strict_held += usize::from(d <= 1e-5);
+            if d <= 1e-5 {
+                continue;
+            }
+            let own = spread
+                .iter()
+                .map(|s| max_diff(a.data().row(r), s.data().row(r)))
+                .fold(0.0f32, f32::max);
+            assert!(
+                own > 1e-5,
+                "seed {seed} row {r}: {stretches} stretches, GPU - CPU {d:e} where the CPU twin is well conditioned (spread {own:e})"
+            );
+            let (ad, cd) = (a.data(), c.data());
+            let (x, y) = (ad.row(r), cd.row(r));
+            let err: f64 = x.iter().zip(y).map(|(p, q)| f64::from(p - q).powi(2)).sum();
+            let energy: f64 = x.iter().map(|p| f64::from(*p).powi(2)).sum();
+            let rel = (err / energy).sqrt();
+            eprintln!("seed {seed} row {r}: {stretches} stretches, GPU - CPU {d:e} ({rel:.1e} relative RMS), CPU's own spread {own:e}");
+            assert!(rel <= 1e-2, "seed {seed} row {r}: relative RMS {rel:e}");
+        }
+    }
+    eprintln!(
+        "one stretch: GPU - CPU <= {worst_single:e}; {strict_held} of {chained} chained rows within 1e-5"
+    );
+    assert!(chained > 0, "the spec should chain stretches on some rows");
 }
 
 #[test]
