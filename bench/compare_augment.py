@@ -9,7 +9,9 @@ Run from the repository root with the project's venv (audiomentations 0.43):
 
 The batch is fast-audiomentations' benchmark shape: 128 clips x 5.7 s at 44.1 kHz (float32,
 deterministic noise + tones). Each transform runs with p = 1 and audiomentations' default
-parameters unless listed below. audiomentations runs clip by clip in-process (its API takes
+parameters unless listed in TRANSFORMS below (the transforms that read files get WAV files
+written to a temporary directory; time_stretch and pitch_shift run librosa's phase vocoder on
+both sides, audiomentations' `method="librosa_phase_vocoder"`). audiomentations runs clip by clip in-process (its API takes
 one clip), timed over the whole batch, median of --repeats runs after one warm-up; wavegpu is
 examples/bench_augment (pipeline built once; median of --repeats `Pipeline::run` calls over the
 whole batch; on the GPU that includes the upload and the readback). Figures are microseconds
@@ -58,7 +60,40 @@ TRANSFORMS = [
     ("low_shelf_filter", "LowShelfFilter", {}, None),
     ("high_shelf_filter", "HighShelfFilter", {}, None),
     ("seven_band_parametric_eq", "SevenBandParametricEQ", {}, None),
+    ("add_color_noise", "AddColorNoise", {}, None),
+    ("add_background_noise", "AddBackgroundNoise", {"sounds_path": "$NOISE"}, None),
+    ("add_short_noises", "AddShortNoises", {"sounds_path": "$SHORT"}, None),
+    ("apply_impulse_response", "ApplyImpulseResponse", {"ir_path": "$IR"}, None),
+    ("time_stretch", "TimeStretch", {"method": "librosa_phase_vocoder"}, None),
+    ("pitch_shift", "PitchShift", {"method": "librosa_phase_vocoder"}, None),
 ]
+
+
+def write_sounds(root: Path, sr: int) -> dict:
+    """Noise clips (5 s), short sounds (0.2-1 s) and impulse responses (0.3 s decays) as WAV
+    files, for the transforms that read files; returns the placeholders' directories."""
+    import soundfile as sf
+
+    rng = np.random.default_rng(7)
+    dirs = {k: root / k.strip("$").lower() for k in ("$NOISE", "$SHORT", "$IR")}
+    for d in dirs.values():
+        d.mkdir()
+    for i in range(4):
+        sf.write(dirs["$NOISE"] / f"noise{i}.wav",
+                 (0.1 * rng.standard_normal(5 * sr)).astype(np.float32), sr, subtype="FLOAT")
+        n = int(sr * (0.2 + 0.2 * i))
+        t = np.arange(n) / sr
+        short = np.sin(2 * np.pi * (400 + 300 * i) * t) * np.exp(-4 * t)
+        sf.write(dirs["$SHORT"] / f"short{i}.wav", short.astype(np.float32), sr, subtype="FLOAT")
+    for i in range(2):
+        n = int(0.3 * sr)
+        ir = rng.standard_normal(n) * np.exp(-np.arange(n) / (0.05 * sr * (i + 1)))
+        sf.write(dirs["$IR"] / f"ir{i}.wav", ir.astype(np.float32), sr, subtype="FLOAT")
+    return {k: str(v) for k, v in dirs.items()}
+
+
+def resolve(params: dict, dirs: dict) -> dict:
+    return {k: dirs.get(v, v) if isinstance(v, str) else v for k, v in params.items()}
 
 
 def make_clips(n: int, seconds: float, sr: int) -> np.ndarray:
@@ -134,9 +169,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         npy = Path(tmp) / "clips.npy"
         np.save(npy, clips)
+        dirs = write_sounds(Path(tmp), a.sr)
         for name, cls, params, tcls in TRANSFORMS:
             if only and name not in only:
                 continue
+            params = resolve(params, dirs)
             ours = {}
             for dev in devices:
                 t, err = time_wavegpu(name, params, npy, a.sr, dev, a.repeats)

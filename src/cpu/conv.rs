@@ -170,9 +170,32 @@ pub(crate) fn convolve_rows(
     Ok(())
 }
 
+/// The smallest even length `>= n` whose factors are 2, 3 and 5 only: rustfft's fast sizes,
+/// up to ~1.1x `n` where the next power of two can be 2x (scipy's `next_fast_len` does the
+/// same for its FFT convolution).
+pub(crate) fn fast_len(n: usize) -> usize {
+    let n = n.max(2);
+    let mut best = n.next_power_of_two();
+    let mut p5 = 1usize;
+    while p5 < best {
+        let mut p35 = p5;
+        while p35 < best {
+            // The smallest power of two (at least 2) taking p35 to n or more.
+            let mut m = p35 * 2;
+            while m < n {
+                m *= 2;
+            }
+            best = best.min(m);
+            p35 *= 3;
+        }
+        p5 *= 5;
+    }
+    best
+}
+
 /// The full linear convolution of `x` and `h` (`len x + len h - 1` samples, empty when
-/// either is), in f64 by one realfft of the next power of two; all NaN when an input holds
-/// a NaN or an infinity (the row comes out NaN rather than failing).
+/// either is), in f64 by one realfft of [`fast_len`] points; all NaN when an input holds a
+/// NaN or an infinity (the row comes out NaN rather than failing).
 pub(crate) fn full_convolution(
     planner: &mut RealFftPlanner<f64>,
     x: &[f32],
@@ -182,7 +205,7 @@ pub(crate) fn full_convolution(
         return Ok(Vec::new());
     }
     let full = x.len() + h.len() - 1;
-    let n = full.next_power_of_two();
+    let n = fast_len(full);
     let fwd = planner.plan_fft_forward(n);
     let inv = planner.plan_fft_inverse(n);
     let mut a = vec![0.0f64; n];
@@ -221,6 +244,27 @@ mod tests {
     use super::*;
     use ndarray::{Array1, Array2};
     use serde_json::Value;
+
+    #[test]
+    fn fast_len_is_the_smallest_even_5_smooth_length() {
+        let smooth = |mut m: usize| {
+            for p in [2, 3, 5] {
+                while m % p == 0 {
+                    m /= p;
+                }
+            }
+            m == 1
+        };
+        for n in 0..20_000usize {
+            let f = fast_len(n);
+            assert!(f >= n.max(2) && f % 2 == 0 && smooth(f), "{n} -> {f}");
+            assert!(
+                (n.max(2)..f).all(|m| m % 2 == 1 || !smooth(m)),
+                "{n} -> {f}: a smaller one exists"
+            );
+        }
+        assert_eq!(fast_len(264_600), 270_000);
+    }
 
     fn dir() -> std::path::PathBuf {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
