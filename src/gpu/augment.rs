@@ -606,7 +606,6 @@ impl GpuAugment {
         for r0 in (0..rows).step_by(rows_per) {
             let r1 = (r0 + rows_per).min(rows);
             let nr = r1 - r0;
-            let flat: Vec<f32> = crate::augment::batch::flat(data.slice(s![r0..r1, ..]));
             let lens: Vec<u32> = lengths[r0..r1]
                 .iter()
                 .map(|&l| l as u32)
@@ -616,7 +615,7 @@ impl GpuAugment {
             let bytes = (nr * stride * 4) as u64;
             let q = &self.ctx.queue;
             self.ctx.scoped("running the augmentation kernels", || {
-                q.write_buffer(&bufs.a, 0, bytemuck::cast_slice(&flat));
+                upload_rows(q, &bufs.a, data, (r0, r1))?;
                 q.write_buffer(&bufs.lens, 0, bytemuck::cast_slice(&lens));
                 if !ops.is_empty() {
                     q.write_buffer(&bufs.ops, 0, bytemuck::cast_slice(&ops));
@@ -674,17 +673,20 @@ impl GpuAugment {
                 needed: bytes,
             });
         }
-        let flat: Vec<f32> = crate::augment::batch::flat(data);
         let lens: Vec<u32> = lengths.iter().map(|&l| l as u32).collect();
         let c = &self.ctx;
         let copy = wgpu::BufferUsages::COPY_SRC;
+        let a = c.scoped("uploading a batch", || {
+            let a = c.storage_buffer(
+                "resident batch a",
+                bytes,
+                copy | wgpu::BufferUsages::COPY_DST,
+            );
+            upload_rows(&c.queue, &a, data, (0, rows)).map(|()| a)
+        })??;
         c.scoped("uploading a batch", || Resident {
             data: [
-                c.init_buffer(
-                    "resident batch a",
-                    bytemuck::cast_slice(&flat),
-                    wgpu::BufferUsages::STORAGE | copy,
-                ),
+                a,
                 c.storage_buffer(
                     "resident batch b",
                     bytes,
@@ -871,4 +873,25 @@ pub(crate) struct Resident {
     peaks: wgpu::Buffer,
     rows: usize,
     stride: usize,
+}
+
+/// Copies rows `r0..r1` of `data` (whole rows, tails included) straight into `buf` through
+/// the queue's staging memory (no intermediate vector; any memory layout).
+fn upload_rows(
+    q: &wgpu::Queue,
+    buf: &wgpu::Buffer,
+    data: ArrayView2<'_, f32>,
+    (r0, r1): (usize, usize),
+) -> Result<()> {
+    let stride = data.ncols();
+    let whole = vec![stride; data.nrows()];
+    let chunk = crate::gpu::stft::Chunk {
+        r0,
+        r1,
+        f0: 0,
+        f1: 0,
+        lo: 0,
+        hi: stride,
+    };
+    crate::gpu::stft::upload_chunk(q, buf, data, &whole, &chunk)
 }
