@@ -166,70 +166,120 @@ pub(crate) fn window() -> Vec<f64> {
         .collect()
 }
 
+/// What every CPU stretch shares, built once: the window and its square, the bins' phase
+/// advance per hop and the two FFT plans.
+struct Shared {
+    w: Vec<f64>,
+    w2: Vec<f64>,
+    phi: Vec<f64>,
+    fwd: std::sync::Arc<dyn realfft::RealToComplex<f64>>,
+    inv: std::sync::Arc<dyn realfft::ComplexToReal<f64>>,
+}
+
+fn shared() -> &'static Shared {
+    static SHARED: std::sync::OnceLock<Shared> = std::sync::OnceLock::new();
+    SHARED.get_or_init(|| {
+        let w = window();
+        let w2 = w.iter().map(|v| v * v).collect();
+        let phi = (0..BINS)
+            .map(|k| HOP as f64 * 2.0 * std::f64::consts::PI * k as f64 / N_FFT as f64)
+            .collect();
+        let mut planner = RealFftPlanner::<f64>::new();
+        Shared {
+            w,
+            w2,
+            phi,
+            fwd: planner.plan_fft_forward(N_FFT),
+            inv: planner.plan_fft_inverse(N_FFT),
+        }
+    })
+}
+
+/// `x.round_ties_even()` for `|x| < 2^51`, NaN and the infinities, without a libm call:
+/// adding and subtracting 1.5 * 2^52 rounds to an integer in the default rounding mode (to
+/// nearest, ties to even). The vocoder rounds a phase difference over 2 pi: a few hundred
+/// at most.
+#[inline]
+fn round_ties_even_small(x: f64) -> f64 {
+    const MAGIC: f64 = 6_755_399_441_055_744.0;
+    (x + MAGIC) - MAGIC
+}
+
 /// librosa's `time_stretch` of `x` by the plan (f64 throughout): `plan.stretched` samples.
 pub(crate) fn time_stretch(x: &[f32], plan: &RowPlan) -> Vec<f64> {
     use num_complex::Complex64;
-    let w = window();
-    let mut planner = RealFftPlanner::<f64>::new();
-    let (fwd, inv) = (
-        planner.plan_fft_forward(N_FFT),
-        planner.plan_fft_inverse(N_FFT),
-    );
-    // STFT, centred, zero padding.
+    const TWO_PI: f64 = 2.0 * std::f64::consts::PI;
+    let sh = shared();
+    let (w, phi) = (&sh.w, &sh.phi);
     let mut buf = vec![0.0f64; N_FFT];
-    let mut spec: Vec<Vec<Complex64>> = Vec::with_capacity(plan.frames);
+    let mut spec = sh.fwd.make_output_vec();
+    let mut scratch =
+        vec![Complex64::new(0.0, 0.0); sh.fwd.get_scratch_len().max(sh.inv.get_scratch_len())];
+    // STFT, centred, zero padding. The vocoder reads magnitudes and phases: each frame's are
+    // computed once, with one more frame of zeros (|0| = 0, arg 0 = 0) past the last.
+    let cols = plan.frames + 1;
+    let mut mag = vec![0.0f64; cols * BINS];
+    let mut pha = vec![0.0f64; cols * BINS];
     for f in 0..plan.frames {
-        for (j, b) in buf.iter_mut().enumerate() {
-            let i = (f * HOP + j) as i64 - (N_FFT / 2) as i64;
-            *b = if i >= 0 && (i as usize) < x.len() {
-                f64::from(x[i as usize]) * w[j]
-            } else {
-                0.0
-            };
+        // Frame f holds x[f * HOP - N_FFT / 2 ..][..N_FFT], zeros outside x.
+        let start = (f * HOP) as i64 - (N_FFT / 2) as i64;
+        let lo = (-start).clamp(0, N_FFT as i64) as usize;
+        let hi = (x.len() as i64 - start).clamp(lo as i64, N_FFT as i64) as usize;
+        buf[..lo].fill(0.0);
+        buf[hi..].fill(0.0);
+        let xs = &x[(start + lo as i64) as usize..][..hi - lo];
+        for ((b, &s), &wj) in buf[lo..hi].iter_mut().zip(xs).zip(&w[lo..hi]) {
+            *b = f64::from(s) * wj;
         }
-        let mut out = fwd.make_output_vec();
         // Lengths are fixed: the transform cannot fail.
-        let _ = fwd.process(&mut buf, &mut out);
-        spec.push(out);
-    }
-    // The phase vocoder, as librosa's loop.
-    let zero = vec![Complex64::new(0.0, 0.0); BINS];
-    let col = |k: usize| spec.get(k).unwrap_or(&zero);
-    let phi: Vec<f64> = (0..BINS)
-        .map(|k| HOP as f64 * 2.0 * std::f64::consts::PI * k as f64 / N_FFT as f64)
-        .collect();
-    let mut acc: Vec<f64> = col(0).iter().map(|c| c.arg()).collect();
-    let mut out: Vec<Vec<Complex64>> = Vec::with_capacity(plan.synth_frames);
-    for (t, &(left, alpha)) in plan.steps.iter().enumerate() {
-        let (a, b) = (col(left as usize), col(left as usize + 1));
-        if t < plan.synth_frames {
-            out.push(
-                (0..BINS)
-                    .map(|k| {
-                        let mag = (1.0 - alpha) * a[k].norm() + alpha * b[k].norm();
-                        Complex64::from_polar(mag, acc[k])
-                    })
-                    .collect(),
-            );
-        }
-        for k in 0..BINS {
-            let mut d = b[k].arg() - a[k].arg() - phi[k];
-            d -= 2.0 * std::f64::consts::PI * (d / (2.0 * std::f64::consts::PI)).round_ties_even();
-            acc[k] += phi[k] + d;
+        let _ = sh
+            .fwd
+            .process_with_scratch(&mut buf, &mut spec, &mut scratch);
+        let m = &mut mag[f * BINS..][..BINS];
+        let p = &mut pha[f * BINS..][..BINS];
+        for ((m, p), c) in m.iter_mut().zip(p.iter_mut()).zip(&spec) {
+            *m = c.norm();
+            *p = c.arg();
         }
     }
-    // iSTFT: overlap-add of windowed frames, divided by the window's sum of squares.
+    // Frame k's range in `mag` / `pha` (frames past the last read as zeros).
+    let col = |k: usize| {
+        let k = k.min(cols - 1);
+        k * BINS..(k + 1) * BINS
+    };
+    // The phase vocoder, as librosa's loop, each output frame inverse transformed and
+    // overlap-added (the iSTFT: windowed frames, divided by the window's sum of squares) as
+    // soon as it is made.
     let total = N_FFT + HOP * (plan.synth_frames - 1);
     let mut y = vec![0.0f64; total];
     let mut wss = vec![0.0f64; total];
-    for (t, s) in out.iter_mut().enumerate() {
-        // numpy's irfft ignores the imaginary parts of the DC and Nyquist bins.
-        s[0].im = 0.0;
-        s[BINS - 1].im = 0.0;
-        let _ = inv.process(s, &mut buf);
-        for j in 0..N_FFT {
-            y[t * HOP + j] += buf[j] / N_FFT as f64 * w[j];
-            wss[t * HOP + j] += w[j] * w[j];
+    let mut acc: Vec<f64> = pha[..BINS].to_vec();
+    for (t, &(left, alpha)) in plan.steps.iter().enumerate() {
+        let (a, b) = (col(left as usize), col(left as usize + 1));
+        let (pa, pb) = (&pha[a.clone()], &pha[b.clone()]);
+        if t < plan.synth_frames {
+            let (ma, mb) = (&mag[a], &mag[b]);
+            for (k, s) in spec.iter_mut().enumerate() {
+                let m = (1.0 - alpha) * ma[k] + alpha * mb[k];
+                *s = Complex64::from_polar(m, acc[k]);
+            }
+            // numpy's irfft ignores the imaginary parts of the DC and Nyquist bins.
+            spec[0].im = 0.0;
+            spec[BINS - 1].im = 0.0;
+            let _ = sh
+                .inv
+                .process_with_scratch(&mut spec, &mut buf, &mut scratch);
+            let yo = &mut y[t * HOP..][..N_FFT];
+            let wo = &mut wss[t * HOP..][..N_FFT];
+            for j in 0..N_FFT {
+                yo[j] += buf[j] / N_FFT as f64 * w[j];
+                wo[j] += sh.w2[j];
+            }
+        }
+        for k in 0..BINS {
+            let mut d = pb[k] - pa[k] - phi[k];
+            d -= TWO_PI * round_ties_even_small(d / TWO_PI);
+            acc[k] += phi[k] + d;
         }
     }
     (0..plan.stretched)
@@ -244,53 +294,96 @@ pub(crate) fn time_stretch(x: &[f32], plan: &RowPlan) -> Vec<f64> {
         .collect()
 }
 
+/// `sum_i (w[i] + eta * (w1[i] - w[i])) * x[i]` over the common length: resampy's
+/// interpolated filter taps (`w1` is the table one entry further on) against the signal, in
+/// 8 partial sums the compiler vectorises.
+#[inline]
+fn interp_dot(w: &[f64], w1: &[f64], eta: f64, x: &[f64]) -> f64 {
+    let n = x.len().min(w.len()).min(w1.len());
+    let (w, w1, x) = (&w[..n], &w1[..n], &x[..n]);
+    const L: usize = 8;
+    let mut acc = [0.0f64; L];
+    let (wc, w1c, xc) = (w.chunks_exact(L), w1.chunks_exact(L), x.chunks_exact(L));
+    let (wr, w1r, xr) = (wc.remainder(), w1c.remainder(), xc.remainder());
+    for ((w, w1), x) in wc.zip(w1c).zip(xc) {
+        for l in 0..L {
+            acc[l] += (w[l] + eta * (w1[l] - w[l])) * x[l];
+        }
+    }
+    let mut tail = 0.0;
+    for ((w, w1), x) in wr.iter().zip(w1r).zip(xr) {
+        tail += (w + eta * (w1 - w)) * x;
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+}
+
 /// resampy's resampler (`resample_f`, kaiser_best) of `x`: `r.out_len` samples.
+///
+/// resampy reads the window at `offset + i * step` (and the next entry, to interpolate) for
+/// the taps `i` of an output sample. Here the window is laid out once per call by phase:
+/// row `o` (`0..=step`) holds the entries `o + j * step`, so the taps of an output sample are
+/// contiguous in two neighbouring rows, and the left taps read the signal reversed (a
+/// reversed copy), so both sides are contiguous dot products. Same products as resampy's
+/// loop; the order of the sum differs (f64 rounding).
 pub(crate) fn resample(x: &[f64], r: &Resample) -> Vec<f64> {
     let table = kaiser_best();
-    let win: Vec<f64> = if r.ratio < 1.0 {
-        table.iter().map(|v| r.ratio * v).collect()
-    } else {
-        table.to_vec()
-    };
-    let nwin = win.len();
-    let delta: Vec<f64> = (0..nwin)
-        .map(|k| {
-            if k + 1 < nwin {
-                win[k + 1] - win[k]
-            } else {
-                0.0
-            }
-        })
-        .collect();
-    let num_table = KAISER_PRECISION as f64;
+    let nwin = table.len();
     let step = r.index_step.max(1);
+    // Entry k of the (scaled) window, `nwin` itself reading as the last entry (resampy's delta
+    // is 0 there); entries after that are never read.
+    let entry = |k: usize| {
+        let v = table[k.min(nwin - 1)];
+        if r.ratio < 1.0 {
+            r.ratio * v
+        } else {
+            v
+        }
+    };
+    let row_len = nwin.div_ceil(step) + 1;
+    let mut rows = vec![0.0f64; (step + 1) * row_len];
+    for (o, row) in rows.chunks_exact_mut(row_len).enumerate() {
+        for (j, v) in row.iter_mut().enumerate() {
+            *v = entry(o + j * step);
+        }
+    }
+    // The taps from `offset` on: the table entries `offset + i * step` and the ones after
+    // them, as two slices.
+    let taps = |offset: usize| -> (&[f64], &[f64]) {
+        let (q, o) = (offset / step, offset % step);
+        let q = q.min(row_len);
+        (
+            &rows[o * row_len..][q..row_len],
+            &rows[(o + 1) * row_len..][q..row_len],
+        )
+    };
+    let len = x.len();
+    let xr: Vec<f64> = x.iter().rev().copied().collect();
+    let num_table = KAISER_PRECISION as f64;
     (0..r.out_len)
         .map(|t| {
             let time = t as f64 * r.increment;
             let n = time as usize;
+            if n >= len {
+                // Past the input (resampy never gets there: out_len = int(len * ratio)).
+                return 0.0;
+            }
             let mut frac = r.scale * (time - n as f64);
-            let mut y = 0.0;
             let index_frac = frac * num_table;
             let offset = index_frac as usize;
             let eta = index_frac - offset as f64;
             let i_max = (n + 1).min(nwin.saturating_sub(offset) / step);
-            for i in 0..i_max {
-                let k = offset + i * step;
-                y += (win[k] + eta * delta[k]) * x[n - i];
-            }
+            let (w, w1) = taps(offset);
+            // x[n - i] for i < i_max.
+            let left = interp_dot(w, w1, eta, &xr[len - 1 - n..][..i_max]);
             frac = r.scale - frac;
             let index_frac = frac * num_table;
             let offset = index_frac as usize;
             let eta = index_frac - offset as f64;
-            let k_max = x
-                .len()
-                .saturating_sub(n + 1)
-                .min(nwin.saturating_sub(offset) / step);
-            for k in 0..k_max {
-                let j = offset + k * step;
-                y += (win[j] + eta * delta[j]) * x[n + k + 1];
-            }
-            y
+            let k_max = (len - n - 1).min(nwin.saturating_sub(offset) / step);
+            let (w, w1) = taps(offset);
+            // x[n + 1 + k] for k < k_max.
+            let right = interp_dot(w, w1, eta, &x[n + 1..][..k_max]);
+            left + right
         })
         .collect()
 }
