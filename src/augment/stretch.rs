@@ -494,4 +494,225 @@ mod tests {
         // f32 output: 6e-8 relative rounding.
         assert!(worst <= 2e-7, "relative error {worst:e}");
     }
+
+    // ---- The straightforward transcriptions the fast versions are checked against. ----
+
+    fn time_stretch_reference(x: &[f32], plan: &RowPlan) -> Vec<f64> {
+        use num_complex::Complex64;
+        let w = window();
+        let mut planner = RealFftPlanner::<f64>::new();
+        let (fwd, inv) = (
+            planner.plan_fft_forward(N_FFT),
+            planner.plan_fft_inverse(N_FFT),
+        );
+        // STFT, centred, zero padding.
+        let mut buf = vec![0.0f64; N_FFT];
+        let mut spec: Vec<Vec<Complex64>> = Vec::with_capacity(plan.frames);
+        for f in 0..plan.frames {
+            for (j, b) in buf.iter_mut().enumerate() {
+                let i = (f * HOP + j) as i64 - (N_FFT / 2) as i64;
+                *b = if i >= 0 && (i as usize) < x.len() {
+                    f64::from(x[i as usize]) * w[j]
+                } else {
+                    0.0
+                };
+            }
+            let mut out = fwd.make_output_vec();
+            // Lengths are fixed: the transform cannot fail.
+            let _ = fwd.process(&mut buf, &mut out);
+            spec.push(out);
+        }
+        // The phase vocoder, as librosa's loop.
+        let zero = vec![Complex64::new(0.0, 0.0); BINS];
+        let col = |k: usize| spec.get(k).unwrap_or(&zero);
+        let phi: Vec<f64> = (0..BINS)
+            .map(|k| HOP as f64 * 2.0 * std::f64::consts::PI * k as f64 / N_FFT as f64)
+            .collect();
+        let mut acc: Vec<f64> = col(0).iter().map(|c| c.arg()).collect();
+        let mut out: Vec<Vec<Complex64>> = Vec::with_capacity(plan.synth_frames);
+        for (t, &(left, alpha)) in plan.steps.iter().enumerate() {
+            let (a, b) = (col(left as usize), col(left as usize + 1));
+            if t < plan.synth_frames {
+                out.push(
+                    (0..BINS)
+                        .map(|k| {
+                            let mag = (1.0 - alpha) * a[k].norm() + alpha * b[k].norm();
+                            Complex64::from_polar(mag, acc[k])
+                        })
+                        .collect(),
+                );
+            }
+            for k in 0..BINS {
+                let mut d = b[k].arg() - a[k].arg() - phi[k];
+                d -= 2.0
+                    * std::f64::consts::PI
+                    * (d / (2.0 * std::f64::consts::PI)).round_ties_even();
+                acc[k] += phi[k] + d;
+            }
+        }
+        // iSTFT: overlap-add of windowed frames, divided by the window's sum of squares.
+        let total = N_FFT + HOP * (plan.synth_frames - 1);
+        let mut y = vec![0.0f64; total];
+        let mut wss = vec![0.0f64; total];
+        for (t, s) in out.iter_mut().enumerate() {
+            // numpy's irfft ignores the imaginary parts of the DC and Nyquist bins.
+            s[0].im = 0.0;
+            s[BINS - 1].im = 0.0;
+            let _ = inv.process(s, &mut buf);
+            for j in 0..N_FFT {
+                y[t * HOP + j] += buf[j] / N_FFT as f64 * w[j];
+                wss[t * HOP + j] += w[j] * w[j];
+            }
+        }
+        (0..plan.stretched)
+            .map(|i| {
+                let j = i + N_FFT / 2;
+                match (y.get(j), wss.get(j)) {
+                    (Some(&v), Some(&d)) if d > f64::MIN_POSITIVE => v / d,
+                    (Some(&v), _) => v,
+                    _ => 0.0,
+                }
+            })
+            .collect()
+    }
+
+    /// resampy's `resample_f` loop as it is written (the first CPU version): `r.out_len` samples.
+    fn resample_reference(x: &[f64], r: &Resample) -> Vec<f64> {
+        let table = kaiser_best();
+        let win: Vec<f64> = if r.ratio < 1.0 {
+            table.iter().map(|v| r.ratio * v).collect()
+        } else {
+            table.to_vec()
+        };
+        let nwin = win.len();
+        let delta: Vec<f64> = (0..nwin)
+            .map(|k| {
+                if k + 1 < nwin {
+                    win[k + 1] - win[k]
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let num_table = KAISER_PRECISION as f64;
+        let step = r.index_step.max(1);
+        (0..r.out_len)
+            .map(|t| {
+                let time = t as f64 * r.increment;
+                let n = time as usize;
+                let mut frac = r.scale * (time - n as f64);
+                let mut y = 0.0;
+                let index_frac = frac * num_table;
+                let offset = index_frac as usize;
+                let eta = index_frac - offset as f64;
+                let i_max = (n + 1).min(nwin.saturating_sub(offset) / step);
+                for i in 0..i_max {
+                    let k = offset + i * step;
+                    y += (win[k] + eta * delta[k]) * x[n - i];
+                }
+                frac = r.scale - frac;
+                let index_frac = frac * num_table;
+                let offset = index_frac as usize;
+                let eta = index_frac - offset as f64;
+                let k_max = x
+                    .len()
+                    .saturating_sub(n + 1)
+                    .min(nwin.saturating_sub(offset) / step);
+                for k in 0..k_max {
+                    let j = offset + k * step;
+                    y += (win[j] + eta * delta[j]) * x[n + k + 1];
+                }
+                y
+            })
+            .collect()
+    }
+
+    /// Deterministic test signal: two tones and LCG noise.
+    fn signal(n: usize, seed: u64) -> Vec<f32> {
+        let mut s = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (0..n)
+            .map(|i| {
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let noise = ((s >> 11) as f64 / (1u64 << 53) as f64) - 0.5;
+                let t = i as f64 / 16000.0;
+                (0.4 * (2.0 * std::f64::consts::PI * 220.0 * t).sin()
+                    + 0.2 * (2.0 * std::f64::consts::PI * 3150.0 * t).sin()
+                    + 0.1 * noise) as f32
+            })
+            .collect()
+    }
+
+    fn rates() -> Vec<f64> {
+        let mut r = vec![0.5, 0.8, 0.9137, 1.0, 1.0625, 1.25, 1.5];
+        r.extend([-4.0, -2.5, -0.3, 0.7, 3.0, 4.0].map(|s: f64| 2f64.powf(-s / 12.0)));
+        r
+    }
+
+    #[test]
+    fn time_stretch_equals_its_transcription() {
+        // Same operations in the same order: the same bits.
+        for (i, &n) in [1usize, 100, 511, 512, 2047, 2048, 3000, 20_000]
+            .iter()
+            .enumerate()
+        {
+            let x = signal(n, i as u64);
+            for rate in rates() {
+                let plan = RowPlan::new(
+                    n,
+                    &Stretch {
+                        rate,
+                        pitch_sr: None,
+                    },
+                );
+                let (got, want) = (time_stretch(&x, &plan), time_stretch_reference(&x, &plan));
+                assert_eq!(got.len(), want.len());
+                for (k, (g, w)) in got.iter().zip(&want).enumerate() {
+                    assert!(
+                        g.to_bits() == w.to_bits(),
+                        "n {n} rate {rate} sample {k}: {g} vs {w}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn resample_matches_its_transcription() {
+        // Same products, summed in another order: f64 rounding only.
+        let mut worst = 0.0f64;
+        for (i, &n) in [1usize, 2, 60, 500, 3000, 20_000].iter().enumerate() {
+            let x: Vec<f64> = signal(n, 10 + i as u64)
+                .iter()
+                .map(|&v| f64::from(v))
+                .collect();
+            for rate in rates() {
+                let plan = RowPlan::new(
+                    n,
+                    &Stretch {
+                        rate,
+                        pitch_sr: Some(16_000),
+                    },
+                );
+                let mut r = plan.resample.expect("pitch_shift plan");
+                r.out_len = (n as f64 * r.ratio) as usize;
+                if r.out_len == 0 {
+                    continue;
+                }
+                let (got, want) = (resample(&x, &r), resample_reference(&x, &r));
+                assert_eq!(got.len(), want.len());
+                let scale = want.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+                for (g, w) in got.iter().zip(&want) {
+                    worst = worst.max((g - w).abs() / scale);
+                }
+            }
+        }
+        assert!(
+            worst <= 1e-13,
+            "largest difference {worst:e} of the signal's peak"
+        );
+    }
 }
