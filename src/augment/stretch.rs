@@ -296,25 +296,32 @@ pub(crate) fn time_stretch(x: &[f32], plan: &RowPlan) -> Vec<f64> {
 
 /// `sum_i (w[i] + eta * (w1[i] - w[i])) * x[i]` over the common length: resampy's
 /// interpolated filter taps (`w1` is the table one entry further on) against the signal, in
-/// 8 partial sums the compiler vectorises.
+/// 4 x 2 partial sums (pairs the compiler keeps in SSE2 registers).
 #[inline]
 fn interp_dot(w: &[f64], w1: &[f64], eta: f64, x: &[f64]) -> f64 {
+    const L: usize = 8;
     let n = x.len().min(w.len()).min(w1.len());
     let (w, w1, x) = (&w[..n], &w1[..n], &x[..n]);
-    const L: usize = 8;
-    let mut acc = [0.0f64; L];
+    let mut acc = [[0.0f64; 2]; L / 2];
     let (wc, w1c, xc) = (w.chunks_exact(L), w1.chunks_exact(L), x.chunks_exact(L));
     let (wr, w1r, xr) = (wc.remainder(), w1c.remainder(), xc.remainder());
     for ((w, w1), x) in wc.zip(w1c).zip(xc) {
-        for l in 0..L {
-            acc[l] += (w[l] + eta * (w1[l] - w[l])) * x[l];
+        for (p, a) in acc.iter_mut().enumerate() {
+            for (l, a) in a.iter_mut().enumerate() {
+                let i = 2 * p + l;
+                *a += (w[i] + eta * (w1[i] - w[i])) * x[i];
+            }
         }
     }
     let mut tail = 0.0;
     for ((w, w1), x) in wr.iter().zip(w1r).zip(xr) {
         tail += (w + eta * (w1 - w)) * x;
     }
-    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+    let s = [
+        (acc[0][0] + acc[1][0]) + (acc[2][0] + acc[3][0]),
+        (acc[0][1] + acc[1][1]) + (acc[2][1] + acc[3][1]),
+    ];
+    (s[0] + s[1]) + tail
 }
 
 /// resampy's resampler (`resample_f`, kaiser_best) of `x`: `r.out_len` samples.
