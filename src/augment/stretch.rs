@@ -205,22 +205,39 @@ fn round_ties_even_small(x: f64) -> f64 {
     (x + MAGIC) - MAGIC
 }
 
-/// librosa's `time_stretch` of `x` by the plan (f64 throughout): `plan.stretched` samples.
-pub(crate) fn time_stretch(x: &[f32], plan: &RowPlan) -> Vec<f64> {
-    use num_complex::Complex64;
-    const TWO_PI: f64 = 2.0 * std::f64::consts::PI;
-    let sh = shared();
-    let (w, phi) = (&sh.w, &sh.phi);
-    let mut buf = vec![0.0f64; N_FFT];
-    let mut spec = sh.fwd.make_output_vec();
-    let mut scratch =
-        vec![Complex64::new(0.0, 0.0); sh.fwd.get_scratch_len().max(sh.inv.get_scratch_len())];
-    // STFT, centred, zero padding. The vocoder reads magnitudes and phases: each frame's are
-    // computed once, with one more frame of zeros (|0| = 0, arg 0 = 0) past the last.
-    let cols = plan.frames + 1;
-    let mut mag = vec![0.0f64; cols * BINS];
-    let mut pha = vec![0.0f64; cols * BINS];
-    for f in 0..plan.frames {
+/// The analysis side of the vocoder's STFT: one frame at a time, as magnitudes and phases.
+struct Analysis {
+    buf: Vec<f64>,
+    spec: Vec<num_complex::Complex64>,
+    scratch: Vec<num_complex::Complex64>,
+}
+
+impl Analysis {
+    fn new(sh: &Shared) -> Analysis {
+        Analysis {
+            buf: vec![0.0; N_FFT],
+            spec: sh.fwd.make_output_vec(),
+            scratch: sh.fwd.make_scratch_vec(),
+        }
+    }
+
+    /// Magnitudes and phases of frame `f` of `x`'s STFT (centred, zero padding) into `m` and
+    /// `p`; frames from `frames` on are zeros (|0| = 0, arg 0 = 0).
+    fn frame(
+        &mut self,
+        sh: &Shared,
+        x: &[f32],
+        f: usize,
+        frames: usize,
+        m: &mut [f64],
+        p: &mut [f64],
+    ) {
+        if f >= frames {
+            m.fill(0.0);
+            p.fill(0.0);
+            return;
+        }
+        let buf = &mut self.buf;
         // Frame f holds x[f * HOP - N_FFT / 2 ..][..N_FFT], zeros outside x.
         let start = (f * HOP) as i64 - (N_FFT / 2) as i64;
         let lo = (-start).clamp(0, N_FFT as i64) as usize;
@@ -228,40 +245,64 @@ pub(crate) fn time_stretch(x: &[f32], plan: &RowPlan) -> Vec<f64> {
         buf[..lo].fill(0.0);
         buf[hi..].fill(0.0);
         let xs = &x[(start + lo as i64) as usize..][..hi - lo];
-        for ((b, &s), &wj) in buf[lo..hi].iter_mut().zip(xs).zip(&w[lo..hi]) {
+        for ((b, &s), &wj) in buf[lo..hi].iter_mut().zip(xs).zip(&sh.w[lo..hi]) {
             *b = f64::from(s) * wj;
         }
         // Lengths are fixed: the transform cannot fail.
         let _ = sh
             .fwd
-            .process_with_scratch(&mut buf, &mut spec, &mut scratch);
-        let m = &mut mag[f * BINS..][..BINS];
-        let p = &mut pha[f * BINS..][..BINS];
-        for ((m, p), c) in m.iter_mut().zip(p.iter_mut()).zip(&spec) {
+            .process_with_scratch(buf, &mut self.spec, &mut self.scratch);
+        for ((m, p), c) in m.iter_mut().zip(p.iter_mut()).zip(&self.spec) {
             *m = c.norm();
             *p = c.arg();
         }
     }
-    // Frame k's range in `mag` / `pha` (frames past the last read as zeros).
-    let col = |k: usize| {
-        let k = k.min(cols - 1);
-        k * BINS..(k + 1) * BINS
-    };
-    // The phase vocoder, as librosa's loop, each output frame inverse transformed and
-    // overlap-added (the iSTFT: windowed frames, divided by the window's sum of squares) as
-    // soon as it is made.
+}
+
+/// librosa's `time_stretch` of `x` by the plan (f64 throughout): `plan.stretched` samples.
+pub(crate) fn time_stretch(x: &[f32], plan: &RowPlan) -> Vec<f64> {
+    use num_complex::Complex64;
+    const TWO_PI: f64 = 2.0 * std::f64::consts::PI;
+    let sh = shared();
+    let (w, phi) = (&sh.w, &sh.phi);
+    let mut an = Analysis::new(sh);
+    // The two input frames the current output frame reads (left, left + 1), each analysed
+    // once: the left frame only moves forward.
+    let (mut ma, mut pa, mut mb, mut pb) = (
+        vec![0.0f64; BINS],
+        vec![0.0f64; BINS],
+        vec![0.0f64; BINS],
+        vec![0.0f64; BINS],
+    );
+    an.frame(sh, x, 0, plan.frames, &mut ma, &mut pa);
+    let mut acc = pa.clone();
+    let mut loaded: Option<usize> = None;
+    // Synthesis: each output frame inverse transformed and overlap-added (windowed) as soon as
+    // it is made.
+    let mut spec = sh.inv.make_input_vec();
+    let mut buf = vec![0.0f64; N_FFT];
+    let mut scratch = sh.inv.make_scratch_vec();
     let total = N_FFT + HOP * (plan.synth_frames - 1);
     let mut y = vec![0.0f64; total];
-    let mut wss = vec![0.0f64; total];
-    let mut acc: Vec<f64> = pha[..BINS].to_vec();
+    // The phase vocoder, as librosa's loop.
     for (t, &(left, alpha)) in plan.steps.iter().enumerate() {
-        let (a, b) = (col(left as usize), col(left as usize + 1));
-        let (pa, pb) = (&pha[a.clone()], &pha[b.clone()]);
+        let l = left as usize;
+        match loaded {
+            Some(c) if c == l => {}
+            Some(c) if c + 1 == l => {
+                std::mem::swap(&mut ma, &mut mb);
+                std::mem::swap(&mut pa, &mut pb);
+                an.frame(sh, x, l + 1, plan.frames, &mut mb, &mut pb);
+            }
+            _ => {
+                an.frame(sh, x, l, plan.frames, &mut ma, &mut pa);
+                an.frame(sh, x, l + 1, plan.frames, &mut mb, &mut pb);
+            }
+        }
+        loaded = Some(l);
         if t < plan.synth_frames {
-            let (ma, mb) = (&mag[a], &mag[b]);
-            for (k, s) in spec.iter_mut().enumerate() {
-                let m = (1.0 - alpha) * ma[k] + alpha * mb[k];
-                *s = Complex64::from_polar(m, acc[k]);
+            for (((s, &a), &b), &ph) in spec.iter_mut().zip(&ma).zip(&mb).zip(&acc) {
+                *s = Complex64::from_polar((1.0 - alpha) * a + alpha * b, ph);
             }
             // numpy's irfft ignores the imaginary parts of the DC and Nyquist bins.
             spec[0].im = 0.0;
@@ -269,29 +310,39 @@ pub(crate) fn time_stretch(x: &[f32], plan: &RowPlan) -> Vec<f64> {
             let _ = sh
                 .inv
                 .process_with_scratch(&mut spec, &mut buf, &mut scratch);
-            let yo = &mut y[t * HOP..][..N_FFT];
-            let wo = &mut wss[t * HOP..][..N_FFT];
-            for j in 0..N_FFT {
-                yo[j] += buf[j] / N_FFT as f64 * w[j];
-                wo[j] += sh.w2[j];
+            for ((yo, &b), &wj) in y[t * HOP..][..N_FFT].iter_mut().zip(&buf).zip(w) {
+                *yo += b / N_FFT as f64 * wj;
             }
         }
-        for k in 0..BINS {
-            let mut d = pb[k] - pa[k] - phi[k];
+        for (((a, &p0), &p1), &ph) in acc.iter_mut().zip(&pa).zip(&pb).zip(phi) {
+            let mut d = p1 - p0 - ph;
             d -= TWO_PI * round_ties_even_small(d / TWO_PI);
-            acc[k] += phi[k] + d;
+            *a += ph + d;
         }
     }
-    (0..plan.stretched)
-        .map(|i| {
-            let j = i + N_FFT / 2;
-            match (y.get(j), wss.get(j)) {
-                (Some(&v), Some(&d)) if d > f64::MIN_POSITIVE => v / d,
-                (Some(&v), _) => v,
-                _ => 0.0,
-            }
-        })
-        .collect()
+    // The iSTFT's normalisation: the window's sum of squares over the frames covering sample
+    // j, summed in frame order (as the overlap-add would); not divided where it is zero.
+    let wss = |j: usize| {
+        let first = (j + 1).saturating_sub(N_FFT).div_ceil(HOP);
+        let last = (j / HOP).min(plan.synth_frames - 1);
+        (first..=last).fold(0.0f64, |s, t| s + sh.w2[j - t * HOP])
+    };
+    // Centre trimming: output i is y[i + N_FFT / 2], normalised in place (it only reads
+    // further on), zeros past the end of y.
+    let half = N_FFT / 2;
+    let avail = total.saturating_sub(half).min(plan.stretched);
+    for i in 0..avail {
+        let j = i + half;
+        let d = wss(j);
+        y[i] = if d > f64::MIN_POSITIVE {
+            y[j] / d
+        } else {
+            y[j]
+        };
+    }
+    y.truncate(avail);
+    y.resize(plan.stretched, 0.0);
+    y
 }
 
 /// `sum_i (w[i] + eta * (w1[i] - w[i])) * x[i]` over the common length: resampy's
@@ -654,7 +705,7 @@ mod tests {
     }
 
     fn rates() -> Vec<f64> {
-        let mut r = vec![0.5, 0.8, 0.9137, 1.0, 1.0625, 1.25, 1.5];
+        let mut r = vec![0.5, 0.8, 0.9137, 1.0, 1.0625, 1.25, 1.5, 2.5];
         r.extend([-4.0, -2.5, -0.3, 0.7, 3.0, 4.0].map(|s: f64| 2f64.powf(-s / 12.0)));
         r
     }
