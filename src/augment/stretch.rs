@@ -417,33 +417,61 @@ pub(crate) fn resample(x: &[f64], r: &Resample) -> Vec<f64> {
     let len = x.len();
     let xr: Vec<f64> = x.iter().rev().copied().collect();
     let num_table = KAISER_PRECISION as f64;
-    (0..r.out_len)
-        .map(|t| {
-            let time = t as f64 * r.increment;
-            let n = time as usize;
-            if n >= len {
-                // Past the input (resampy never gets there: out_len = int(len * ratio)).
-                return 0.0;
-            }
-            let mut frac = r.scale * (time - n as f64);
-            let index_frac = frac * num_table;
-            let offset = index_frac as usize;
-            let eta = index_frac - offset as f64;
-            let i_max = (n + 1).min(nwin.saturating_sub(offset) / step);
-            let (w, w1) = taps(offset);
-            // x[n - i] for i < i_max.
-            let left = interp_dot(w, w1, eta, &xr[len - 1 - n..][..i_max]);
-            frac = r.scale - frac;
-            let index_frac = frac * num_table;
-            let offset = index_frac as usize;
-            let eta = index_frac - offset as f64;
-            let k_max = (len - n - 1).min(nwin.saturating_sub(offset) / step);
-            let (w, w1) = taps(offset);
-            // x[n + 1 + k] for k < k_max.
-            let right = interp_dot(w, w1, eta, &x[n + 1..][..k_max]);
-            left + right
-        })
-        .collect()
+    // Output t: the input sample left of it, the fraction past it and its left offset.
+    let left_of = |t: usize| {
+        let time = t as f64 * r.increment;
+        let n = time as usize;
+        let frac = r.scale * (time - n as f64);
+        (n, frac, (frac * num_table) as usize)
+    };
+    let sample = |t: usize| {
+        let (n, mut frac, _) = left_of(t);
+        if n >= len {
+            // Past the input (resampy never gets there: out_len = int(len * ratio)).
+            return 0.0;
+        }
+        let index_frac = frac * num_table;
+        let offset = index_frac as usize;
+        let eta = index_frac - offset as f64;
+        let i_max = (n + 1).min(nwin.saturating_sub(offset) / step);
+        let (w, w1) = taps(offset);
+        // x[n - i] for i < i_max.
+        let left = interp_dot(w, w1, eta, &xr[len - 1 - n..][..i_max]);
+        frac = r.scale - frac;
+        let index_frac = frac * num_table;
+        let offset = index_frac as usize;
+        let eta = index_frac - offset as f64;
+        let k_max = (len - n - 1).min(nwin.saturating_sub(offset) / step);
+        let (w, w1) = taps(offset);
+        // x[n + 1 + k] for k < k_max.
+        let right = interp_dot(w, w1, eta, &x[n + 1..][..k_max]);
+        left + right
+    };
+    // The table (3.3 MB) does not stay in cache when consecutive outputs read rows far apart:
+    // the outputs are visited grouped by their left offset (a counting sort), so that a group
+    // reads the same rows (the right offset is `step` minus the left one, within one). Each
+    // output is computed alone: the order changes nothing in the result.
+    let keys: Vec<u32> = (0..r.out_len)
+        .map(|t| left_of(t).2.min(step) as u32)
+        .collect();
+    let mut start = vec![0usize; step + 2];
+    for &k in &keys {
+        start[k as usize + 1] += 1;
+    }
+    for o in 0..=step {
+        start[o + 1] += start[o];
+    }
+    let mut order = vec![0usize; r.out_len];
+    for (t, &k) in keys.iter().enumerate() {
+        let s = &mut start[k as usize];
+        order[*s] = t;
+        *s += 1;
+    }
+    let mut y = vec![0.0f64; r.out_len];
+    for &t in &order {
+        y[t] = sample(t);
+    }
+    y
 }
 
 /// The CPU twin of `gpu::stretch`: stretches (and for pitch_shift resamples) `row`'s valid
