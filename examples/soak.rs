@@ -31,7 +31,8 @@ fn rss_kib() -> u64 {
 
 fn gpu_reserved(dev: &Device) -> Option<u64> {
     let (d, _) = dev.wgpu()?;
-    d.generate_allocator_report().map(|r| r.total_reserved_bytes)
+    d.generate_allocator_report()
+        .map(|r| r.total_reserved_bytes)
 }
 
 fn signal(k: usize, n: usize) -> Vec<f32> {
@@ -50,7 +51,9 @@ fn main() -> ExitCode {
             "--runs" => runs = v.parse().unwrap_or(0),
             "--plan" => plan = v,
             _ => {
-                eprintln!("usage: soak [--device cpu|gpu] [--runs N] [--plan mel|stft|cqt|augment]");
+                eprintln!(
+                    "usage: soak [--device cpu|gpu] [--runs N] [--plan mel|stft|cqt|augment]"
+                );
                 return ExitCode::from(2);
             }
         }
@@ -88,7 +91,11 @@ fn main() -> ExitCode {
                 })
             }
             _ => {
-                let p = Spectrogram::mel(sr).n_fft(512).hop_length(160).n_mels(64).build(&dev)?;
+                let p = Spectrogram::mel(sr)
+                    .n_fft(512)
+                    .hop_length(160)
+                    .n_mels(64)
+                    .build(&dev)?;
                 Box::new(move |k| Ok(p.run(&Audio::from_mono(signal(k, 16_000), sr))?[[0, 3, 3]]))
             }
         })

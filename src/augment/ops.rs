@@ -502,12 +502,15 @@ pub(crate) fn apply_row(
             if fade > 0 && sh != 0 {
                 let stitch = if sh > 0 { sh } else { ni + sh };
                 let clamp = |i: i64| i.clamp(0, ni) as usize;
-                for i in clamp(stitch)..clamp(stitch + fade) {
-                    dst[i] *= crossfade(i - stitch as usize, fade as usize, true).0;
+                let (a, b) = (clamp(stitch), clamp(stitch + fade));
+                for (i, d) in dst[a..b].iter_mut().enumerate() {
+                    let j = (a + i) as i64 - stitch;
+                    *d *= crossfade(j as usize, fade as usize, true).0;
                 }
-                for i in clamp(stitch - fade)..clamp(stitch) {
-                    let j = fade - (stitch - i as i64);
-                    dst[i] *= crossfade(j as usize, fade as usize, true).1;
+                let (a, b) = (clamp(stitch - fade), clamp(stitch));
+                for (i, d) in dst[a..b].iter_mut().enumerate() {
+                    let j = fade - (stitch - (a + i) as i64);
+                    *d *= crossfade(j as usize, fade as usize, true).1;
                 }
             }
         }
@@ -659,7 +662,7 @@ pub(crate) fn tanh_scaled(gain: f64, src: &[f32], out: &mut [f64]) {
     }
     for (o, &s) in out.iter_mut().zip(src) {
         let x = gain * f64::from(s);
-        if !(x.abs() < TANH_EDGE) {
+        if x.is_nan() || x.abs() >= TANH_EDGE {
             *o = x.tanh();
         }
     }
