@@ -8,27 +8,13 @@ use serde_json::json;
 use wavegpu::augment::{Batch, Pipeline};
 use wavegpu::Device;
 
-fn write_wav(path: &std::path::Path, samples: &[f32], sr: u32) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: sr,
-        bits_per_sample: 32,
-        sample_format: hound::SampleFormat::Float,
-    };
-    let mut w = hound::WavWriter::create(path, spec).unwrap();
-    for &s in samples {
-        w.write_sample(s).unwrap();
-    }
-    w.finalize().unwrap();
-}
-
 /// A directory with a long noise (cropped), a short one (tiled) and a non-audio file.
 fn noise_dir(tag: &str) -> common::TempDir {
     let d = common::TempDir::new(tag);
     let long: Vec<f32> = common::noise(20_000, 1).iter().map(|x| 0.3 * x).collect();
     let short: Vec<f32> = (0..700).map(|i| (i as f32 * 0.3).sin() * 0.5).collect();
-    write_wav(&d.path("a_long.wav"), &long, 8000);
-    write_wav(&d.path("b_short.wav"), &short, 8000);
+    common::write_wav(&d.path("a_long.wav"), &long, 8000);
+    common::write_wav(&d.path("b_short.wav"), &short, 8000);
     std::fs::write(d.path("notes.txt"), "not audio").unwrap();
     d
 }

@@ -8,20 +8,6 @@ use serde_json::json;
 use wavegpu::augment::{Batch, Pipeline};
 use wavegpu::Device;
 
-fn write_wav(path: &std::path::Path, samples: &[f32], sr: u32) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: sr,
-        bits_per_sample: 32,
-        sample_format: hound::SampleFormat::Float,
-    };
-    let mut w = hound::WavWriter::create(path, spec).unwrap();
-    for &s in samples {
-        w.write_sample(s).unwrap();
-    }
-    w.finalize().unwrap();
-}
-
 #[test]
 fn gpu_convolution_matches_cpu() {
     let d = common::TempDir::new("ir");
@@ -35,7 +21,7 @@ fn gpu_convolution_matches_cpu() {
             .enumerate()
             .map(|(i, x)| x * (-(i as f32) / decay).exp())
             .collect();
-        write_wav(&d.path(name), &ir, 16_000);
+        common::write_wav(&d.path(name), &ir, 16_000);
     }
     let spec = json!([
         {"name": "apply_impulse_response", "ir_path": d.0.to_str().unwrap(), "p": 1.0},
@@ -104,7 +90,7 @@ fn nan_rows_do_not_poison_other_rows() {
             .collect();
         let sub = d.path(name.trim_end_matches(".wav"));
         std::fs::create_dir_all(&sub).unwrap();
-        write_wav(&sub.join(name), &ir, 16_000);
+        common::write_wav(&sub.join(name), &ir, 16_000);
     }
     let mut devices = vec![Device::cpu()];
     devices.extend(common::gpu());

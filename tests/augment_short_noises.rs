@@ -9,20 +9,6 @@ use serde_json::{json, Value};
 use wavegpu::augment::{Batch, Pipeline, ShortNoiseSound};
 use wavegpu::Device;
 
-fn write_wav(path: &std::path::Path, samples: &[f32], sr: u32) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: sr,
-        bits_per_sample: 32,
-        sample_format: hound::SampleFormat::Float,
-    };
-    let mut w = hound::WavWriter::create(path, spec).unwrap();
-    for &s in samples {
-        w.write_sample(s).unwrap();
-    }
-    w.finalize().unwrap();
-}
-
 fn floats(v: &Value) -> Vec<f32> {
     v.as_array()
         .unwrap()
@@ -57,7 +43,7 @@ fn clips(tag: &str) -> (common::TempDir, Vec<String>) {
     let c: Vec<f32> = common::noise(160, 8).iter().map(|x| 0.8 * x).collect();
     let mut paths = vec![];
     for (name, s) in [("a.wav", &a), ("b.wav", &b), ("c.wav", &c)] {
-        write_wav(&d.path(name), s, 8000);
+        common::write_wav(&d.path(name), s, 8000);
         paths.push(d.path(name).to_str().unwrap().to_string());
     }
     (d, paths)
@@ -99,7 +85,7 @@ fn matches_audiomentations_for_fixed_sounds() {
         .enumerate()
         .map(|(i, c)| {
             let p = d.path(&format!("clip{i}.wav"));
-            write_wav(&p, &floats(c), sr);
+            common::write_wav(&p, &floats(c), sr);
             p.to_str().unwrap().to_string()
         })
         .collect();

@@ -10,20 +10,6 @@ use serde_json::json;
 use wavegpu::augment::{Batch, Pipeline};
 use wavegpu::Device;
 
-fn write_wav(path: &std::path::Path, samples: &[f32], sr: u32) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: sr,
-        bits_per_sample: 32,
-        sample_format: hound::SampleFormat::Float,
-    };
-    let mut w = hound::WavWriter::create(path, spec).unwrap();
-    for &s in samples {
-        w.write_sample(s).unwrap();
-    }
-    w.finalize().unwrap();
-}
-
 #[test]
 fn one_pipeline_eight_threads_equals_serial_runs() {
     let d = common::TempDir::new("aug_threads");
@@ -33,9 +19,9 @@ fn one_pipeline_eight_threads_equals_serial_runs() {
         .map(|(i, x)| x * (-(i as f32) / 120.0).exp())
         .collect();
     std::fs::create_dir_all(d.path("ir")).unwrap();
-    write_wav(&d.path("ir").join("ir.wav"), &ir, 16_000);
+    common::write_wav(&d.path("ir").join("ir.wav"), &ir, 16_000);
     std::fs::create_dir_all(d.path("noise")).unwrap();
-    write_wav(
+    common::write_wav(
         &d.path("noise").join("n.wav"),
         &common::noise(4000, 4),
         16_000,

@@ -197,3 +197,18 @@ pub fn variant(e: &wavegpu::Error) -> &'static str {
         _ => "other",
     }
 }
+
+/// Writes mono `samples` as a 32-bit float WAV at `sr` (noise banks, impulse responses).
+pub fn write_wav(path: &Path, samples: &[f32], sr: u32) {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: sr,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    for &s in samples {
+        w.write_sample(s).unwrap();
+    }
+    w.finalize().unwrap();
+}
