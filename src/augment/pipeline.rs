@@ -502,15 +502,7 @@ impl Pipeline {
                 let mut rec = leaf.resolve(&d.u, lengths[r], sr);
                 if let Leaf::AddBackgroundNoise { .. } | Leaf::ApplyImpulseResponse { .. } = leaf {
                     let clip = &self.bank.clips[rec.a as usize];
-                    if clip.sample_rate != sr {
-                        return Err(Error::audio(
-                            clip.name.clone(),
-                            format!(
-                                "recorded at {} Hz for a batch at {sr} Hz (set the transform's `sample_rate` to resample it on load)",
-                                clip.sample_rate
-                            ),
-                        ));
-                    }
+                    clip.check_rate(sr)?;
                     rec.b = clip.start;
                     rec.c = clip.len;
                     if let Leaf::AddBackgroundNoise { .. } = leaf {

@@ -303,6 +303,22 @@ pub(crate) struct BankClip {
     pub sample_rate: u32,
 }
 
+impl BankClip {
+    /// Refuses a clip recorded at another rate than the batch's `sr`.
+    pub fn check_rate(&self, sr: u32) -> crate::error::Result<()> {
+        if self.sample_rate == sr {
+            return Ok(());
+        }
+        Err(crate::error::Error::audio(
+            self.name.clone(),
+            format!(
+                "recorded at {} Hz for a batch at {sr} Hz (set the transform's `sample_rate` to resample it on load)",
+                self.sample_rate
+            ),
+        ))
+    }
+}
+
 /// Every background-noise clip of a pipeline, mono, concatenated (kept on the GPU as one
 /// buffer).
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -119,15 +119,11 @@ pub(crate) struct GpuConv {
 
 impl GpuConv {
     pub fn new(ctx: Arc<GpuContext>) -> Result<Self> {
-        let have = ctx.limits.max_compute_workgroup_storage_size;
-        if have < WG_BYTES {
-            return Err(Error::DeviceLimit {
-                limit: "max_compute_workgroup_storage_size",
-                max: have as u64,
-                what: "the FFT convolution's 2048-point workgroup buffer".into(),
-                needed: WG_BYTES as u64,
-            });
-        }
+        super::kernel::require_workgroup_bytes(
+            &ctx,
+            WG_BYTES,
+            "the FFT convolution's 2048-point workgroup buffer",
+        )?;
         let (layout, mut p) = ctx.scoped("building the convolution pipelines", || {
             ctx.pipelines(
                 Kernel::Conv.file(),

@@ -211,3 +211,22 @@ impl Scratch {
         }
     }
 }
+
+/// Refuses a device whose workgroup memory is smaller than `needed` bytes, naming `what`
+/// needs it.
+pub(crate) fn require_workgroup_bytes(
+    ctx: &super::GpuContext,
+    needed: u32,
+    what: &str,
+) -> crate::error::Result<()> {
+    let have = ctx.limits.max_compute_workgroup_storage_size;
+    if have < needed {
+        return Err(crate::error::Error::DeviceLimit {
+            limit: "max_compute_workgroup_storage_size",
+            max: u64::from(have),
+            what: what.into(),
+            needed: u64::from(needed),
+        });
+    }
+    Ok(())
+}

@@ -99,15 +99,11 @@ fn fixed(x: f64) -> (u32, u32, u32) {
 
 impl GpuStretch {
     pub fn new(ctx: Arc<GpuContext>) -> Result<Self> {
-        let have = ctx.limits.max_compute_workgroup_storage_size;
-        if have < WG_BYTES {
-            return Err(Error::DeviceLimit {
-                limit: "max_compute_workgroup_storage_size",
-                max: have as u64,
-                what: "the phase vocoder's 2048-point workgroup buffer".into(),
-                needed: WG_BYTES as u64,
-            });
-        }
+        super::kernel::require_workgroup_bytes(
+            &ctx,
+            WG_BYTES,
+            "the phase vocoder's 2048-point workgroup buffer",
+        )?;
         let mut host: Vec<f32> = window().iter().map(|&w| w as f32).collect();
         for k in 0..N_FFT / 2 {
             let a = -2.0 * std::f64::consts::PI * k as f64 / N_FFT as f64;

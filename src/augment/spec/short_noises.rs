@@ -268,15 +268,7 @@ impl ShortNoises {
         let srf = f64::from(sr);
         for &b in &self.clips {
             let clip = &bank.clips[b as usize];
-            if clip.sample_rate != sr {
-                return Err(Error::audio(
-                    clip.name.clone(),
-                    format!(
-                        "recorded at {} Hz for a batch at {sr} Hz (set the transform's `sample_rate` to resample it on load)",
-                        clip.sample_rate
-                    ),
-                ));
-            }
+            clip.check_rate(sr)?;
         }
         let mut recs: Vec<[u32; EVENT_WORDS]> = Vec::new();
         for s in sounds {
