@@ -111,6 +111,15 @@ impl GpuStretch {
             host.push(a.sin() as f32);
         }
         host.extend(kaiser_best().iter().map(|&v| v as f32));
+        let bytes = (host.len() * 4) as u64;
+        if bytes > ctx.max_binding() {
+            return Err(Error::DeviceLimit {
+                limit: "max_storage_buffer_binding_size",
+                max: ctx.max_binding(),
+                what: "the phase vocoder's window, twiddle and kaiser_best tables".into(),
+                needed: bytes,
+            });
+        }
         let (layout, pipelines, tables) = ctx.scoped("building the phase vocoder", || {
             let (layout, pipelines) = ctx.pipelines(
                 Kernel::Stretch.file(),
@@ -140,6 +149,10 @@ impl GpuStretch {
     /// Records the stretch of `rows` (`(row, valid length, stretch)`) of `data` (rows `stride`
     /// f32 apart) in place, all in one compute pass; each row keeps its length, zeros where
     /// its result is shorter (the CPU twin is [`crate::augment::stretch::stretch_row`]).
+    ///
+    /// Rows go in groups whose spectra and stretched rows fit the device's storage binding
+    /// limit, one pass per group (the passes share the scratch buffers, in order); a row that
+    /// does not fit alone is an [`Error::DeviceLimit`].
     pub fn encode(
         &self,
         enc: &mut wgpu::CommandEncoder,
@@ -147,7 +160,42 @@ impl GpuStretch {
         stride: usize,
         rows: &[(usize, usize, Stretch)],
     ) -> Result<()> {
-        let rows: Vec<&(usize, usize, Stretch)> = rows.iter().filter(|r| r.1 > 0).collect();
+        let lim = self.ctx.max_binding();
+        let mut group: Vec<(usize, usize, Stretch)> = Vec::new();
+        let mut used = [0u64; 3];
+        for &(row, n, s) in rows.iter().filter(|r| r.1 > 0) {
+            let p = RowPlan::new(n, &s);
+            let need = [
+                (p.frames * BINS * 8) as u64,
+                (p.synth_frames * BINS * 8) as u64,
+                if p.resample.is_some() {
+                    p.stretched as u64 * 4
+                } else {
+                    0
+                },
+            ];
+            if !group.is_empty() && (0..3).any(|k| used[k] + need[k] > lim) {
+                self.encode_group(enc, data, stride, &group)?;
+                group.clear();
+                used = [0; 3];
+            }
+            group.push((row, n, s));
+            for k in 0..3 {
+                used[k] += need[k];
+            }
+        }
+        self.encode_group(enc, data, stride, &group)
+    }
+
+    /// [`encode`](Self::encode) of one group of rows, in one compute pass.
+    fn encode_group(
+        &self,
+        enc: &mut wgpu::CommandEncoder,
+        data: &wgpu::Buffer,
+        stride: usize,
+        rows: &[(usize, usize, Stretch)],
+    ) -> Result<()> {
+        let rows: Vec<&(usize, usize, Stretch)> = rows.iter().collect();
         if rows.is_empty() {
             return Ok(());
         }
