@@ -1,8 +1,8 @@
 //! Arbitrary parameters through the public plan builders on the CPU device; what builds runs
 //! on a short signal. Errors are fine; panics, hangs and wrong output shapes are not.
 //!
-//! Sizes: n_fft is drawn below 2^16 most of the time and up to the documented maximum
-//! (2^24) otherwise; the signal is at most 4095 samples, two channels. The only other cap is
+//! Sizes: n_fft is drawn below 2^16 most of the time and up to 2^24 + 1 (past the documented
+//! maximum, 2^22) otherwise; the signal is at most 4095 samples, two channels. The only other cap is
 //! on the work the caller asks for: a run whose output (frames x bins the plan reports
 //! through `output_shape`) exceeds 2^22 values is not run, since its time is the size of what
 //! was asked, not a slow path.
@@ -74,9 +74,11 @@ const MAX_OUT: usize = 1 << 22;
 
 impl Stft {
     fn n_fft(&self) -> usize {
+        // The large branch (up to 2^24 + 1, past the documented 2^22 maximum) only for
+        // n_fft < 16, so that most runs stay fast.
         match self.n_fft_big {
-            Some(n) => (n as usize) % ((1 << 24) + 2),
-            None => self.n_fft as usize,
+            Some(n) if self.n_fft < 16 => (n as usize) % ((1 << 24) + 2),
+            _ => self.n_fft as usize,
         }
     }
     fn window(&self) -> Window {
