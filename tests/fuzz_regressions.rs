@@ -46,3 +46,55 @@ fn stft_n_fft_at_the_maximum_builds() {
         .unwrap();
     assert_eq!(plan.n_freq(), MAX_N_FFT / 2 + 1);
 }
+
+/// `decode_symphonia`, artifact `crash-ee595899…` (tests/data/fuzz/decode_symphonia/; the
+/// first byte is the target's extension-hint selector, the rest the file): a WAV whose MS ADPCM
+/// data makes symphonia-codec-adpcm 0.6.1 overflow a multiplication (codec_ms.rs:96; a panic
+/// with overflow checks, a silent wrap without). wavegpu runs symphonia's calls under a guard
+/// that turns such a panic into `Error::Decode`; in either build, opening, decoding to the end
+/// and probing the input give samples or typed errors, never a panic.
+#[test]
+fn symphonia_ms_adpcm_overflow_is_no_panic() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/fuzz/decode_symphonia/crash-ee595899719fd3ec7252009e655fa1d66b73ebb6"
+    );
+    let data = std::fs::read(path).unwrap();
+    let file = &data[1..];
+    let _ = wavegpu::io::Backend::Symphonia.probe(file);
+    let mut dec = wavegpu::io::Backend::Symphonia.open(file).unwrap();
+    let channels = dec.spec().channels;
+    loop {
+        match dec.next_chunk() {
+            Ok(Some(chunk)) => assert_eq!(chunk.channels(), channels),
+            Ok(None) => break,
+            Err(e) => {
+                assert!(matches!(e, Error::Decode { .. }), "{e:?}");
+                break;
+            }
+        }
+    }
+}
+
+/// `plans`, artifact `timeout-a8d00c7c…` (tests/data/fuzz/plans/): an MFCC plan with n_mels
+/// = n_mfcc = 53_713 built its n_mfcc x n_mels DCT matrix (2.9e9 entries) before the mel
+/// parameters were checked, and ran past the 10 s timeout. The mel parameters are now checked
+/// first: n_mels is refused at once.
+#[test]
+fn mfcc_huge_n_mels_is_refused_before_the_dct() {
+    let t = Instant::now();
+    let err = Spectrogram::mfcc(524_288)
+        .n_mfcc(53_713)
+        .lifter(7.453_038e-9)
+        .power(1.3632e-41)
+        .n_mels(53_713)
+        .n_fft(9728)
+        .center(false)
+        .fmin(4.523_397_416_852_54e-259)
+        .norm(wavegpu::MelNorm::None)
+        .build(&Device::cpu())
+        .unwrap_err();
+    assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+    let msg = err.to_string();
+    assert!(msg.contains("n_mels") && msg.contains("53713"), "{msg}");
+}

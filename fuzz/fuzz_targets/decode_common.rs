@@ -1,7 +1,36 @@
 //! Shared body of the decoder targets: the first byte picks the file-extension hint given to
 //! the container probe, the rest is the file.
 
+use std::collections::BTreeSet;
+use std::sync::{Mutex, Once};
+
 use wavegpu::io::{Backend, ChunkReader, Source};
+
+/// libFuzzer's panic hook aborts on every panic, even one that is caught. wavegpu's symphonia
+/// backend runs symphonia's calls under a guard that turns a panic inside symphonia (a bug of
+/// that crate on malformed data, such as an overflow check under `-a`) into `Error::Decode`,
+/// by design. This hook lets exactly those panics — raised in a symphonia crate's own source —
+/// unwind to that guard (printing each location once), and keeps libFuzzer's abort for every
+/// other panic: one in wavegpu, or one in symphonia that no guard catches, still crashes.
+fn install_hook() {
+    static ONCE: Once = Once::new();
+    static SEEN: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+    ONCE.call_once(|| {
+        let abort = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if let Some(loc) = info.location() {
+                if loc.file().contains("/symphonia-") {
+                    let at = format!("{}:{}", loc.file(), loc.line());
+                    if SEEN.lock().map(|mut s| s.insert(at.clone())).unwrap_or(false) {
+                        eprintln!("symphonia panic (left to wavegpu's guard): {at}: {info}");
+                    }
+                    return;
+                }
+            }
+            abort(info);
+        }));
+    });
+}
 
 /// Hints tried by the probe (None: content only).
 const HINTS: [Option<&str>; 16] = [
@@ -24,6 +53,7 @@ const HINTS: [Option<&str>; 16] = [
 ];
 
 pub fn run(backend: Backend, data: &[u8]) {
+    install_hook();
     let Some((&first, file)) = data.split_first() else {
         return;
     };
