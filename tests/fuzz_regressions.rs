@@ -29,9 +29,15 @@ fn stft_n_fft_above_the_maximum_is_refused_at_once() {
 
     // The same bound for every plan built on an STFT.
     for n in [MAX_N_FFT + 1, 16_777_213, 1 << 24] {
-        let e = Spectrogram::istft().n_fft(n).build(&Device::cpu()).unwrap_err();
+        let e = Spectrogram::istft()
+            .n_fft(n)
+            .build(&Device::cpu())
+            .unwrap_err();
         assert!(e.to_string().contains("n_fft"), "{e}");
-        let e = Spectrogram::mel(22_050).n_fft(n).build(&Device::cpu()).unwrap_err();
+        let e = Spectrogram::mel(22_050)
+            .n_fft(n)
+            .build(&Device::cpu())
+            .unwrap_err();
         assert!(e.to_string().contains("n_fft"), "{e}");
     }
 }

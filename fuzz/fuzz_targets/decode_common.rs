@@ -21,7 +21,11 @@ fn install_hook() {
             if let Some(loc) = info.location() {
                 if loc.file().contains("/symphonia-") {
                     let at = format!("{}:{}", loc.file(), loc.line());
-                    if SEEN.lock().map(|mut s| s.insert(at.clone())).unwrap_or(false) {
+                    if SEEN
+                        .lock()
+                        .map(|mut s| s.insert(at.clone()))
+                        .unwrap_or(false)
+                    {
                         eprintln!("symphonia panic (left to wavegpu's guard): {at}: {info}");
                     }
                     return;

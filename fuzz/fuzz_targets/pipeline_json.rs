@@ -43,8 +43,7 @@ fn check(input: &Batch, out: &Batch) {
 
 fn same_bits(a: &Batch, b: &Batch) -> bool {
     a.lengths() == b.lengths()
-        && a
-            .data()
+        && a.data()
             .iter()
             .zip(b.data().iter())
             .all(|(x, y)| x.to_bits() == y.to_bits())
@@ -66,7 +65,9 @@ fuzz_target!(|data: &[u8]| {
         let mono = Batch::new(signal(3, 700), vec![700, 333, 0], 1, 16_000).unwrap();
         if let Ok(out) = p.run(7, &mono) {
             check(&mono, &out);
-            let again = p.run(7, &mono).expect("second run of the same batch failed");
+            let again = p
+                .run(7, &mono)
+                .expect("second run of the same batch failed");
             assert!(same_bits(&out, &again), "same seed, different bits");
         }
         // Stereo: two examples whose channels differ in length.

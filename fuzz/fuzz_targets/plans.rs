@@ -13,22 +13,67 @@ use libfuzzer_sys::fuzz_target;
 use ndarray::{Array2, Array3};
 use num_complex::Complex32;
 use wavegpu::{
-    Audio, AudioBatch, DbRef, DbScale, Device, MelNorm, PadMode, Spectrogram, SpectralFeature,
+    Audio, AudioBatch, DbRef, DbScale, Device, MelNorm, PadMode, SpectralFeature, Spectrogram,
     Window,
 };
 
 #[derive(Debug, Arbitrary)]
 enum Kind {
     Stft,
-    Istft { length: Option<u16>, frames: u8 },
+    Istft {
+        length: Option<u16>,
+        frames: u8,
+    },
     Mel,
-    Mfcc { n_mfcc: u16, lifter: f32 },
-    Chroma { n_chroma: u16, tuning: f64, ctroct: f64, octwidth: Option<f64>, base_c: bool, normalize: bool },
-    Cqt { variant: u8, fmin: f64, n_bins: u16, bpo: u16, tuning: f64, filter_scale: f64, gamma: Option<f64>, sparsity: f64, norm: Option<f64>, scale: bool },
-    ChromaCqt { fmin: f64, tuning: f64, n_chroma: u16, n_octaves: u8, bpo: u16, norm: Option<f64>, threshold: f64 },
-    Spectral { feature: u8, a: f64, b: f64, n_bands: u8, linear: bool, per_item: bool },
-    Rms { frame_length: u16, hop: u16 },
-    Zcr { frame_length: u16, hop: u16 },
+    Mfcc {
+        n_mfcc: u16,
+        lifter: f32,
+    },
+    Chroma {
+        n_chroma: u16,
+        tuning: f64,
+        ctroct: f64,
+        octwidth: Option<f64>,
+        base_c: bool,
+        normalize: bool,
+    },
+    Cqt {
+        variant: u8,
+        fmin: f64,
+        n_bins: u16,
+        bpo: u16,
+        tuning: f64,
+        filter_scale: f64,
+        gamma: Option<f64>,
+        sparsity: f64,
+        norm: Option<f64>,
+        scale: bool,
+    },
+    ChromaCqt {
+        fmin: f64,
+        tuning: f64,
+        n_chroma: u16,
+        n_octaves: u8,
+        bpo: u16,
+        norm: Option<f64>,
+        threshold: f64,
+    },
+    Spectral {
+        feature: u8,
+        a: f64,
+        b: f64,
+        n_bands: u8,
+        linear: bool,
+        per_item: bool,
+    },
+    Rms {
+        frame_length: u16,
+        hop: u16,
+    },
+    Zcr {
+        frame_length: u16,
+        hop: u16,
+    },
 }
 
 #[derive(Debug, Arbitrary)]
@@ -101,10 +146,7 @@ impl Stft {
 
 macro_rules! stft_args {
     ($b:expr, $s:expr) => {{
-        let mut b = $b
-            .n_fft($s.n_fft())
-            .window($s.window())
-            .center($s.center);
+        let mut b = $b.n_fft($s.n_fft()).window($s.window()).center($s.center);
         if let Some(h) = $s.hop {
             b = b.hop_length(h as usize);
         }
@@ -117,7 +159,11 @@ macro_rules! stft_args {
 
 fn db(d: &Db) -> DbScale {
     let mut s = DbScale::default();
-    s.reference = if d.max_ref { DbRef::Max } else { DbRef::Value(d.reference) };
+    s.reference = if d.max_ref {
+        DbRef::Max
+    } else {
+        DbRef::Value(d.reference)
+    };
     s.amin = d.amin;
     s.top_db = d.top_db;
     s.per_item = d.per_item;
@@ -137,7 +183,10 @@ fn audio(inp: &Input) -> Audio {
 
 fn batch(a: &Audio) -> Option<AudioBatch> {
     let len = a.len();
-    let rows: Vec<Vec<f32>> = vec![a.channel(0).to_vec(), a.channel(0).to_vec()[..len / 2].to_vec()];
+    let rows: Vec<Vec<f32>> = vec![
+        a.channel(0).to_vec(),
+        a.channel(0).to_vec()[..len / 2].to_vec(),
+    ];
     AudioBatch::from_rows(&rows, a.sample_rate()).ok()
 }
 
@@ -157,7 +206,11 @@ macro_rules! run_plan {
                         if let Ok(s2) = plan.output_shape(2, a.len()) {
                             if s2.0 * s2.1 * s2.2 <= MAX_OUT {
                                 if let Ok(out) = plan.run_batch(&b) {
-                                    assert_eq!(out.dim(), s2, "output_shape disagrees with run_batch");
+                                    assert_eq!(
+                                        out.dim(),
+                                        s2,
+                                        "output_shape disagrees with run_batch"
+                                    );
                                 }
                             }
                         }
@@ -173,10 +226,16 @@ fuzz_target!(|inp: Input| {
     let a = audio(&inp);
     let s = &inp.stft;
     let sr = inp.sr;
-    let norm = if inp.slaney { MelNorm::Slaney } else { MelNorm::None };
+    let norm = if inp.slaney {
+        MelNorm::Slaney
+    } else {
+        MelNorm::None
+    };
     match &inp.kind {
         Kind::Stft => {
-            let b = stft_args!(Spectrogram::stft(), s).pad_mode(s.pad()).power(s.power);
+            let b = stft_args!(Spectrogram::stft(), s)
+                .pad_mode(s.pad())
+                .power(s.power);
             if let Ok(p) = b.build(&device) {
                 run_plan!(p, &a, inp);
             }
@@ -189,7 +248,10 @@ fuzz_target!(|inp: Input| {
                 let frames = *frames as usize % 64;
                 if nf * frames <= MAX_OUT {
                     let spec = Array3::from_shape_fn((1, nf, frames), |(_, f, t)| {
-                        Complex32::new(((f * 31 + t * 17) % 13) as f32 * 0.1, (f as f32 - t as f32) * 0.01)
+                        Complex32::new(
+                            ((f * 31 + t * 17) % 13) as f32 * 0.1,
+                            (f as f32 - t as f32) * 0.01,
+                        )
                     });
                     let length = length.map(|l| l as usize);
                     if let Ok(n) = p.output_len(frames, length) {
@@ -203,7 +265,8 @@ fuzz_target!(|inp: Input| {
             }
         }
         Kind::Mel => {
-            let mut b = stft_args!(Spectrogram::mel(sr), s).pad_mode(s.pad())
+            let mut b = stft_args!(Spectrogram::mel(sr), s)
+                .pad_mode(s.pad())
                 .power(s.power)
                 .n_mels(inp.n_mels as usize)
                 .fmin(inp.fmin)
@@ -220,7 +283,8 @@ fuzz_target!(|inp: Input| {
             }
         }
         Kind::Mfcc { n_mfcc, lifter } => {
-            let mut b = stft_args!(Spectrogram::mfcc(sr), s).pad_mode(s.pad())
+            let mut b = stft_args!(Spectrogram::mfcc(sr), s)
+                .pad_mode(s.pad())
                 .power(s.power)
                 .n_mfcc(*n_mfcc as usize)
                 .lifter(*lifter)
@@ -238,8 +302,16 @@ fuzz_target!(|inp: Input| {
                 run_plan!(p, &a, inp);
             }
         }
-        Kind::Chroma { n_chroma, tuning, ctroct, octwidth, base_c, normalize } => {
-            let b = stft_args!(Spectrogram::chroma(sr), s).pad_mode(s.pad())
+        Kind::Chroma {
+            n_chroma,
+            tuning,
+            ctroct,
+            octwidth,
+            base_c,
+            normalize,
+        } => {
+            let b = stft_args!(Spectrogram::chroma(sr), s)
+                .pad_mode(s.pad())
                 .power(s.power)
                 .n_chroma(*n_chroma as usize)
                 .tuning(*tuning)
@@ -251,7 +323,18 @@ fuzz_target!(|inp: Input| {
                 run_plan!(p, &a, inp);
             }
         }
-        Kind::Cqt { variant, fmin, n_bins, bpo, tuning, filter_scale, gamma, sparsity, norm, scale } => {
+        Kind::Cqt {
+            variant,
+            fmin,
+            n_bins,
+            bpo,
+            tuning,
+            filter_scale,
+            gamma,
+            sparsity,
+            norm,
+            scale,
+        } => {
             let mut b = match variant % 3 {
                 0 => Spectrogram::cqt(sr),
                 1 => Spectrogram::pseudo_cqt(sr),
@@ -277,7 +360,15 @@ fuzz_target!(|inp: Input| {
                 run_plan!(p, &a, inp);
             }
         }
-        Kind::ChromaCqt { fmin, tuning, n_chroma, n_octaves, bpo, norm, threshold } => {
+        Kind::ChromaCqt {
+            fmin,
+            tuning,
+            n_chroma,
+            n_octaves,
+            bpo,
+            norm,
+            threshold,
+        } => {
             let mut b = Spectrogram::chroma_cqt(sr)
                 .fmin(*fmin)
                 .tuning(*tuning)
@@ -293,12 +384,22 @@ fuzz_target!(|inp: Input| {
                 run_plan!(p, &a, inp);
             }
         }
-        Kind::Spectral { feature, a: x, b: y, n_bands, linear, per_item } => {
+        Kind::Spectral {
+            feature,
+            a: x,
+            b: y,
+            n_bands,
+            linear,
+            per_item,
+        } => {
             let f = match feature % 5 {
                 0 => SpectralFeature::Centroid,
                 1 => SpectralFeature::Bandwidth { p: *x },
                 2 => SpectralFeature::Rolloff { roll_percent: *x },
-                3 => SpectralFeature::Flatness { power: *x, amin: *y },
+                3 => SpectralFeature::Flatness {
+                    power: *x,
+                    amin: *y,
+                },
                 _ => SpectralFeature::Contrast {
                     n_bands: *n_bands as usize,
                     fmin: *x,
@@ -306,7 +407,9 @@ fuzz_target!(|inp: Input| {
                     linear: *linear,
                 },
             };
-            let b = stft_args!(Spectrogram::spectral(sr, f), s).pad_mode(s.pad()).per_item(*per_item);
+            let b = stft_args!(Spectrogram::spectral(sr, f), s)
+                .pad_mode(s.pad())
+                .per_item(*per_item);
             if let Ok(p) = b.build(&device) {
                 run_plan!(p, &a, inp);
             }

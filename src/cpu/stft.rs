@@ -180,7 +180,6 @@ impl CpuIstft {
         }
     }
 
-
     /// librosa.istft of `(rows, freq, frames)` into `(rows, out_len)` where
     /// `out_len` and `n_frames` were resolved by the caller.
     pub fn inverse(
