@@ -10,14 +10,22 @@ use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 use crate::dsp::frames::{padded_index, Framing};
 use crate::transform::stft::Epilogue;
 
-/// A planned CPU STFT: the realfft plans and the window, built once.
+/// A planned CPU STFT: the forward realfft plan and the window, built once.
+///
+/// Only the forward plan: a large FFT plan of an awkward length costs seconds and hundreds of
+/// MB to build, so the inverse one lives in [`CpuIstft`], built only by iSTFT plans.
 pub(crate) struct CpuStft {
     framing: Framing,
     /// The analysis runs in f64 (the CPU path is the reference; an f32 FFT's noise floor,
     /// ~130 dB under a frame's peak, would show in dB outputs far below the peak).
     window64: Vec<f64>,
-    window: Vec<f32>,
     r2c: Arc<dyn RealToComplex<f64>>,
+}
+
+/// A planned CPU inverse STFT: the inverse realfft plan and the window, built once.
+pub(crate) struct CpuIstft {
+    framing: Framing,
+    window: Vec<f32>,
     c2r: Arc<dyn ComplexToReal<f32>>,
 }
 
@@ -26,9 +34,7 @@ impl CpuStft {
         CpuStft {
             framing,
             window64: window.to_vec(),
-            window: window.iter().map(|&w| w as f32).collect(),
             r2c: RealFftPlanner::<f64>::new().plan_fft_forward(framing.n_fft),
-            c2r: RealFftPlanner::<f32>::new().plan_fft_inverse(framing.n_fft),
         }
     }
 
@@ -162,6 +168,16 @@ impl CpuStft {
                 }
             },
         )
+    }
+}
+
+impl CpuIstft {
+    pub fn new(framing: Framing, window: &[f64]) -> Self {
+        CpuIstft {
+            framing,
+            window: window.iter().map(|&w| w as f32).collect(),
+            c2r: RealFftPlanner::<f32>::new().plan_fft_inverse(framing.n_fft),
+        }
     }
 
     /// librosa.istft of `(rows, freq, frames)` into `(rows, out_len)` where

@@ -24,8 +24,8 @@ use crate::error::{Error, Result};
 /// the Hann window in FFT bins (`WINDOW_BANDWIDTHS["hann"]`, not exactly 1.5).
 pub const HANN_BANDWIDTH: f64 = 1.50018310546875;
 
-/// The largest FFT length an octave may need (2^22 samples).
-pub const MAX_N_FFT: usize = 1 << 22;
+/// The largest FFT length an octave may need (2^22 samples, as any STFT's).
+pub const MAX_N_FFT: usize = crate::dsp::frames::MAX_N_FFT;
 
 /// The note C1 in Hz (`librosa.note_to_hz("C1")`), librosa's default `fmin`.
 pub const C1_HZ: f64 = 32.70319566257483;

@@ -2,6 +2,12 @@
 
 use crate::error::{Error, Result};
 
+/// The largest `n_fft` a plan accepts: 2^22 samples (95 s at 44.1 kHz), the same bound as the
+/// CQT's longest filter. Above it a CPU FFT plan of an awkward length (a large prime factor)
+/// takes seconds and gigabytes to build (n_fft = 16_777_213: 6 s and 2.6 GB for the f64
+/// forward plan alone), so larger values are refused with an error instead.
+pub const MAX_N_FFT: usize = 1 << 22;
+
 /// How the signal is extended past its ends when `center` is true.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]

@@ -3,7 +3,7 @@
 use ndarray::{Array2, ArrayView3, Axis};
 use num_complex::Complex32;
 
-use crate::cpu::stft::CpuStft;
+use crate::cpu::stft::CpuIstft;
 use crate::device::Device;
 use crate::dsp::frames::Framing;
 use crate::dsp::window::Window;
@@ -73,7 +73,7 @@ impl IstftBuilder {
     /// Builds the plan on `device`.
     pub fn build(self, device: &Device) -> Result<Istft> {
         let cfg = self.stft.resolve()?;
-        let cpu = CpuStft::new(cfg.framing, &cfg.window);
+        let cpu = CpuIstft::new(cfg.framing, &cfg.window);
         let gpu = match device.gpu_context() {
             Some(ctx) => Some(GpuIstft::new(ctx.clone(), &cfg)?),
             None => None,
@@ -91,7 +91,7 @@ impl IstftBuilder {
 pub struct Istft {
     framing: Framing,
     window: Vec<f64>,
-    cpu: CpuStft,
+    cpu: CpuIstft,
     gpu: Option<GpuIstft>,
 }
 

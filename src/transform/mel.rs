@@ -162,7 +162,7 @@ impl MelBuilder {
         self
     }
 
-    fn resolve(&self, dct: Option<Dct>) -> Result<FeatureConfig> {
+    fn resolve(&self) -> Result<FeatureConfig> {
         let stft = self.stft.resolve()?;
         let params = MelParams {
             sr: self.sr,
@@ -183,7 +183,7 @@ impl MelBuilder {
             bank,
             post: Post {
                 db: self.db,
-                dct,
+                dct: None,
                 normalize: false,
             },
         })
@@ -192,7 +192,7 @@ impl MelBuilder {
     /// Builds the plan on `device`.
     pub fn build(self, device: &Device) -> Result<Mel> {
         Ok(Mel {
-            plan: FeaturePlan::new(self.resolve(None)?, device)?,
+            plan: FeaturePlan::new(self.resolve()?, device)?,
         })
     }
 }
@@ -256,6 +256,9 @@ impl MfccBuilder {
 
     /// Builds the plan on `device`.
     pub fn build(self, device: &Device) -> Result<Mfcc> {
+        // The mel parameters first (n_mels at most 4096 among them): the DCT matrix below is
+        // n_mfcc x n_mels, so an unchecked n_mels could ask for gigabytes before any check.
+        let mut cfg = self.mel.resolve()?;
         let n_mels = self.mel.n_mels;
         if self.n_mfcc == 0 || self.n_mfcc > n_mels {
             return Err(Error::param(
@@ -288,8 +291,9 @@ impl MfccBuilder {
             matrix,
             lifter,
         };
+        cfg.post.dct = Some(dct);
         Ok(Mfcc {
-            plan: FeaturePlan::new(self.mel.resolve(Some(dct))?, device)?,
+            plan: FeaturePlan::new(cfg, device)?,
         })
     }
 }

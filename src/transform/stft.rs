@@ -7,7 +7,7 @@ use crate::audio::{check_finite, Audio, AudioBatch};
 use crate::cpu::stft::CpuStft;
 use crate::device::Device;
 use crate::dsp::fft;
-use crate::dsp::frames::{Framing, PadMode};
+use crate::dsp::frames::{Framing, PadMode, MAX_N_FFT};
 use crate::dsp::window::Window;
 use crate::error::{Error, Result};
 use crate::gpu::stft::GpuStft;
@@ -90,7 +90,8 @@ impl Default for StftBuilder {
 }
 
 impl StftBuilder {
-    /// FFT length (any n >= 1; powers of two are fastest). Default 2048.
+    /// FFT length (any n in 1..=2^22, [`MAX_N_FFT`](crate::dsp::frames::MAX_N_FFT); powers of
+    /// two are fastest). Default 2048.
     pub fn n_fft(mut self, n: usize) -> Self {
         self.n_fft = n;
         self
@@ -178,10 +179,14 @@ impl StftBuilder {
         if self.n_fft == 0 {
             return Err(Error::param("n_fft", "must be >= 1"));
         }
-        if self.n_fft > 1 << 24 {
+        if self.n_fft > MAX_N_FFT {
             return Err(Error::param(
                 "n_fft",
-                format!("{} is absurdly large (max 2^24)", self.n_fft),
+                format!(
+                    "{} is above the maximum 2^22 = {MAX_N_FFT} (an FFT plan that large can \
+                     take seconds and gigabytes to build)",
+                    self.n_fft
+                ),
             ));
         }
         let win_length = self

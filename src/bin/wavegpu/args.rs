@@ -438,14 +438,14 @@ pub struct DecodeArgs {
 pub struct FramingArgs {
     /// FFT length in samples; any length works, powers of two are fastest
     #[arg(long, default_value_t = 2048, value_name = "N",
-          value_parser = clap::value_parser!(u32).range(1..=(1 << 24)))]
+          value_parser = clap::value_parser!(u32).range(1..=(1 << 22)))]
     pub n_fft: u32,
     /// Samples between successive frames [default: win_length / 4]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub hop_length: Option<u32>,
     /// Window length in samples, at most n_fft; the window is zero-padded to n_fft, centred
     /// [default: n_fft]
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=(1 << 24)))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=(1 << 22)))]
     pub win_length: Option<u32>,
     /// Analysis window (periodic, as scipy.signal.get_window(..., fftbins=True))
     #[arg(long, value_enum, default_value_t = WindowName::Hann, value_name = "WINDOW")]
@@ -721,7 +721,7 @@ pub struct SpectralArgs {
 
     /// Spectral features: FFT length in samples [default: 2048]
     #[arg(long, value_name = "N", help_heading = "Framing",
-          value_parser = clap::value_parser!(u32).range(1..=(1 << 24)))]
+          value_parser = clap::value_parser!(u32).range(1..=(1 << 22)))]
     pub n_fft: Option<u32>,
     /// rms, zcr: samples per frame [default: 2048]
     #[arg(long, value_name = "N", help_heading = "Framing",
@@ -735,7 +735,7 @@ pub struct SpectralArgs {
     /// Spectral features: window length in samples, at most n_fft; zero-padded to n_fft,
     /// centred [default: n_fft]
     #[arg(long, value_name = "N", help_heading = "Framing",
-          value_parser = clap::value_parser!(u32).range(1..=(1 << 24)))]
+          value_parser = clap::value_parser!(u32).range(1..=(1 << 22)))]
     pub win_length: Option<u32>,
     /// Spectral features: analysis window (periodic) [default: hann]
     #[arg(long, value_enum, value_name = "WINDOW", help_heading = "Framing")]
