@@ -249,8 +249,11 @@ impl IoState<'_> {
         self.error.is_some() || self.seek_error.is_some() || self.timed_out
     }
 
-    /// Reads up to `size` bytes into `scratch`; the byte count, or an AVERROR code.
+    /// Reads up to `size` bytes (at most [`MAX_READ`]: FFmpeg takes short reads, and a
+    /// corrupt header can make it ask for a gigabyte at once) into `scratch`; the byte count,
+    /// or an AVERROR code.
     fn read(&mut self, size: usize) -> std::result::Result<usize, c_int> {
+        let size = size.min(MAX_READ);
         if self.scratch.len() < size {
             self.scratch.resize(size, 0);
         }
@@ -429,6 +432,9 @@ fn sniff(head: &[u8]) -> Option<&'static str> {
     }
 }
 
+/// The most bytes one read callback asks the reader for (found by fuzzing: a WAV header that
+/// made FFmpeg request 1.1 GB had the staging buffer grown to match).
+const MAX_READ: usize = 1 << 20;
 /// # Safety
 /// `opaque` must be the pointer of a live [`IoBox`], with no reference to its state alive.
 unsafe fn io_state<'x>(opaque: *mut c_void) -> &'x mut IoState<'x> {
