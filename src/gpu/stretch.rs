@@ -161,7 +161,8 @@ impl GpuStretch {
         rows: &[(usize, usize, Stretch)],
     ) -> Result<()> {
         let lim = self.ctx.max_binding();
-        let mut group: Vec<(usize, usize, Stretch)> = Vec::new();
+        // Each row's plan is made once, here, and handed to its group.
+        let mut group: Vec<(usize, usize, RowPlan)> = Vec::new();
         let mut used = [0u64; 3];
         for &(row, n, s) in rows.iter().filter(|r| r.1 > 0) {
             let p = RowPlan::new(n, &s);
@@ -179,10 +180,10 @@ impl GpuStretch {
                 group.clear();
                 used = [0; 3];
             }
-            group.push((row, n, s));
             for k in 0..3 {
                 used[k] += need[k];
             }
+            group.push((row, n, p));
         }
         self.encode_group(enc, data, stride, &group)
     }
@@ -193,9 +194,8 @@ impl GpuStretch {
         enc: &mut wgpu::CommandEncoder,
         data: &wgpu::Buffer,
         stride: usize,
-        rows: &[(usize, usize, Stretch)],
+        rows: &[(usize, usize, RowPlan)],
     ) -> Result<()> {
-        let rows: Vec<&(usize, usize, Stretch)> = rows.iter().collect();
         if rows.is_empty() {
             return Ok(());
         }
@@ -203,8 +203,7 @@ impl GpuStretch {
         let mut steps: Vec<[u32; 2]> = Vec::new();
         let (mut n_in, mut n_out, mut n_str) = (0usize, 0usize, 0usize);
         let (mut max_frames, mut max_synth, mut max_ola, mut max_res) = (1, 1, 1, 1);
-        for &&(row, n, s) in &rows {
-            let p = RowPlan::new(n, &s);
+        for &(row, n, ref p) in rows {
             let mut r = RowInfo {
                 row: row as u32,
                 n: n as u32,
