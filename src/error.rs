@@ -57,11 +57,16 @@ pub enum Error {
     /// No GPU adapter could be found or opened.
     #[error("no GPU adapter: {0}")]
     NoAdapter(String),
-    /// A wgpu error: validation, out of memory, device lost, map failure.
-    #[error("GPU error ({context}): {reason}")]
+    /// A wgpu error, caught in an error scope and returned instead of wgpu's default panic.
+    ///
+    /// After [`GpuErrorKind::DeviceLost`] every call on the device fails the same way:
+    /// make a new [`Device`](crate::Device) and rebuild the plans on it.
+    #[error("GPU {kind} ({context}): {reason}")]
     Gpu {
-        /// What was being done.
+        /// What was being done, e.g. "running the STFT kernels".
         context: &'static str,
+        /// What kind of failure.
+        kind: GpuErrorKind,
         /// wgpu's message.
         reason: String,
     },
@@ -87,6 +92,33 @@ pub enum Error {
     },
 }
 
+/// What kind of GPU failure an [`Error::Gpu`] reports.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GpuErrorKind {
+    /// wgpu's validation refused a call: a bug in wavegpu (please report it) or in wgpu
+    /// calls the caller made on a device it shares with wavegpu.
+    Validation,
+    /// The device could not allocate a buffer or pipeline; a smaller batch may fit.
+    OutOfMemory,
+    /// The device was lost (driver reset, GPU removed, `wgpu::Device::destroy`): nothing
+    /// more runs on it; open a new [`Device`](crate::Device).
+    DeviceLost,
+    /// Anything else wgpu or the driver reported (internal errors, failed maps or polls).
+    Internal,
+}
+
+impl fmt::Display for GpuErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            GpuErrorKind::Validation => "validation error",
+            GpuErrorKind::OutOfMemory => "out of memory",
+            GpuErrorKind::DeviceLost => "device lost",
+            GpuErrorKind::Internal => "error",
+        })
+    }
+}
+
 /// `Result<T, wavegpu::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -103,10 +135,28 @@ impl Error {
             reason: reason.to_string(),
         }
     }
+    /// A GPU failure that is not one of wgpu's typed errors.
     pub(crate) fn gpu(context: &'static str, reason: impl fmt::Display) -> Self {
+        Error::gpu_kind(context, GpuErrorKind::Internal, reason)
+    }
+    pub(crate) fn gpu_kind(
+        context: &'static str,
+        kind: GpuErrorKind,
+        reason: impl fmt::Display,
+    ) -> Self {
         Error::Gpu {
             context,
+            kind,
             reason: reason.to_string(),
         }
+    }
+    /// One of wgpu's errors, with its kind.
+    pub(crate) fn wgpu(context: &'static str, e: &wgpu::Error) -> Self {
+        let kind = match e {
+            wgpu::Error::OutOfMemory { .. } => GpuErrorKind::OutOfMemory,
+            wgpu::Error::Validation { .. } => GpuErrorKind::Validation,
+            _ => GpuErrorKind::Internal,
+        };
+        Error::gpu_kind(context, kind, e)
     }
 }

@@ -16,7 +16,7 @@ pub use device::{AdapterDesc, Device, PassTiming};
 pub use dsp::frames::PadMode;
 pub use dsp::window::Window;
 pub use dsp::{ChromaParams, DbRef, DbScale, MelNorm};
-pub use error::{Error, Result};
+pub use error::{Error, GpuErrorKind, Result};
 pub use transform::{
     Chroma, ChromaBuilder, ChromaCqt, ChromaCqtBuilder, Cqt, CqtBuilder, DeviceSpectrogram,
     FeatureStream, Istft, IstftBuilder, Mel, MelBuilder, Mfcc, MfccBuilder, Rms, RmsBuilder,

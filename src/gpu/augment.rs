@@ -814,7 +814,7 @@ impl GpuAugment {
         #[cfg(not(target_arch = "wasm32"))]
         c.device
             .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| Error::gpu("device poll", e))?;
+            .map_err(|e| c.fail(Error::gpu("device poll", e)))?;
         batch.current = (cur + table.len()) % 2;
         Ok(())
     }

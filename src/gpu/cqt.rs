@@ -220,7 +220,9 @@ impl GpuCqt {
             .ok_or_else(|| Error::gpu("allocating CQT buffers", "no buffers"))?;
         let info = rows_info(lengths, frames);
         let q = &self.ctx.queue;
-        q.write_buffer(&bufs.rows_info, 0, bytemuck::cast_slice(&info));
+        self.ctx.scoped("uploading row lengths", || {
+            q.write_buffer(&bufs.rows_info, 0, bytemuck::cast_slice(&info))
+        })?;
         let max_dim = self.ctx.limits.max_compute_workgroups_per_dimension;
         for c in &chunks {
             let items = (c.r1 - c.r0) * (c.f1 - c.f0);

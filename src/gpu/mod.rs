@@ -13,7 +13,9 @@ pub(crate) mod spectral;
 pub(crate) mod stft;
 pub(crate) mod stretch;
 
-use crate::error::{Error, Result};
+use std::sync::{Arc, Mutex};
+
+use crate::error::{Error, GpuErrorKind, Result};
 
 /// An opened wgpu device and queue with the limits it was opened with.
 pub(crate) struct GpuContext {
@@ -23,6 +25,26 @@ pub(crate) struct GpuContext {
     pub limits: wgpu::Limits,
     /// Timestamp queries around compute passes, when opened with profiling.
     pub profiler: Option<profile::Profiler>,
+    /// What wgpu's callbacks reported, on devices wavegpu opened itself.
+    watch: Arc<Watch>,
+}
+
+/// Set by the device-lost callback and the uncaptured-error handler that [`GpuContext::open`]
+/// installs (a device from the caller keeps its own callbacks).
+#[derive(Default)]
+struct Watch {
+    /// Why the device was lost, once it is.
+    lost: Mutex<Option<String>>,
+    /// A wgpu error raised outside every error scope (by the caller's own calls on a device
+    /// it shares, or a call wavegpu forgot to scope): reported by the next scoped call
+    /// instead of wgpu's default panic.
+    uncaptured: Mutex<Option<(GpuErrorKind, String)>>,
+}
+
+impl Watch {
+    fn lost(&self) -> Option<String> {
+        self.lost.lock().map_or(None, |g| g.clone())
+    }
 }
 
 fn instance() -> wgpu::Instance {
@@ -122,6 +144,23 @@ impl GpuContext {
         }))
         .map_err(|e| Error::NoAdapter(format!("{}: request_device failed: {e}", info.name)))?;
         let mut ctx = Self::from_parts(device, queue, Some(info));
+        let watch = ctx.watch.clone();
+        ctx.device.set_device_lost_callback(move |reason, message| {
+            log::error!("wavegpu: GPU device lost ({reason:?}): {message}");
+            if let Ok(mut g) = watch.lost.lock() {
+                *g = Some(format!("{message} ({reason:?})"));
+            }
+        });
+        let watch = ctx.watch.clone();
+        ctx.device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            log::error!("wavegpu: wgpu error outside an error scope: {e}");
+            let Error::Gpu { kind, reason, .. } = Error::wgpu("", &e) else {
+                return;
+            };
+            if let Ok(mut g) = watch.uncaptured.lock() {
+                g.get_or_insert((kind, reason));
+            }
+        }));
         if profile {
             ctx.profiler = Some(profile::Profiler::new(
                 &ctx.device,
@@ -143,6 +182,7 @@ impl GpuContext {
             info,
             limits,
             profiler: None,
+            watch: Arc::default(),
         }
     }
 
@@ -279,20 +319,58 @@ impl GpuContext {
     }
 
     /// Runs `f` inside validation and out-of-memory error scopes; a caught error becomes
-    /// [`Error::Gpu`].
+    /// [`Error::Gpu`] with its kind, or [`GpuErrorKind::DeviceLost`] once the device is lost
+    /// (then `f` is not run at all).
     pub fn scoped<T>(&self, context: &'static str, f: impl FnOnce() -> T) -> Result<T> {
+        self.check(context)?;
         let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let val = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let out = f();
-        let v = val.pop();
-        let o = oom.pop();
-        if let Some(e) = pollster::block_on(v) {
-            return Err(Error::gpu(context, e));
+        let v = pollster::block_on(val.pop());
+        let o = pollster::block_on(oom.pop());
+        if let Some(e) = v.or(o) {
+            return Err(self.fail(Error::wgpu(context, &e)));
         }
-        if let Some(e) = pollster::block_on(o) {
-            return Err(Error::gpu(context, e));
-        }
+        self.check(context)?;
         Ok(out)
+    }
+
+    /// Whether the device is lost (the lost callback runs when the device is polled, so this
+    /// polls without waiting first) or an uncaptured error is waiting to be reported.
+    fn check(&self, context: &'static str) -> Result<()> {
+        if let Some(reason) = self.watch.lost() {
+            return Err(Error::gpu_kind(context, GpuErrorKind::DeviceLost, reason));
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        let _ = self.device.poll(wgpu::PollType::Poll);
+        if let Some(reason) = self.watch.lost() {
+            return Err(Error::gpu_kind(context, GpuErrorKind::DeviceLost, reason));
+        }
+        if let Some((kind, reason)) = self.watch.uncaptured.lock().ok().and_then(|mut g| g.take()) {
+            return Err(Error::gpu_kind(
+                context,
+                kind,
+                format!("raised earlier, outside wavegpu's error scopes: {reason}"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// `e`, or a [`GpuErrorKind::DeviceLost`] error when the device turns out to be lost (a
+    /// lost device makes every call fail, with messages that do not say why).
+    pub fn fail(&self, e: Error) -> Error {
+        match (e, self.lost_now()) {
+            (Error::Gpu { context, .. }, Some(reason)) => {
+                Error::gpu_kind(context, GpuErrorKind::DeviceLost, reason)
+            }
+            (e, _) => e,
+        }
+    }
+
+    fn lost_now(&self) -> Option<String> {
+        #[cfg(not(target_arch = "wasm32"))]
+        let _ = self.device.poll(wgpu::PollType::Poll);
+        self.watch.lost()
     }
 
     /// Maps `buf` (MAP_READ) and hands its first `len` bytes to `f`. On native this polls
@@ -311,14 +389,14 @@ impl GpuContext {
         #[cfg(not(target_arch = "wasm32"))]
         self.device
             .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| Error::gpu("device poll", e))?;
+            .map_err(|e| self.fail(Error::gpu("device poll", e)))?;
         rx.recv()
-            .map_err(|_| Error::gpu("readback", "map callback dropped"))?
-            .map_err(|e| Error::gpu("readback map", e))?;
+            .map_err(|_| self.fail(Error::gpu("readback", "map callback dropped")))?
+            .map_err(|e| self.fail(Error::gpu("readback map", e)))?;
         let out = {
             let view = slice
                 .get_mapped_range()
-                .map_err(|e| Error::gpu("readback view", e))?;
+                .map_err(|e| self.fail(Error::gpu("readback view", e)))?;
             f(&view[..len as usize])
         };
         buf.unmap();

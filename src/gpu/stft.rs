@@ -499,10 +499,12 @@ impl GpuStft {
             .ok_or_else(|| Error::gpu("allocating STFT buffers", "no buffers"))?;
         let info = rows_info(lengths, frames);
         let q = &self.ctx.queue;
-        q.write_buffer(&bufs.rows_info, 0, bytemuck::cast_slice(&info));
-        if mode == Mode::Features {
-            q.write_buffer(&bufs.row_max, 0, &vec![0u8; rows * 4]);
-        }
+        self.ctx.scoped("uploading row lengths", || {
+            q.write_buffer(&bufs.rows_info, 0, bytemuck::cast_slice(&info));
+            if mode == Mode::Features {
+                q.write_buffer(&bufs.row_max, 0, &vec![0u8; rows * 4]);
+            }
+        })?;
         let max_dim = self.ctx.limits.max_compute_workgroups_per_dimension;
         for c in &chunks {
             let nr = c.r1 - c.r0;
@@ -745,8 +747,10 @@ impl GpuStft {
             .ok_or_else(|| Error::gpu("allocating filterbank buffers", "no buffers"))?;
         let info: Vec<[u32; 2]> = frames.iter().map(|&f| [0, f as u32]).collect();
         let q = &self.ctx.queue;
-        q.write_buffer(&bufs.rows_info, 0, bytemuck::cast_slice(&info));
-        q.write_buffer(&bufs.row_max, 0, &vec![0u8; rows * 4]);
+        self.ctx.scoped("uploading row lengths", || {
+            q.write_buffer(&bufs.rows_info, 0, bytemuck::cast_slice(&info));
+            q.write_buffer(&bufs.row_max, 0, &vec![0u8; rows * 4]);
+        })?;
         let max_dim = self.ctx.limits.max_compute_workgroups_per_dimension;
         let mut out: Option<Array3<f32>> = None;
         for c in pieces {
