@@ -160,3 +160,56 @@ impl Error {
         Error::gpu_kind(context, kind, e)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// wgpu's error kinds keep their kind (the device-lost and uncaptured paths are tested
+    /// in tests/gpu_errors.rs; a real out-of-memory cannot be provoked safely on lavapipe,
+    /// whose "device memory" is the test machine's).
+    #[test]
+    fn wgpu_errors_keep_their_kind() {
+        let source = || Box::new(std::io::Error::other("driver says no")) as wgpu::ErrorSource;
+        let cases = [
+            (
+                wgpu::Error::OutOfMemory { source: source() },
+                GpuErrorKind::OutOfMemory,
+                "out of memory",
+            ),
+            (
+                wgpu::Error::Validation {
+                    source: source(),
+                    description: "bad binding".into(),
+                },
+                GpuErrorKind::Validation,
+                "validation error",
+            ),
+            (
+                wgpu::Error::Internal {
+                    source: source(),
+                    description: "driver bug".into(),
+                },
+                GpuErrorKind::Internal,
+                "error",
+            ),
+        ];
+        for (e, kind, word) in cases {
+            let got = Error::wgpu("running the STFT kernels", &e);
+            let msg = got.to_string();
+            match got {
+                Error::Gpu {
+                    kind: k, context, ..
+                } => {
+                    assert_eq!(k, kind);
+                    assert_eq!(context, "running the STFT kernels");
+                }
+                other => panic!("{other:?}"),
+            }
+            assert!(
+                msg.starts_with(&format!("GPU {word} (running the STFT kernels): ")),
+                "{msg}"
+            );
+        }
+    }
+}

@@ -163,7 +163,10 @@ fn an_uncaptured_error_is_reported_not_a_panic() {
             kind: GpuErrorKind::Validation,
             reason,
             ..
-        }) => assert!(reason.contains("outside wavegpu's error scopes"), "{reason}"),
+        }) => assert!(
+            reason.contains("outside wavegpu's error scopes"),
+            "{reason}"
+        ),
         other => panic!("expected the earlier validation error, got {other:?}"),
     }
     assert_eq!(stft.run(&clip()).unwrap(), want);

@@ -152,15 +152,16 @@ impl GpuContext {
             }
         });
         let watch = ctx.watch.clone();
-        ctx.device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
-            log::error!("wavegpu: wgpu error outside an error scope: {e}");
-            let Error::Gpu { kind, reason, .. } = Error::wgpu("", &e) else {
-                return;
-            };
-            if let Ok(mut g) = watch.uncaptured.lock() {
-                g.get_or_insert((kind, reason));
-            }
-        }));
+        ctx.device
+            .on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+                log::error!("wavegpu: wgpu error outside an error scope: {e}");
+                let Error::Gpu { kind, reason, .. } = Error::wgpu("", &e) else {
+                    return;
+                };
+                if let Ok(mut g) = watch.uncaptured.lock() {
+                    g.get_or_insert((kind, reason));
+                }
+            }));
         if profile {
             ctx.profiler = Some(profile::Profiler::new(
                 &ctx.device,
@@ -401,5 +402,47 @@ impl GpuContext {
         };
         buf.unmap();
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A validation error inside `scoped` comes back typed, with the scope's context, and
+    /// the device goes on working.
+    #[test]
+    fn scoped_returns_validation_errors_typed() {
+        let Some(ctx) = test_context() else { return };
+        let bad = ctx.scoped("making a bad buffer", || {
+            ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("MAP_READ with STORAGE"),
+                size: 64,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::STORAGE,
+                mapped_at_creation: false,
+            })
+        });
+        match bad {
+            Err(Error::Gpu {
+                context: "making a bad buffer",
+                kind: GpuErrorKind::Validation,
+                ..
+            }) => {}
+            other => panic!("{:?}", other.map(|_| ())),
+        }
+        let buf = ctx
+            .scoped("making a good buffer", || {
+                ctx.init_buffer("good", &[1, 2, 3, 4], wgpu::BufferUsages::COPY_SRC)
+            })
+            .unwrap();
+        let rb = ctx.readback_buffer("rb", 4);
+        ctx.scoped("copying", || {
+            let mut enc = ctx.device.create_command_encoder(&Default::default());
+            enc.copy_buffer_to_buffer(&buf, 0, &rb, 0, 4);
+            ctx.queue.submit([enc.finish()]);
+        })
+        .unwrap();
+        let got = pollster::block_on(ctx.read_back(&rb, 4, |b| b.to_vec())).unwrap();
+        assert_eq!(got, [1, 2, 3, 4]);
     }
 }
