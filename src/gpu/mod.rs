@@ -152,20 +152,21 @@ impl GpuContext {
             }
         });
         let watch = ctx.watch.clone();
-        ctx.device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
-            log::error!("wavegpu: wgpu error outside an error scope: {e}");
-            let Error::Gpu { kind, reason, .. } = Error::wgpu("", &e) else {
-                return;
-            };
-            if let Ok(mut g) = watch.uncaptured.lock() {
-                g.get_or_insert((kind, reason));
-            }
-        }));
+        ctx.device
+            .on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+                log::error!("wavegpu: wgpu error outside an error scope: {e}");
+                let Error::Gpu { kind, reason, .. } = Error::wgpu("", &e) else {
+                    return;
+                };
+                if let Ok(mut g) = watch.uncaptured.lock() {
+                    g.get_or_insert((kind, reason));
+                }
+            }));
         if profile {
-            ctx.profiler = Some(profile::Profiler::new(
-                &ctx.device,
-                wgpu::QUERY_SET_MAX_QUERIES / 2,
-            ));
+            let profiler = ctx.scoped("creating the timestamp queries", || {
+                profile::Profiler::new(&ctx.device, wgpu::QUERY_SET_MAX_QUERIES / 2)
+            })?;
+            ctx.profiler = Some(profiler);
         }
         Ok(ctx)
     }
@@ -383,9 +384,11 @@ impl GpuContext {
     ) -> Result<T> {
         let (tx, rx) = std::sync::mpsc::channel();
         let slice = buf.slice(..len.max(4));
-        slice.map_async(wgpu::MapMode::Read, move |r| {
-            let _ = tx.send(r);
-        });
+        self.scoped("mapping a readback buffer", || {
+            slice.map_async(wgpu::MapMode::Read, move |r| {
+                let _ = tx.send(r);
+            })
+        })?;
         #[cfg(not(target_arch = "wasm32"))]
         self.device
             .poll(wgpu::PollType::wait_indefinitely())
@@ -399,7 +402,7 @@ impl GpuContext {
                 .map_err(|e| self.fail(Error::gpu("readback view", e)))?;
             f(&view[..len as usize])
         };
-        buf.unmap();
+        self.scoped("unmapping a readback buffer", || buf.unmap())?;
         Ok(out)
     }
 }
