@@ -827,8 +827,8 @@ impl GpuAugment {
             return Ok(Array2::zeros((rows, stride)));
         }
         let c = &self.ctx;
-        let rb = c.readback_buffer("resident readback", bytes);
-        c.scoped("reading a batch back", || {
+        let rb = c.scoped("reading a batch back", || {
+            let rb = c.readback_buffer("resident readback", bytes);
             let mut enc = c
                 .device
                 .create_command_encoder(&wgpu::CommandEncoderDescriptor {
@@ -836,6 +836,7 @@ impl GpuAugment {
                 });
             enc.copy_buffer_to_buffer(&batch.data[batch.current], 0, &rb, 0, bytes);
             c.queue.submit(Some(enc.finish()));
+            rb
         })?;
         c.read_back(&rb, bytes, |b| {
             let v: &[f32] = bytemuck::cast_slice(b);

@@ -250,11 +250,11 @@ impl GpuConv {
             });
         }
         let chunk = ((cap / row_bytes) as usize).min(rows);
-        let spec = self.spec.get(&self.ctx, chunk as u64 * row_bytes);
         let maxd = ctx.limits.max_compute_workgroups_per_dimension;
         let row_groups = stride.div_ceil(WG);
         let (gxs, gys) = grid(rows * row_groups, maxd);
         ctx.scoped("recording a convolution", || {
+            let spec = self.spec.get(ctx, chunk as u64 * row_bytes);
             let d = &ctx.device;
             let storage = |label, contents: &[u8]| {
                 d.create_buffer_init(&wgpu::util::BufferInitDescriptor {
@@ -354,18 +354,19 @@ impl GpuConv {
                 ctx.readback_buffer("convolution readback", bytes),
             )
         })?;
-        let mut enc = ctx
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("convolution"),
-            });
-        self.encode(
-            &mut enc, &buf, &lbuf, rows, stride, bank, ir_of_row, normalize,
-        )?;
-        enc.copy_buffer_to_buffer(&buf, 0, &rb, 0, bytes);
         ctx.scoped("running the convolution", || {
+            let mut enc = ctx
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("convolution"),
+                });
+            self.encode(
+                &mut enc, &buf, &lbuf, rows, stride, bank, ir_of_row, normalize,
+            )?;
+            enc.copy_buffer_to_buffer(&buf, 0, &rb, 0, bytes);
             ctx.queue.submit([enc.finish()]);
-        })?;
+            Ok::<(), Error>(())
+        })??;
         let out: Vec<f32> = ctx
             .read_back(&rb, bytes, |b| bytemuck::cast_slice(b).to_vec())
             .await?;

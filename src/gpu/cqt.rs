@@ -111,7 +111,9 @@ impl GpuCqt {
         }
         let max_n_fft = bases.iter().map(|b| b.n_fft).max().unwrap_or(2);
         let scratch_frame = octaves.iter().map(|o| o.k.scratch_frame).max().unwrap_or(0);
-        let unused = ctx.storage_buffer("unused", 16, wgpu::BufferUsages::empty());
+        let unused = ctx.scoped("building the CQT bases", || {
+            ctx.storage_buffer("unused", 16, wgpu::BufferUsages::empty())
+        })?;
         let max_bytes = max_bytes.unwrap_or(u64::MAX).min(ctx.max_binding()).max(64);
         Ok(GpuCqt {
             ctx,

@@ -281,10 +281,7 @@ impl GpuIir {
             grid_x: gx,
             _pad: [0; 3],
         };
-        let ext = self
-            .ext
-            .get(&self.ctx, (rows * 2 * emax * 4).max(16) as u64);
-        let batch = (data, lengths, &*ext);
+        let batch = (data, lengths, (rows * 2 * emax * 4).max(16) as u64);
         let pass = ("iir", &[&self.pipeline][..]);
         self.record(enc, pass, &params, &table, batch, (gx, gy))
     }
@@ -311,18 +308,20 @@ impl GpuIir {
     }
 
     /// Records one pass `(label, pipelines)`: `params` and `table` uploaded, bound with the
-    /// batch's `(data, lengths, scratch)`, then the pipelines dispatched over `grid` in order.
+    /// batch's `(data, lengths)` and at least `ext_bytes` of the kept scratch, then the
+    /// pipelines dispatched over `grid` in order.
     fn record(
         &self,
         enc: &mut wgpu::CommandEncoder,
         (label, pipelines): (&'static str, &[&wgpu::ComputePipeline]),
         params: &Params,
         table: &[f32],
-        (data, lengths, ext): (&wgpu::Buffer, &wgpu::Buffer, &wgpu::Buffer),
+        (data, lengths, ext_bytes): (&wgpu::Buffer, &wgpu::Buffer, u64),
         (gx, gy): (u32, u32),
     ) -> Result<()> {
         let ctx = &self.ctx;
         ctx.scoped("recording a filter", || {
+            let ext = self.ext.get(ctx, ext_bytes);
             let d = &ctx.device;
             let ubuf = d.create_buffer_init(&wgpu::util::BufferInitDescriptor {
                 label: Some("filter params"),
@@ -334,7 +333,7 @@ impl GpuIir {
                 contents: bytemuck::cast_slice(table),
                 usage: wgpu::BufferUsages::STORAGE,
             });
-            let bind = ctx.bind(&self.layout, &[&ubuf, data, lengths, &cbuf, ext]);
+            let bind = ctx.bind(&self.layout, &[&ubuf, data, lengths, &cbuf, &ext]);
             let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some(label),
                 timestamp_writes: ctx.pass_timestamps(label),
@@ -401,8 +400,7 @@ impl GpuIir {
             grid_x: gx,
             _pad: [0; 3],
         };
-        let ext = self.ext.get(&self.ctx, need);
-        let batch = (data, lengths, &*ext);
+        let batch = (data, lengths, need);
         let pass = ("fir", &[&self.fir_copy, &self.fir][..]);
         self.record(enc, pass, &params, &table, batch, (gx, gy))
     }
@@ -479,16 +477,17 @@ impl GpuIir {
                 ctx.readback_buffer("filter readback", bytes),
             )
         })?;
-        let mut enc = ctx
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("filter"),
-            });
-        f(&mut enc, &buf, &lbuf)?;
-        enc.copy_buffer_to_buffer(&buf, 0, &rb, 0, bytes);
         ctx.scoped("running the filter", || {
+            let mut enc = ctx
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("filter"),
+                });
+            f(&mut enc, &buf, &lbuf)?;
+            enc.copy_buffer_to_buffer(&buf, 0, &rb, 0, bytes);
             ctx.queue.submit([enc.finish()]);
-        })?;
+            Ok::<(), Error>(())
+        })??;
         let out: Vec<f32> = ctx
             .read_back(&rb, bytes, |b| bytemuck::cast_slice(b).to_vec())
             .await?;

@@ -163,10 +163,10 @@ impl GpuContext {
                 }
             }));
         if profile {
-            ctx.profiler = Some(profile::Profiler::new(
-                &ctx.device,
-                wgpu::QUERY_SET_MAX_QUERIES / 2,
-            ));
+            let profiler = ctx.scoped("creating the timestamp queries", || {
+                profile::Profiler::new(&ctx.device, wgpu::QUERY_SET_MAX_QUERIES / 2)
+            })?;
+            ctx.profiler = Some(profiler);
         }
         Ok(ctx)
     }
@@ -384,9 +384,11 @@ impl GpuContext {
     ) -> Result<T> {
         let (tx, rx) = std::sync::mpsc::channel();
         let slice = buf.slice(..len.max(4));
-        slice.map_async(wgpu::MapMode::Read, move |r| {
-            let _ = tx.send(r);
-        });
+        self.scoped("mapping a readback buffer", || {
+            slice.map_async(wgpu::MapMode::Read, move |r| {
+                let _ = tx.send(r);
+            })
+        })?;
         #[cfg(not(target_arch = "wasm32"))]
         self.device
             .poll(wgpu::PollType::wait_indefinitely())
@@ -400,7 +402,7 @@ impl GpuContext {
                 .map_err(|e| self.fail(Error::gpu("readback view", e)))?;
             f(&view[..len as usize])
         };
-        buf.unmap();
+        self.scoped("unmapping a readback buffer", || buf.unmap())?;
         Ok(out)
     }
 }

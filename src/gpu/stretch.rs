@@ -271,9 +271,6 @@ impl GpuStretch {
             }
         }
         let ctx = &self.ctx;
-        let spec_in = self.spec_in.get(ctx, (n_in as u64 * 8).max(16));
-        let spec_out = self.spec_out.get(ctx, (n_out as u64 * 8).max(16));
-        let stretched = self.stretched.get(ctx, (n_str as u64 * 4).max(16));
         let k = rows.len();
         let maxd = ctx.limits.max_compute_workgroups_per_dimension;
         let (groups_ola, groups_res) = (max_ola.div_ceil(WG), max_res.div_ceil(WG));
@@ -298,6 +295,9 @@ impl GpuStretch {
         };
         let pitch = info.iter().any(|r| r.pitch == 1);
         ctx.scoped("recording the phase vocoder", || {
+            let spec_in = self.spec_in.get(ctx, (n_in as u64 * 8).max(16));
+            let spec_out = self.spec_out.get(ctx, (n_out as u64 * 8).max(16));
+            let stretched = self.stretched.get(ctx, (n_str as u64 * 4).max(16));
             let d = &ctx.device;
             let init = |label, contents: &[u8], usage| {
                 d.create_buffer_init(&wgpu::util::BufferInitDescriptor {
