@@ -102,6 +102,7 @@ fn a_lost_device_is_reported_by_every_plan_and_a_new_device_works() {
     }
     let e = stft.run(&clip()).unwrap_err().to_string();
     assert!(e.contains("device lost"), "{e}");
+    eprintln!("after the loss: {e}");
     // The process goes on: a new device computes what the old one did.
     let fresh = common::gpu().unwrap();
     let after: Vec<f64> = plans(&fresh)

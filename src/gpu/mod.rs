@@ -41,6 +41,16 @@ struct Watch {
     uncaptured: Mutex<Option<(GpuErrorKind, String)>>,
 }
 
+/// The device-lost message every later call repeats.
+fn lost_reason(reason: wgpu::DeviceLostReason, message: &str) -> String {
+    let why = match (reason, message.trim()) {
+        (wgpu::DeviceLostReason::Destroyed, "") => "wgpu::Device::destroy was called",
+        (_, "") => "the driver gave no reason",
+        (_, m) => m,
+    };
+    format!("{why}; open a new Device and rebuild the plans on it")
+}
+
 impl Watch {
     fn lost(&self) -> Option<String> {
         self.lost.lock().map_or(None, |g| g.clone())
@@ -148,7 +158,7 @@ impl GpuContext {
         ctx.device.set_device_lost_callback(move |reason, message| {
             log::error!("wavegpu: GPU device lost ({reason:?}): {message}");
             if let Ok(mut g) = watch.lost.lock() {
-                *g = Some(format!("{message} ({reason:?})"));
+                *g = Some(lost_reason(reason, &message));
             }
         });
         let watch = ctx.watch.clone();
