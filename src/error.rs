@@ -93,6 +93,26 @@ pub enum Error {
 }
 
 /// What kind of GPU failure an [`Error::Gpu`] reports.
+///
+/// A long-running job can tell a lost device from the rest and start over on a new one:
+///
+/// ```no_run
+/// use wavegpu::{Audio, Device, Error, GpuErrorKind, Spectrogram};
+/// let audio = Audio::from_mono(vec![0.0; 16_000], 16_000);
+/// let build = |d: &Device| Spectrogram::mel(16_000).n_mels(64).build(d);
+/// let mut dev = Device::gpu()?;
+/// let mut plan = build(&dev)?;
+/// let mel = match plan.run(&audio) {
+///     Err(Error::Gpu { kind: GpuErrorKind::DeviceLost, .. }) => {
+///         dev = Device::gpu()?; // the old device answers DeviceLost from now on
+///         plan = build(&dev)?;
+///         plan.run(&audio)?
+///     }
+///     other => other?,
+/// };
+/// # let _ = mel;
+/// # Ok::<(), wavegpu::Error>(())
+/// ```
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum GpuErrorKind {

@@ -241,7 +241,7 @@ fn stream_errors() {
 
 /// An hour of 16 kHz audio through a log-mel stream, 4096 samples per push: the live heap
 /// stays bounded (a few MB, measured with the counting allocator) although the signal is
-/// 230 MB as f32 and the log-mel output is 45 MB: the blocks are reduced and dropped here as a
+/// 230 MB as f32 and the log-mel output is 115 MB: the blocks are reduced and dropped here as a
 /// writer would write and drop them.
 #[test]
 fn an_hour_streams_in_bounded_memory() {
