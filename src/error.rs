@@ -82,6 +82,17 @@ pub enum Error {
         /// How much it needed.
         needed: u64,
     },
+    /// An output larger than the host can allocate (or than the address space holds): asked
+    /// for by the parameters, e.g. a hop of 1 over minutes of audio. Checked before any work.
+    #[error("out of host memory for `{input}`: {what} needs {}", human_bytes(*.bytes))]
+    OutOfMemory {
+        /// Which input: a path, "audio", "batch" ...
+        input: String,
+        /// What was to be allocated, with its shape.
+        what: String,
+        /// Its size in bytes (`u64::MAX` when the size itself overflows).
+        bytes: u64,
+    },
     /// Writing or reading an output file (npy, wav, png) failed.
     #[error("{path}: {reason}")]
     Output {
@@ -141,6 +152,59 @@ impl fmt::Display for GpuErrorKind {
 
 /// `Result<T, wavegpu::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+fn human_bytes(b: u64) -> String {
+    if b == u64::MAX {
+        return "more bytes than the address space holds".into();
+    }
+    let (v, unit) = match b {
+        0..1_000_000 => return format!("{b} bytes"),
+        1_000_000..1_000_000_000 => (b as f64 / 1e6, "MB"),
+        1_000_000_000..1_000_000_000_000 => (b as f64 / 1e9, "GB"),
+        _ => (b as f64 / 1e12, "TB"),
+    };
+    format!("{v:.1} {unit} ({b} bytes)")
+}
+
+/// Checks that an output of `dims` values of `elem` bytes (`elem_name`: "f32", "complex64")
+/// can be allocated, before the work that fills it starts: the size must not overflow, and
+/// the allocator must grant it (tried and released at once; on Linux this refuses what
+/// exceeds memory plus swap). `what` names the output ("the STFT") for `input`.
+pub(crate) fn check_alloc(
+    input: &str,
+    what: &str,
+    dims: &[usize],
+    (elem, elem_name): (usize, &str),
+) -> Result<()> {
+    let bytes = dims
+        .iter()
+        .try_fold(elem, |a, &d| a.checked_mul(d))
+        .filter(|&b| b <= isize::MAX as usize);
+    let fail = |bytes: u64| {
+        let shape = dims
+            .iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        Error::OutOfMemory {
+            input: input.to_string(),
+            what: format!("{what}, shape ({shape}) of {elem_name},"),
+            bytes,
+        }
+    };
+    let Some(bytes) = bytes else {
+        return Err(fail(u64::MAX));
+    };
+    let mut probe: Vec<u8> = Vec::new();
+    if probe.try_reserve_exact(bytes).is_err() {
+        return Err(fail(bytes as u64));
+    }
+    Ok(())
+}
+
+/// `check_alloc`'s value types.
+pub(crate) const F32: (usize, &str) = (4, "f32");
+pub(crate) const C64: (usize, &str) = (8, "complex64");
 
 impl Error {
     pub(crate) fn param(name: &'static str, reason: impl fmt::Display) -> Self {
@@ -230,6 +294,40 @@ mod tests {
                 msg.starts_with(&format!("GPU {word} (running the STFT kernels): ")),
                 "{msg}"
             );
+        }
+    }
+
+    /// Outputs that cannot exist are refused with their size, before any work: an overflowing
+    /// shape, and one past the 47-bit address space of every x86-64/aarch64 process.
+    #[test]
+    fn impossible_outputs_are_refused() {
+        match check_alloc("a", "the STFT", &[1 << 40, 1 << 30], F32) {
+            Err(Error::OutOfMemory { bytes, input, .. }) => {
+                assert_eq!(bytes, u64::MAX);
+                assert_eq!(input, "a");
+            }
+            other => panic!("{other:?}"),
+        }
+        let e = check_alloc("b.wav", "the CQT", &[1, 1 << 20, 1 << 27], C64).unwrap_err();
+        match &e {
+            Error::OutOfMemory { bytes, .. } => assert_eq!(*bytes, 1 << 50),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            e.to_string(),
+            "out of host memory for `b.wav`: the CQT, shape (1, 1048576, 134217728) of \
+             complex64, needs 1125.9 TB (1125899906842624 bytes)"
+        );
+        check_alloc("c", "the STFT", &[2, 257, 100], F32).unwrap();
+        // Through the public API: an iSTFT asked for usize::MAX samples.
+        let plan = crate::Spectrogram::istft()
+            .n_fft(16)
+            .build(&crate::Device::cpu())
+            .unwrap();
+        let spec = ndarray::Array3::<num_complex::Complex32>::zeros((1, 9, 4));
+        match plan.run(spec.view(), Some(usize::MAX)) {
+            Err(Error::OutOfMemory { .. }) => {}
+            other => panic!("{:?}", other.map(|a| a.dim())),
         }
     }
 }

@@ -117,6 +117,12 @@ impl FeaturePlan {
             ));
         }
         let (frames, max) = self.cfg.stft.frame_counts(data, lengths, input)?;
+        crate::error::check_alloc(
+            input,
+            "the output",
+            &[lengths.len(), self.cfg.n_out(), max],
+            crate::error::F32,
+        )?;
         match &self.backend {
             Backend::Cpu(c) => Ok(cpu_features(c, &self.cfg, data, lengths, &frames, max)),
             Backend::Gpu(g) => g.run(data, lengths, &frames, max).await,

@@ -180,6 +180,12 @@ impl Istft {
             ));
         }
         let shape = self.shape(stft.len_of(Axis(2)), length)?;
+        crate::error::check_alloc(
+            "stft_matrix",
+            "the iSTFT",
+            &[stft.len_of(Axis(0)), shape.out_len.max(shape.full)],
+            crate::error::F32,
+        )?;
         match &self.gpu {
             Some(g) => pollster::block_on(g.run(stft, shape)),
             None => {

@@ -9,7 +9,7 @@ use crate::device::Device;
 use crate::dsp::fft;
 use crate::dsp::frames::{Framing, PadMode, MAX_N_FFT};
 use crate::dsp::window::Window;
-use crate::error::{Error, Result};
+use crate::error::{self, Error, Result};
 use crate::gpu::stft::GpuStft;
 use crate::transform::device_spectrogram::{DeviceSpectrogram, Resident};
 use crate::transform::stream::{Framer, RunWindow, StftStream};
@@ -444,6 +444,7 @@ impl Stft {
         let (frames, max) = self.cfg.frame_counts(data, lengths, input)?;
         let data_out = match &self.backend {
             Backend::Cpu(c) => {
+                self.check_output(input, lengths.len(), max, 4)?;
                 Resident::Host(c.real(data, lengths, &frames, max, self.cfg.epilogue))
             }
             Backend::Gpu(g) => Resident::Gpu {
@@ -462,6 +463,12 @@ impl Stft {
         })
     }
 
+    /// `Error::OutOfMemory` when a `(rows, freq, frames)` output cannot be allocated.
+    fn check_output(&self, input: &str, rows: usize, frames: usize, elem: usize) -> Result<()> {
+        let elem = if elem == 8 { error::C64 } else { error::F32 };
+        error::check_alloc(input, "the STFT", &[rows, self.n_freq(), frames], elem)
+    }
+
     async fn real_rows(
         &self,
         data: ArrayView2<'_, f32>,
@@ -469,6 +476,7 @@ impl Stft {
         input: &str,
     ) -> Result<Array3<f32>> {
         let (frames, max) = self.cfg.frame_counts(data, lengths, input)?;
+        self.check_output(input, lengths.len(), max, 4)?;
         match &self.backend {
             Backend::Cpu(c) => Ok(c.real(data, lengths, &frames, max, self.cfg.epilogue)),
             Backend::Gpu(g) => g.real(data, lengths, &frames, max).await,
@@ -482,6 +490,7 @@ impl Stft {
         input: &str,
     ) -> Result<Array3<Complex32>> {
         let (frames, max) = self.cfg.frame_counts(data, lengths, input)?;
+        self.check_output(input, lengths.len(), max, 8)?;
         match &self.backend {
             Backend::Cpu(c) => Ok(c.complex(data, lengths, &frames, max)),
             Backend::Gpu(g) => g.complex(data, lengths, &frames, max).await,

@@ -373,8 +373,9 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 80, value_name = "N")]
     pub n_mels: usize,
     /// Timed runs per plan (after one warm-up); the median is printed
-    #[arg(long, default_value_t = 10, value_name = "N")]
-    pub repeats: usize,
+    #[arg(long, default_value_t = 10, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub repeats: u32,
     /// Size of the buffers of the copy-bandwidth measurement, in MiB (0: skip it)
     #[arg(long, default_value_t = 1024, value_name = "MIB")]
     pub bandwidth_mib: u64,

@@ -41,15 +41,34 @@ pub fn bench(a: BenchArgs) -> Result<i32, Fail> {
         },
     };
     let (clips, sr, n_fft, hop) = (a.clips, a.sr, a.n_fft, a.hop_length);
-    let len = (a.seconds * f64::from(sr)).round() as usize;
-    if clips == 0 || len == 0 || a.repeats == 0 {
+    let len = (a.seconds * f64::from(sr)).round();
+    if clips == 0 || !(len >= 1.0) || a.repeats == 0 {
         return Err(Fail::usage("--clips, --seconds and --repeats must be > 0"));
     }
+    let len = len.min(usize::MAX as f64) as usize;
+    // Refused here rather than aborting in the allocator: the batch is the caller's request.
+    let too_big = || {
+        Fail::input(
+            "--clips x --seconds",
+            format!(
+                "a batch of {clips} x {len} samples ({:.3e} bytes as f32) cannot be allocated",
+                clips as f64 * len as f64 * 4.0
+            ),
+        )
+    };
+    let total = clips
+        .checked_mul(len)
+        .filter(|&n| n <= isize::MAX as usize / 4)
+        .ok_or_else(too_big)?;
+    let mut samples: Vec<f32> = Vec::new();
+    samples.try_reserve_exact(total).map_err(|_| too_big())?;
     let mut state = 0x1234_5678u32;
-    let data = Array2::from_shape_fn((clips, len), |_| {
+    samples.extend((0..total).map(|_| {
         state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
         (state >> 8) as f32 / (1u32 << 24) as f32 - 0.5
-    });
+    }));
+    let data = Array2::from_shape_vec((clips, len), samples)
+        .map_err(|e| Fail::input("--clips x --seconds", e))?;
     let batch = AudioBatch::new(data, vec![len; clips], sr).map_err(lib)?;
     let bw = if a.bandwidth_mib > 0 {
         device.copy_bandwidth(a.bandwidth_mib << 20).map_err(lib)?

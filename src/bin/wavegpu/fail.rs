@@ -45,6 +45,15 @@ impl Fail {
             wavegpu::Error::InvalidAudio { reason, .. } => {
                 Fail::input(subject, format!("invalid audio: {reason}"))
             }
+            wavegpu::Error::OutOfMemory { what, bytes, .. } => {
+                let e = wavegpu::Error::OutOfMemory {
+                    input: String::new(),
+                    what,
+                    bytes,
+                };
+                // "out of host memory for ``: ..." without the input the line starts with.
+                Fail::input(subject, e.to_string().replacen(" for ``", "", 1))
+            }
             other => Fail::input(subject, other),
         }
     }
