@@ -42,7 +42,7 @@ pub fn bench(a: BenchArgs) -> Result<i32, Fail> {
     };
     let (clips, sr, n_fft, hop) = (a.clips, a.sr, a.n_fft, a.hop_length);
     let len = (a.seconds * f64::from(sr)).round();
-    if clips == 0 || !(len >= 1.0) || a.repeats == 0 {
+    if clips == 0 || len.is_nan() || len < 1.0 || a.repeats == 0 {
         return Err(Fail::usage("--clips, --seconds and --repeats must be > 0"));
     }
     let len = len.min(usize::MAX as f64) as usize;
