@@ -269,3 +269,75 @@ fn augmentation_gpu_equals_cpu_for_random_pipelines() {
         })
         .unwrap();
 }
+
+/// CQT / VQT: random sample rates, hops (any hop works), fmin, bins per octave, bin counts
+/// (past Nyquist is an error on both), filter scales, VQT's gamma, lengths and batch rows:
+/// the GPU within tests/cqt.rs's GPU-vs-CPU tolerance (relative Frobenius <= 1e-4) of the
+/// CPU, shapes as announced, errors alike.
+#[test]
+fn cqt_gpu_equals_cpu_for_random_parameters() {
+    let Some(gpu) = common::gpu() else { return };
+    let cpu = Device::cpu();
+    let params = (
+        (
+            prop_oneof![Just(8000u32), Just(16_000), Just(22_050)],
+            1usize..=1024,
+            30.0f64..400.0,
+        ),
+        (
+            prop_oneof![Just(12usize), Just(24), Just(36), Just(7)],
+            1usize..=72,
+            0.5f64..2.0,
+            prop_oneof![Just(None), (0.0f64..30.0).prop_map(Some)],
+        ),
+        (0usize..=12_000, 1usize..=2, 0u64..1_000_000),
+    );
+    let (results, errors) = (std::cell::Cell::new(0), std::cell::Cell::new(0));
+    runner(20)
+        .run(
+            &params,
+            |((sr, hop, fmin), (bpo, n_bins, filter_scale, gamma), (len, rows, seed))| {
+                let what = format!(
+                    "sr {sr} hop {hop} fmin {fmin} bpo {bpo} n_bins {n_bins} filter_scale {filter_scale} gamma {gamma:?} len {len} rows {rows}"
+                );
+                let build = |d: &Device| {
+                    let mut b = Spectrogram::cqt(sr)
+                        .hop_length(hop)
+                        .fmin(fmin)
+                        .bins_per_octave(bpo)
+                        .n_bins(n_bins)
+                        .filter_scale(filter_scale);
+                    if let Some(g) = gamma {
+                        b = b.gamma(g);
+                    }
+                    b.build(d)
+                };
+                let b = batch(rows, len, seed, sr);
+                match (build(&cpu), build(&gpu)) {
+                    (Ok(c), Ok(g)) => {
+                        let shape = c.output_shape(rows, len).ok();
+                        let (rc, rg) = (c.run_batch(&b), g.run_batch(&b));
+                        let n = if rc.is_ok() { &results } else { &errors };
+                        n.set(n.get() + 1);
+                        agree(rc, rg, shape, 1e-4, &what)
+                    }
+                    (Err(a), Err(e)) => {
+                        errors.set(errors.get() + 1);
+                        prop_assert_eq!(common::variant(&a), common::variant(&e), "{}", what);
+                        Ok(())
+                    }
+                    (c, g) => {
+                        prop_assert!(false, "{}: CPU {:?} GPU {:?}", what, c.err(), g.err());
+                        Ok(())
+                    }
+                }
+            },
+        )
+        .unwrap();
+    let (results, errors) = (results.get(), errors.get());
+    eprintln!("cqt draws: {results} compared results, {errors} compared errors");
+    assert!(
+        results >= 5 && errors >= 1,
+        "{results} results, {errors} errors"
+    );
+}

@@ -158,7 +158,8 @@ impl SparseBank {
         for i in 0..p.n_mels {
             // Bins strictly inside (lo, hi), widened by one each side against rounding.
             let first = ((mel_f[i] / bin).floor().max(0.0) as usize).min(n_freq);
-            let last = ((mel_f[i + 2] / bin).ceil() as usize + 1).min(n_freq);
+            let last =
+                (((mel_f[i + 2] / bin).ceil().max(0.0) as usize).saturating_add(1)).min(n_freq);
             let ws: Vec<(usize, f64)> = (first..last)
                 .map(|k| (k, weight(p, &mel_f, i, fftfreqs[k])))
                 .filter(|&(_, w)| w != 0.0)
@@ -250,5 +251,30 @@ mod tests {
             "sparse: {}",
             bank.weights.len()
         );
+    }
+
+    /// fuzz `plans`, `crash-a29bd252…` (tests/data/fuzz/plans/): an fmax of 2e183 Hz put the
+    /// upper edges of the top bands past usize::MAX bins; the cast saturated and `+ 1`
+    /// overflowed (a panic with overflow checks, an empty band without). Bands reaching far
+    /// past Nyquist keep the bins below it, as the dense filterbank has them.
+    #[test]
+    fn fmax_far_past_nyquist_keeps_the_bands() {
+        for fmax in [2.194_134_932_918_261_6e183, 1e30, 9000.0] {
+            let p = MelParams {
+                sr: 16_000,
+                n_fft: 64,
+                n_mels: 4,
+                fmin: 0.0,
+                fmax,
+                htk: true,
+                norm: MelNorm::None,
+            };
+            let dense = mel_filterbank(&p).unwrap();
+            assert_eq!(
+                SparseBank::mel(&p).unwrap(),
+                SparseBank::from_dense(&dense, 4, 33),
+                "fmax {fmax}"
+            );
+        }
     }
 }
