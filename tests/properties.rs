@@ -1,10 +1,11 @@
 //! Property tests (issue 8, item 2): random signal lengths, n_fft, hop, window length and
-//! kind, centring, pad modes, batch shapes, buffer budgets (forcing the work into chunks) and
-//! mel and CQT/VQT parameters. For every draw the GPU result equals the CPU result within DESIGN.md's
-//! tolerance (relative Frobenius norm <= 1e-5 for STFT power and mel power), the shape is the
-//! one the plan announces, and an invalid combination is the same typed error on both
-//! devices, never a panic. Augmentation: random pipelines of the per-sample transforms and
-//! filters, GPU within 1e-5 of the CPU.
+//! kind, centring, pad modes, batch shapes, buffer budgets (forcing the work into chunks),
+//! mel and CQT/VQT parameters. For every draw the GPU result equals the CPU result within
+//! DESIGN.md's tolerance (relative Frobenius norm <= 1e-5 for STFT power and mel power;
+//! 1e-4 for the CQT, tests/cqt.rs's GPU-vs-CPU bound), the shape is the one the plan
+//! announces, and an invalid combination is the same typed error on both devices, never a
+//! panic. Augmentation: random pipelines of the per-sample transforms and filters, GPU within
+//! 1e-5 of the CPU.
 
 mod common;
 
