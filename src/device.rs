@@ -1,7 +1,7 @@
 //! Where plans run: a GPU through wgpu, or the CPU path.
 
 use std::fmt;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
 use crate::gpu::GpuContext;
@@ -147,10 +147,28 @@ impl Device {
         }
     }
 
-    /// The process-wide default device, [`Device::auto`], opened on first use.
-    pub fn shared() -> &'static Device {
-        static DEFAULT: OnceLock<Device> = OnceLock::new();
-        DEFAULT.get_or_init(Device::auto)
+    /// The process-wide default device, [`Device::auto`], opened on first use and opened
+    /// again if the GPU it holds is lost. The one-liners (`Spectrogram::stft()...run(&audio)`)
+    /// build on it.
+    pub fn shared() -> Device {
+        static DEFAULT: Mutex<Option<Device>> = Mutex::new(None);
+        let mut g = DEFAULT.lock().unwrap_or_else(|p| p.into_inner());
+        match &*g {
+            Some(d) if !d.is_lost() => d.clone(),
+            _ => {
+                let d = Device::auto();
+                *g = Some(d.clone());
+                d
+            }
+        }
+    }
+
+    /// Whether this GPU device was lost (driver reset, GPU removed, `wgpu::Device::destroy`):
+    /// every plan on it then answers [`GpuErrorKind::DeviceLost`](crate::GpuErrorKind) and a
+    /// new device must be opened. Always false on the CPU, and on devices from
+    /// [`Device::from_wgpu`], whose device-lost callback is the caller's.
+    pub fn is_lost(&self) -> bool {
+        self.gpu_context().is_some_and(|c| c.is_lost())
     }
 
     /// Every adapter wgpu finds (after `WGPU_BACKEND` filtering).

@@ -92,7 +92,9 @@ fn a_lost_device_is_reported_by_every_plan_and_a_new_device_works() {
     // Plans built before the loss, run after it.
     let stft = Spectrogram::stft().n_fft(512).build(&dev).unwrap();
     let aug = Pipeline::from_value(&json!([{"name": "gain", "p": 1.0}]), &dev).unwrap();
+    assert!(!dev.is_lost());
     dev.wgpu().unwrap().0.destroy();
+    assert!(dev.is_lost());
     for _ in 0..2 {
         assert_lost("a built STFT plan", stft.run(&clip()).map(|_| 0.0));
         assert_lost("a built pipeline", aug.run(1, &batch()).map(|_| 0.0));
@@ -105,6 +107,7 @@ fn a_lost_device_is_reported_by_every_plan_and_a_new_device_works() {
     eprintln!("after the loss: {e}");
     // The process goes on: a new device computes what the old one did.
     let fresh = common::gpu().unwrap();
+    assert!(!fresh.is_lost());
     let after: Vec<f64> = plans(&fresh)
         .iter()
         .map(|(name, run)| run().unwrap_or_else(|e| panic!("{name} on a new device: {e}")))

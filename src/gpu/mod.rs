@@ -378,6 +378,11 @@ impl GpuContext {
         }
     }
 
+    /// Whether the device-lost callback has run (after a poll that lets it run).
+    pub fn is_lost(&self) -> bool {
+        self.lost_now().is_some()
+    }
+
     fn lost_now(&self) -> Option<String> {
         #[cfg(not(target_arch = "wasm32"))]
         let _ = self.device.poll(wgpu::PollType::Poll);

@@ -172,7 +172,7 @@ impl StftBuilder {
     /// # Ok::<(), wavegpu::Error>(())
     /// ```
     pub fn run(self, audio: &Audio) -> Result<Array3<f32>> {
-        self.build(Device::shared())?.run(audio)
+        self.build(&Device::shared())?.run(audio)
     }
 
     pub(crate) fn resolve(&self) -> Result<StftConfig> {
