@@ -175,3 +175,74 @@ fn an_uncaptured_error_is_reported_not_a_panic() {
     }
     assert_eq!(stft.run(&clip()).unwrap(), want);
 }
+
+/// The device is destroyed while eight threads run plans on it (one shared STFT plan, one
+/// augmentation pipeline each): every thread ends (no hang in a wait on the lost device), each
+/// run gives a result or a typed GPU error, and runs after the loss give `DeviceLost`.
+#[test]
+fn a_device_lost_mid_run_ends_every_thread() {
+    let Some(dev) = common::gpu() else { return };
+    let stft = Spectrogram::stft()
+        .n_fft(512)
+        .hop_length(64)
+        .build(&dev)
+        .unwrap();
+    let long = Audio::from_mono(common::noise(160_000, 9), 16_000);
+    let started = std::sync::Barrier::new(9);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::scope(|s| {
+        for t in 0..8 {
+            let (stft, long, dev, started, tx) = (&stft, &long, &dev, &started, tx.clone());
+            s.spawn(move || {
+                let aug = Pipeline::from_value(
+                    &json!([{"name": "gain", "p": 1.0}, {"name": "low_pass_filter", "p": 1.0}]),
+                    dev,
+                )
+                .unwrap();
+                started.wait();
+                let mut outcomes = Vec::new();
+                for k in 0..40 {
+                    let r = if t % 2 == 0 {
+                        stft.run(long).map(|_| ())
+                    } else {
+                        aug.run(k, &batch()).map(|_| ())
+                    };
+                    match r {
+                        Ok(()) => outcomes.push("ok"),
+                        Err(Error::Gpu {
+                            kind,
+                            reason,
+                            context,
+                        }) => {
+                            if kind != GpuErrorKind::DeviceLost {
+                                eprintln!("thread {t}: {kind} ({context}): {reason}");
+                            }
+                            outcomes.push(if kind == GpuErrorKind::DeviceLost {
+                                "lost"
+                            } else {
+                                "other"
+                            });
+                            if kind == GpuErrorKind::DeviceLost {
+                                break;
+                            }
+                        }
+                        Err(e) => panic!("thread {t}: not a GPU error: {e}"),
+                    }
+                }
+                tx.send((t, outcomes)).unwrap();
+            });
+        }
+        started.wait();
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        dev.wgpu().unwrap().0.destroy();
+        drop(tx);
+        // Every thread reports within a minute (a hang would leave the channel open).
+        for _ in 0..8 {
+            let (t, outcomes) = rx
+                .recv_timeout(std::time::Duration::from_secs(60))
+                .expect("a thread still running a minute after the loss: a hang");
+            assert_eq!(outcomes.last(), Some(&"lost"), "thread {t}: {outcomes:?}");
+        }
+    });
+    assert_lost("after the threads", stft.run(&clip()).map(|_| 0.0));
+}

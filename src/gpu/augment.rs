@@ -614,42 +614,43 @@ impl GpuAugment {
             let (params, ops, grids) = self.prepare(table, (r0, r1), stride, channels, seed);
             let bytes = (nr * stride * 4) as u64;
             let q = &self.ctx.queue;
-            self.ctx.scoped("running the augmentation kernels", || {
-                upload_rows(q, &bufs.a, data, (r0, r1))?;
-                q.write_buffer(&bufs.lens, 0, bytemuck::cast_slice(&lens));
-                if !ops.is_empty() {
-                    q.write_buffer(&bufs.ops, 0, bytemuck::cast_slice(&ops));
-                    q.write_buffer(&bufs.steps, 0, bytemuck::cast_slice(&params));
-                }
-                if !aux.is_empty() {
-                    q.write_buffer(&bufs.aux, 0, bytemuck::cast_slice(aux));
-                }
-                let mut enc =
-                    self.ctx
-                        .device
-                        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                            label: Some("augment"),
-                        });
-                self.record_steps(
-                    &mut enc,
-                    &bufs.binds,
-                    [&bufs.a, &bufs.b],
-                    &bufs.steps,
-                    &bufs.peaks,
-                    t,
-                    (r0, r1),
-                    (lengths, stride, channels),
-                    grids,
-                )?;
-                let result = if table.len() % 2 == 0 {
-                    &bufs.a
-                } else {
-                    &bufs.b
-                };
-                enc.copy_buffer_to_buffer(result, 0, &bufs.readback, 0, bytes);
-                q.submit(Some(enc.finish()));
-                Ok::<(), Error>(())
-            })??;
+            self.ctx
+                .scoped_try("running the augmentation kernels", || {
+                    upload_rows(q, &bufs.a, data, (r0, r1))?;
+                    q.write_buffer(&bufs.lens, 0, bytemuck::cast_slice(&lens));
+                    if !ops.is_empty() {
+                        q.write_buffer(&bufs.ops, 0, bytemuck::cast_slice(&ops));
+                        q.write_buffer(&bufs.steps, 0, bytemuck::cast_slice(&params));
+                    }
+                    if !aux.is_empty() {
+                        q.write_buffer(&bufs.aux, 0, bytemuck::cast_slice(aux));
+                    }
+                    let mut enc =
+                        self.ctx
+                            .device
+                            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                                label: Some("augment"),
+                            });
+                    self.record_steps(
+                        &mut enc,
+                        &bufs.binds,
+                        [&bufs.a, &bufs.b],
+                        &bufs.steps,
+                        &bufs.peaks,
+                        t,
+                        (r0, r1),
+                        (lengths, stride, channels),
+                        grids,
+                    )?;
+                    let result = if table.len() % 2 == 0 {
+                        &bufs.a
+                    } else {
+                        &bufs.b
+                    };
+                    enc.copy_buffer_to_buffer(result, 0, &bufs.readback, 0, bytes);
+                    q.submit(Some(enc.finish()));
+                    Ok::<(), Error>(())
+                })?;
             self.ctx
                 .read_back(&bufs.readback, bytes, |b| {
                     let v: &[f32] = bytemuck::cast_slice(b);
@@ -676,14 +677,14 @@ impl GpuAugment {
         let lens: Vec<u32> = lengths.iter().map(|&l| l as u32).collect();
         let c = &self.ctx;
         let copy = wgpu::BufferUsages::COPY_SRC;
-        let a = c.scoped("uploading a batch", || {
+        let a = c.scoped_try("uploading a batch", || {
             let a = c.storage_buffer(
                 "resident batch a",
                 bytes,
                 copy | wgpu::BufferUsages::COPY_DST,
             );
             upload_rows(&c.queue, &a, data, (0, rows)).map(|()| a)
-        })??;
+        })?;
         c.scoped("uploading a batch", || Resident {
             data: [
                 a,
@@ -733,7 +734,7 @@ impl GpuAugment {
         let c = &self.ctx;
         let cur = batch.current;
         let (x, y) = (&batch.data[cur], &batch.data[1 - cur]);
-        c.scoped("running the augmentation kernels", || {
+        c.scoped_try("running the augmentation kernels", || {
             let st = wgpu::BufferUsages::STORAGE;
             // add_short_noises' event records after the lengths, their sums after the stats.
             let with_events = (!t.events.is_empty()).then(|| {
@@ -810,7 +811,7 @@ impl GpuAugment {
             )?;
             c.queue.submit(Some(enc.finish()));
             Ok::<(), Error>(())
-        })??;
+        })?;
         #[cfg(not(target_arch = "wasm32"))]
         c.device
             .poll(wgpu::PollType::wait_indefinitely())

@@ -51,7 +51,6 @@ use std::sync::Arc;
 #[cfg(test)]
 use ndarray::ArrayViewMut2;
 use realfft::RealFftPlanner;
-use wgpu::util::DeviceExt;
 
 use super::kernel::{grid, layout_entries, Scratch};
 use super::shaders::{source, FftMemory, Kernel};
@@ -255,13 +254,8 @@ impl GpuConv {
         let (gxs, gys) = grid(rows * row_groups, maxd);
         ctx.scoped("recording a convolution", || {
             let spec = self.spec.get(ctx, chunk as u64 * row_bytes);
-            let d = &ctx.device;
             let storage = |label, contents: &[u8]| {
-                d.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some(label),
-                    contents,
-                    usage: wgpu::BufferUsages::STORAGE,
-                })
+                ctx.init_buffer(label, contents, wgpu::BufferUsages::STORAGE)
             };
             let rowbuf = storage("convolution rows", bytemuck::cast_slice(&rowtab));
             // zero-initialised by wgpu
@@ -289,11 +283,11 @@ impl GpuConv {
                     channels: normalize.unwrap_or(1) as u32,
                     _pad: 0,
                 };
-                let ubuf = d.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some("convolution params"),
-                    contents: bytemuck::bytes_of(&params),
-                    usage: wgpu::BufferUsages::UNIFORM,
-                });
+                let ubuf = ctx.init_buffer(
+                    "convolution params",
+                    bytemuck::bytes_of(&params),
+                    wgpu::BufferUsages::UNIFORM,
+                );
                 let bind = ctx.bind(
                     &self.layout,
                     &[&ubuf, data, lengths, &rowbuf, &bank.buffer, &spec, &peaks],
@@ -354,7 +348,7 @@ impl GpuConv {
                 ctx.readback_buffer("convolution readback", bytes),
             )
         })?;
-        ctx.scoped("running the convolution", || {
+        ctx.scoped_try("running the convolution", || {
             let mut enc = ctx
                 .device
                 .create_command_encoder(&wgpu::CommandEncoderDescriptor {
@@ -366,7 +360,7 @@ impl GpuConv {
             enc.copy_buffer_to_buffer(&buf, 0, &rb, 0, bytes);
             ctx.queue.submit([enc.finish()]);
             Ok::<(), Error>(())
-        })??;
+        })?;
         let out: Vec<f32> = ctx
             .read_back(&rb, bytes, |b| bytemuck::cast_slice(b).to_vec())
             .await?;

@@ -229,9 +229,9 @@ impl GpuCqt {
         for c in &chunks {
             let items = (c.r1 - c.r0) * (c.f1 - c.f0);
             let bytes = (items * self.n_bins * vals * 4) as u64;
-            self.ctx.scoped("uploading samples", || {
+            self.ctx.scoped_try("uploading samples", || {
                 upload_chunk(q, &bufs.input, data, lengths, c)
-            })??;
+            })?;
             self.ctx.scoped("running the CQT kernels", || {
                 for o in &self.octaves {
                     let params = o.base.for_chunk(c, u32::from(!complex));

@@ -70,7 +70,6 @@ use std::sync::Arc;
 
 #[cfg(test)]
 use ndarray::ArrayViewMut2;
-use wgpu::util::DeviceExt;
 
 use super::kernel::{grid, layout_entries, Scratch};
 use super::shaders::{source, FftMemory, Kernel};
@@ -322,17 +321,16 @@ impl GpuIir {
         let ctx = &self.ctx;
         ctx.scoped("recording a filter", || {
             let ext = self.ext.get(ctx, ext_bytes);
-            let d = &ctx.device;
-            let ubuf = d.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("filter params"),
-                contents: bytemuck::bytes_of(params),
-                usage: wgpu::BufferUsages::UNIFORM,
-            });
-            let cbuf = d.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("filter coefficients"),
-                contents: bytemuck::cast_slice(table),
-                usage: wgpu::BufferUsages::STORAGE,
-            });
+            let ubuf = ctx.init_buffer(
+                "filter params",
+                bytemuck::bytes_of(params),
+                wgpu::BufferUsages::UNIFORM,
+            );
+            let cbuf = ctx.init_buffer(
+                "filter coefficients",
+                bytemuck::cast_slice(table),
+                wgpu::BufferUsages::STORAGE,
+            );
             let bind = ctx.bind(&self.layout, &[&ubuf, data, lengths, &cbuf, &ext]);
             let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some(label),
@@ -477,7 +475,7 @@ impl GpuIir {
                 ctx.readback_buffer("filter readback", bytes),
             )
         })?;
-        ctx.scoped("running the filter", || {
+        ctx.scoped_try("running the filter", || {
             let mut enc = ctx
                 .device
                 .create_command_encoder(&wgpu::CommandEncoderDescriptor {
@@ -487,7 +485,7 @@ impl GpuIir {
             enc.copy_buffer_to_buffer(&buf, 0, &rb, 0, bytes);
             ctx.queue.submit([enc.finish()]);
             Ok::<(), Error>(())
-        })??;
+        })?;
         let out: Vec<f32> = ctx
             .read_back(&rb, bytes, |b| bytemuck::cast_slice(b).to_vec())
             .await?;

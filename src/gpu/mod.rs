@@ -346,6 +346,13 @@ impl GpuContext {
         Ok(out)
     }
 
+    /// [`scoped`](Self::scoped) for a closure that can fail itself: its GPU errors are
+    /// checked for a lost device too (a lost device makes calls such as
+    /// `Queue::write_buffer_with` fail without saying why).
+    pub fn scoped_try<T>(&self, context: &'static str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        self.scoped(context, f)?.map_err(|e| self.fail(e))
+    }
+
     /// Whether the device is lost (the lost callback runs when the device is polled, so this
     /// polls without waiting first) or an uncaptured error is waiting to be reported.
     fn check(&self, context: &'static str) -> Result<()> {
@@ -370,6 +377,12 @@ impl GpuContext {
     /// `e`, or a [`GpuErrorKind::DeviceLost`] error when the device turns out to be lost (a
     /// lost device makes every call fail, with messages that do not say why).
     pub fn fail(&self, e: Error) -> Error {
+        if !matches!(e, Error::Gpu { .. }) {
+            return e;
+        }
+        // wgpu runs the lost callback once the queue is empty: let the work in flight end.
+        #[cfg(not(target_arch = "wasm32"))]
+        let _ = self.device.poll(wgpu::PollType::wait_indefinitely());
         match (e, self.lost_now()) {
             (Error::Gpu { context, .. }, Some(reason)) => {
                 Error::gpu_kind(context, GpuErrorKind::DeviceLost, reason)

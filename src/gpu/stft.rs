@@ -512,9 +512,9 @@ impl GpuStft {
             let out_bytes = (nr * per * (c.f1 - c.f0) * 4) as u64;
             let mut result = (&bufs.output, out_bytes);
             let mut piece = None;
-            self.ctx.scoped("uploading samples", || {
+            self.ctx.scoped_try("uploading samples", || {
                 upload_chunk(q, &bufs.input, data, lengths, c)
-            })??;
+            })?;
             self.ctx.scoped("running the STFT kernels", || {
                 // A device-resident run writes each chunk into a buffer of its own.
                 let own = matches!(sink, Sink::Device(_)).then(|| {

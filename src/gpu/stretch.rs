@@ -14,8 +14,6 @@
 
 use std::sync::Arc;
 
-use wgpu::util::DeviceExt;
-
 use super::kernel::{grid, layout_entries, Scratch};
 use super::shaders::{source, FftMemory, Kernel};
 use super::GpuContext;
@@ -298,14 +296,7 @@ impl GpuStretch {
             let spec_in = self.spec_in.get(ctx, (n_in as u64 * 8).max(16));
             let spec_out = self.spec_out.get(ctx, (n_out as u64 * 8).max(16));
             let stretched = self.stretched.get(ctx, (n_str as u64 * 4).max(16));
-            let d = &ctx.device;
-            let init = |label, contents: &[u8], usage| {
-                d.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some(label),
-                    contents,
-                    usage,
-                })
-            };
+            let init = |label, contents: &[u8], usage| ctx.init_buffer(label, contents, usage);
             let st = wgpu::BufferUsages::STORAGE;
             let ubuf = init(
                 "phase vocoder params",
