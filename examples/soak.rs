@@ -11,34 +11,20 @@
 //! report's reserved bytes where the backend gives one. Memory is flat when the last lines
 //! agree with the first after warm-up.
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::process::ExitCode;
 
 use ndarray::Array2;
+use support::{rss_kib, signal};
 use wavegpu::augment::{Batch, Pipeline};
 use wavegpu::{Audio, Device, Spectrogram};
-
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
-}
 
 fn gpu_reserved(dev: &Device) -> Option<u64> {
     let (d, _) = dev.wgpu()?;
     d.generate_allocator_report()
         .map(|r| r.total_reserved_bytes)
-}
-
-fn signal(k: usize, n: usize) -> Vec<f32> {
-    (0..n)
-        .map(|i| ((i * (k % 7 + 3)) as f32 * 0.0113).sin() * 0.5 + (k as f32 * 1e-4))
-        .collect()
 }
 
 fn main() -> ExitCode {

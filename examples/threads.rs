@@ -17,30 +17,16 @@
 //! buffers). Each mode's results are checked against the serial ones (the same bits), so a
 //! mode that computed something else fails instead of printing a figure.
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::process::ExitCode;
 use std::time::Instant;
 
 use ndarray::{Array2, Array3};
+use support::{rss_kib, signal};
 use wavegpu::augment::{Batch, Pipeline};
 use wavegpu::{Audio, Device, Mel, Spectrogram};
-
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-fn signal(k: usize, n: usize) -> Vec<f32> {
-    (0..n)
-        .map(|i| ((i * (k % 7 + 3)) as f32 * 0.0113).sin() * 0.5 + (k as f32 * 1e-4))
-        .collect()
-}
 
 enum Plan {
     Mel(Mel),

@@ -84,6 +84,28 @@ fn agree(
     Ok(())
 }
 
+/// Plans built on both devices: `run` compares their results when both built, else the
+/// build errors must be the same variant.
+fn built_alike<P>(
+    cpu: wavegpu::Result<P>,
+    gpu: wavegpu::Result<P>,
+    what: &str,
+    run: impl FnOnce(P, P) -> Result<(), TestCaseError>,
+) -> Result<(), TestCaseError> {
+    match (cpu, gpu) {
+        (Ok(c), Ok(g)) => run(c, g),
+        (Err(a), Err(e)) => {
+            count(false);
+            prop_assert_eq!(common::variant(&a), common::variant(&e), "{}", what);
+            Ok(())
+        }
+        (c, g) => {
+            prop_assert!(false, "{}: CPU {:?} GPU {:?}", what, c.err(), g.err());
+            Ok(())
+        }
+    }
+}
+
 #[test]
 fn stft_gpu_equals_cpu_for_random_parameters() {
     let Some(gpu) = common::gpu() else { return };
@@ -124,19 +146,10 @@ fn stft_gpu_equals_cpu_for_random_parameters() {
                     b.build(d)
                 };
                 let b = batch(rows, len, seed, 8000);
-                match (build(&cpu), build(&gpu)) {
-                    (Ok(c), Ok(g)) => {
-                        let shape = c.output_shape(rows, len).ok();
-                        agree(c.run_batch(&b), g.run_batch(&b), shape, 1e-5, &what)
-                    }
-                    (c, g) => agree(
-                        c.map(|_| ndarray::Array3::zeros((0, 0, 0))),
-                        g.map(|_| ndarray::Array3::zeros((0, 0, 0))),
-                        None,
-                        0.0,
-                        &what,
-                    ),
-                }
+                built_alike(build(&cpu), build(&gpu), &what, |c, g| {
+                    let shape = c.output_shape(rows, len).ok();
+                    agree(c.run_batch(&b), g.run_batch(&b), shape, 1e-5, &what)
+                })
             },
         )
         .unwrap();
@@ -177,17 +190,9 @@ fn mel_gpu_equals_cpu_for_random_parameters() {
                         .build(d)
                 };
                 let b = batch(rows, len, seed, sr);
-                match (build(&cpu), build(&gpu)) {
-                    (Ok(c), Ok(g)) => agree(c.run_batch(&b), g.run_batch(&b), None, 1e-5, &what),
-                    (Err(a), Err(e)) => {
-                        prop_assert_eq!(common::variant(&a), common::variant(&e), "{}", what);
-                        Ok(())
-                    }
-                    (c, g) => {
-                        prop_assert!(false, "{}: CPU {:?} GPU {:?}", what, c.err(), g.err());
-                        Ok(())
-                    }
-                }
+                built_alike(build(&cpu), build(&gpu), &what, |c, g| {
+                    agree(c.run_batch(&b), g.run_batch(&b), None, 1e-5, &what)
+                })
             },
         )
         .unwrap();
@@ -314,24 +319,17 @@ fn cqt_gpu_equals_cpu_for_random_parameters() {
                     b.build(d)
                 };
                 let b = batch(rows, len, seed, sr);
-                match (build(&cpu), build(&gpu)) {
-                    (Ok(c), Ok(g)) => {
-                        let shape = c.output_shape(rows, len).ok();
-                        let (rc, rg) = (c.run_batch(&b), g.run_batch(&b));
-                        let n = if rc.is_ok() { &results } else { &errors };
-                        n.set(n.get() + 1);
-                        agree(rc, rg, shape, 1e-4, &what)
-                    }
-                    (Err(a), Err(e)) => {
-                        errors.set(errors.get() + 1);
-                        prop_assert_eq!(common::variant(&a), common::variant(&e), "{}", what);
-                        Ok(())
-                    }
-                    (c, g) => {
-                        prop_assert!(false, "{}: CPU {:?} GPU {:?}", what, c.err(), g.err());
-                        Ok(())
-                    }
+                let (c, g) = (build(&cpu), build(&gpu));
+                if c.is_err() {
+                    errors.set(errors.get() + 1);
                 }
+                built_alike(c, g, &what, |c, g| {
+                    let shape = c.output_shape(rows, len).ok();
+                    let (rc, rg) = (c.run_batch(&b), g.run_batch(&b));
+                    let n = if rc.is_ok() { &results } else { &errors };
+                    n.set(n.get() + 1);
+                    agree(rc, rg, shape, 1e-4, &what)
+                })
             },
         )
         .unwrap();
