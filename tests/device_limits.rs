@@ -151,3 +151,34 @@ fn too_little_workgroup_memory_is_a_typed_error() {
         other => panic!("expected a DeviceLimit error, got {other:?}"),
     }
 }
+
+/// A device from the caller (`Device::from_wgpu`) is known by its adapter: it is described by
+/// name, and on lavapipe the FFT sizes past Mesa's loop guard are refused as on a device
+/// wavegpu opened (found failing: a caller's lavapipe device computed a 10007-point FFT
+/// silently wrong, 0.99 relative error, because the guard looked for the adapter's name).
+#[test]
+fn a_callers_device_is_known_by_its_adapter() {
+    let Some(theirs) = small_device(|_| {}) else {
+        return;
+    };
+    let (d, _) = theirs.wgpu().unwrap();
+    let name = d.adapter_info().name;
+    assert!(format!("{theirs}").contains(&name), "{theirs}");
+    let plan = Spectrogram::stft()
+        .n_fft(10_007)
+        .hop_length(3_000)
+        .build(&theirs);
+    if name.contains("llvmpipe") {
+        match plan {
+            Err(Error::DeviceLimit { limit, .. }) => {
+                assert_eq!(limit, "llvmpipe loop-iteration guard")
+            }
+            other => panic!(
+                "expected the llvmpipe DeviceLimit, got {:?}",
+                other.map(|_| ())
+            ),
+        }
+    } else {
+        plan.unwrap();
+    }
+}

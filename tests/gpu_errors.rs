@@ -84,7 +84,9 @@ fn assert_lost(name: &str, r: Result<f64, Error>) {
 
 #[test]
 fn a_lost_device_is_reported_by_every_plan_and_a_new_device_works() {
-    let Some(dev) = common::gpu() else { return };
+    let Some(dev) = common::gpu_opened() else {
+        return;
+    };
     let before: Vec<f64> = plans(&dev)
         .iter()
         .map(|(name, run)| run().unwrap_or_else(|e| panic!("{name}: {e}")))
@@ -106,7 +108,7 @@ fn a_lost_device_is_reported_by_every_plan_and_a_new_device_works() {
     assert!(e.contains("device lost"), "{e}");
     eprintln!("after the loss: {e}");
     // The process goes on: a new device computes what the old one did.
-    let fresh = common::gpu().unwrap();
+    let fresh = common::gpu_opened().unwrap();
     assert!(!fresh.is_lost());
     let after: Vec<f64> = plans(&fresh)
         .iter()
@@ -119,7 +121,9 @@ fn a_lost_device_is_reported_by_every_plan_and_a_new_device_works() {
 /// errors are still typed ones, and nothing panics or hangs.
 #[test]
 fn a_lost_caller_device_gives_typed_errors() {
-    let Some(dev) = common::gpu() else { return };
+    let Some(dev) = common::gpu_opened() else {
+        return;
+    };
     let (d, q) = dev.wgpu().unwrap();
     let theirs = Device::from_wgpu(d.clone(), q.clone());
     let stft = Spectrogram::stft().n_fft(512).build(&theirs).unwrap();
@@ -151,7 +155,9 @@ fn a_lost_caller_device_gives_typed_errors() {
 /// and the device keeps working.
 #[test]
 fn an_uncaptured_error_is_reported_not_a_panic() {
-    let Some(dev) = common::gpu() else { return };
+    let Some(dev) = common::gpu_opened() else {
+        return;
+    };
     let stft = Spectrogram::stft().n_fft(512).build(&dev).unwrap();
     let want = stft.run(&clip()).unwrap();
     let (d, _) = dev.wgpu().unwrap();
@@ -181,7 +187,9 @@ fn an_uncaptured_error_is_reported_not_a_panic() {
 /// run gives a result or a typed GPU error, and runs after the loss give `DeviceLost`.
 #[test]
 fn a_device_lost_mid_run_ends_every_thread() {
-    let Some(dev) = common::gpu() else { return };
+    let Some(dev) = common::gpu_opened() else {
+        return;
+    };
     let stft = Spectrogram::stft()
         .n_fft(512)
         .hop_length(64)

@@ -203,7 +203,9 @@ fn augmentation_gpu_equals_cpu_for_random_pipelines() {
     let Some(gpu) = common::gpu() else { return };
     let cpu = Device::cpu();
     // The transforms whose GPU and CPU results agree within 1e-5 by construction (the guide's
-    // two exceptions, the phase vocoder on sparse spectra and bit_crush after rounding, left out).
+    // exceptions, the phase vocoder on sparse spectra and bit_crush after rounding, left out),
+    // and the IIR filters, checked at the IIR kernel's documented bound, 1e-4 (f32 sections:
+    // found here, the seven-band EQ reaches 1.7e-5 for some draws; see src/gpu/iir.rs).
     const T: &[&str] = &[
         r#"{"name": "gain", "p": P}"#,
         r#"{"name": "gain_transition", "p": P}"#,
@@ -264,7 +266,24 @@ fn augmentation_gpu_equals_cpu_for_random_pipelines() {
                         .zip(g.data().iter())
                         .map(|(x, y)| (x - y).abs())
                         .fold(0.0f32, f32::max);
-                    prop_assert!(d <= 1e-5, "{}: lengths {:?}: GPU - CPU {:e}", spec, lens, d);
+                    let iir = [
+                        "low_pass_filter",
+                        "band_stop_filter",
+                        "peaking_filter",
+                        "seven_band",
+                    ]
+                    .iter()
+                    .any(|n| spec.contains(n));
+                    let tol = if iir { 1e-4 } else { 1e-5 };
+                    prop_assert!(
+                        d <= tol,
+                        "{}: lengths {:?} x {} channels, seed {}: GPU - CPU {:e}",
+                        spec,
+                        lens,
+                        channels,
+                        seed,
+                        d
+                    );
                 }
                 (Err(a), Err(e)) => {
                     prop_assert_eq!(common::variant(&a), common::variant(&e), "{}", spec)

@@ -9,7 +9,9 @@ use wavegpu::{Audio, Device, Spectrogram};
 
 #[test]
 fn the_shared_device_is_reopened_after_a_loss() {
-    let Some(any) = common::gpu() else { return };
+    let Some(any) = common::gpu_opened() else {
+        return;
+    };
     let name = wavegpu::Device::adapters()
         .into_iter()
         .next()

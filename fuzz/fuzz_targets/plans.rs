@@ -4,7 +4,7 @@
 //! Sizes: n_fft is drawn below 2^16 most of the time and up to 2^24 + 1 (past the documented
 //! maximum, 2^22) otherwise; the signal is at most 4095 samples, two channels. The only other cap is
 //! on the work the caller asks for: a run whose output (frames x bins the plan reports
-//! through `output_shape`) exceeds 2^22 values is not run, since its time is the size of what
+//! through `output_shape`) exceeds 2^21 values is not run, since its time is the size of what
 //! was asked, not a slow path.
 #![no_main]
 
@@ -115,7 +115,10 @@ struct Input {
     batch: bool,
 }
 
-const MAX_OUT: usize = 1 << 22;
+/// Runs past this many output values are skipped (2^21: a run of a 2.58M-point prime FFT on
+/// two rows, 2.6M values, took 7.9 s under the fuzzer's instrumentation, 1.3 s in a release
+/// build; its time is the size of what was asked).
+const MAX_OUT: usize = 1 << 21;
 
 impl Stft {
     fn n_fft(&self) -> usize {

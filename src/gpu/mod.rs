@@ -187,6 +187,9 @@ impl GpuContext {
         info: Option<wgpu::AdapterInfo>,
     ) -> GpuContext {
         let limits = device.limits();
+        // A caller's device still names its adapter: the llvmpipe loop guard and `describe`
+        // depend on it.
+        let info = info.or_else(|| Some(device.adapter_info()));
         GpuContext {
             device,
             queue,

@@ -11,7 +11,20 @@ use wavegpu::{Audio, Device};
 
 /// The GPU device for GPU tests. With CI=true a missing adapter fails the test (CI installs
 /// lavapipe); elsewhere the test is skipped with a printed reason.
+///
+/// With `WAVEGPU_TEST_LIMITS=small` the device is the same adapter opened with small limits
+/// (4 MiB storage bindings, 16 MiB buffers, 256 workgroups per dimension), so that the whole
+/// suite runs with its work split (issue 8, item 3).
 pub fn gpu() -> Option<Device> {
+    if std::env::var("WAVEGPU_TEST_LIMITS").as_deref() == Ok("small") {
+        return Some(small_limits_device());
+    }
+    gpu_opened()
+}
+
+/// [`gpu`] always opened by wavegpu itself (`Device::gpu`), whatever `WAVEGPU_TEST_LIMITS`
+/// says: for the tests of what wavegpu installs on the devices it opens.
+pub fn gpu_opened() -> Option<Device> {
     match Device::gpu() {
         Ok(d) => Some(d),
         Err(e) => {
@@ -246,4 +259,24 @@ unsafe impl GlobalAlloc for Counting {
         }
         q
     }
+}
+
+/// The first adapter opened with small limits (see [`gpu`]).
+pub fn small_limits_device() -> Device {
+    use wavegpu::wgpu;
+    let instance = wgpu::Instance::default();
+    let adapter =
+        pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions::default()))
+            .expect("WAVEGPU_TEST_LIMITS=small needs an adapter");
+    let mut limits = adapter.limits();
+    limits.max_storage_buffer_binding_size = 4 << 20;
+    limits.max_buffer_size = 16 << 20;
+    limits.max_compute_workgroups_per_dimension = 256;
+    let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+        label: Some("small limits"),
+        required_limits: limits,
+        ..Default::default()
+    }))
+    .expect("an adapter accepts limits below its own");
+    Device::from_wgpu(device, queue)
 }
