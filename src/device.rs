@@ -137,7 +137,7 @@ impl Device {
     /// Wraps a wgpu device and queue the caller already has. Plans built on it share them.
     ///
     /// wavegpu's calls on it run in error scopes, so its failures come back as
-    /// [`Error::Gpu`](crate::Error::Gpu); its device-lost callback and uncaptured-error handler
+    /// [`Error::Gpu`]; its device-lost callback and uncaptured-error handler
     /// stay the caller's (wgpu keeps one of each), so a loss shows as the
     /// [`GpuErrorKind`](crate::GpuErrorKind) of the errors that follow it rather than as
     /// `DeviceLost`.

@@ -90,7 +90,7 @@ impl Default for StftBuilder {
 }
 
 impl StftBuilder {
-    /// FFT length (any n in 1..=2^22, [`MAX_N_FFT`](crate::dsp::frames::MAX_N_FFT); powers of
+    /// FFT length (any n in 1..=2^22, [`MAX_N_FFT`]; powers of
     /// two are fastest). Default 2048.
     pub fn n_fft(mut self, n: usize) -> Self {
         self.n_fft = n;
