@@ -64,8 +64,6 @@
 //! rows to the scratch buffer, a second computes one output sample per thread (f32
 //! accumulation; measured 5.4e-7 against the f64 CPU twin on unit-scale rows).
 
-// Until the augmentation transforms call the kernel (the lead wires it): remove then.
-
 use std::sync::Arc;
 
 #[cfg(test)]
