@@ -5,34 +5,16 @@
 
 mod common;
 
+use common::small_limits as tight;
 use ndarray::Array2;
 use wavegpu::augment::{Batch, Pipeline};
 use wavegpu::{wgpu, AudioBatch, Device, Error, Spectrogram};
 
-/// The first adapter (lavapipe in CI) opened with `shrink` applied to its own limits.
+/// The first adapter opened with `shrink` applied to its own limits; `None` (a skip) where
+/// `common::gpu` skips.
 fn small_device(shrink: impl Fn(&mut wgpu::Limits)) -> Option<Device> {
     common::gpu()?;
-    let instance = wgpu::Instance::default();
-    let adapter =
-        pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions::default()))
-            .ok()?;
-    let mut limits = adapter.limits();
-    shrink(&mut limits);
-    let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
-        label: Some("small limits"),
-        required_limits: limits,
-        ..Default::default()
-    }))
-    .expect("an adapter accepts limits below its own");
-    Some(Device::from_wgpu(device, queue))
-}
-
-/// Storage bindings of 4 MiB (WebGPU's floor is 128 MiB), buffers of 16 MiB, 256 workgroups
-/// per grid dimension.
-fn tight(l: &mut wgpu::Limits) {
-    l.max_storage_buffer_binding_size = 4 << 20;
-    l.max_buffer_size = 16 << 20;
-    l.max_compute_workgroups_per_dimension = 256;
+    Some(common::device_with_limits(shrink))
 }
 
 fn clips() -> AudioBatch {

@@ -334,7 +334,7 @@ impl GpuContext {
 
     /// Runs `f` inside validation and out-of-memory error scopes; a caught error becomes
     /// [`Error::Gpu`] with its kind, or [`GpuErrorKind::DeviceLost`] once the device is lost
-    /// (then `f` is not run at all).
+    /// (once the loss is known, `f` is not run at all).
     pub fn scoped<T>(&self, context: &'static str, f: impl FnOnce() -> T) -> Result<T> {
         self.check(context)?;
         let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
@@ -356,14 +356,11 @@ impl GpuContext {
         self.scoped(context, f)?.map_err(|e| self.fail(e))
     }
 
-    /// Whether the device is lost (the lost callback runs when the device is polled, so this
-    /// polls without waiting first) or an uncaptured error is waiting to be reported.
+    /// Whether the device is known to be lost, or an uncaptured error is waiting to be
+    /// reported. No poll here (this runs around every scope of every run): a loss the
+    /// callback has not reported yet shows as the errors that follow it, which
+    /// [`fail`](Self::fail) turns into [`GpuErrorKind::DeviceLost`].
     fn check(&self, context: &'static str) -> Result<()> {
-        if let Some(reason) = self.watch.lost() {
-            return Err(Error::gpu_kind(context, GpuErrorKind::DeviceLost, reason));
-        }
-        #[cfg(not(target_arch = "wasm32"))]
-        let _ = self.device.poll(wgpu::PollType::Poll);
         if let Some(reason) = self.watch.lost() {
             return Err(Error::gpu_kind(context, GpuErrorKind::DeviceLost, reason));
         }
@@ -383,10 +380,11 @@ impl GpuContext {
         if !matches!(e, Error::Gpu { .. }) {
             return e;
         }
-        // wgpu runs the lost callback once the queue is empty: let the work in flight end.
+        // wgpu runs the lost callback from a poll that finds the queue empty: let the work
+        // in flight end.
         #[cfg(not(target_arch = "wasm32"))]
         let _ = self.device.poll(wgpu::PollType::wait_indefinitely());
-        match (e, self.lost_now()) {
+        match (e, self.watch.lost()) {
             (Error::Gpu { context, .. }, Some(reason)) => {
                 Error::gpu_kind(context, GpuErrorKind::DeviceLost, reason)
             }

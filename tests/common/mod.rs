@@ -263,15 +263,26 @@ unsafe impl GlobalAlloc for Counting {
 
 /// The first adapter opened with small limits (see [`gpu`]).
 pub fn small_limits_device() -> Device {
+    device_with_limits(small_limits)
+}
+
+/// 4 MiB storage bindings (WebGPU's floor is 128 MiB), 16 MiB buffers, 256 workgroups per
+/// grid dimension.
+pub fn small_limits(l: &mut wavegpu::wgpu::Limits) {
+    l.max_storage_buffer_binding_size = 4 << 20;
+    l.max_buffer_size = 16 << 20;
+    l.max_compute_workgroups_per_dimension = 256;
+}
+
+/// The first adapter (lavapipe in CI) opened with `shrink` applied to its own limits.
+pub fn device_with_limits(shrink: impl Fn(&mut wavegpu::wgpu::Limits)) -> Device {
     use wavegpu::wgpu;
     let instance = wgpu::Instance::default();
     let adapter =
         pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions::default()))
-            .expect("WAVEGPU_TEST_LIMITS=small needs an adapter");
+            .expect("an adapter, to open with small limits");
     let mut limits = adapter.limits();
-    limits.max_storage_buffer_binding_size = 4 << 20;
-    limits.max_buffer_size = 16 << 20;
-    limits.max_compute_workgroups_per_dimension = 256;
+    shrink(&mut limits);
     let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
         label: Some("small limits"),
         required_limits: limits,
