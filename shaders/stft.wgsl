@@ -1,8 +1,15 @@
-// STFT: frame + pad + window + real FFT + epilogue, one workgroup per (row, frame).
+// STFT: frame + pad + window + real FFT + epilogue, one workgroup per (row, tile of frames).
 // Nothing but the output ever touches global memory: frames are read straight from the signal.
 //   stft_forward: complex bins or |X|^power per bin, (rows, n_freq, frames).
 //   stft_mel:     |X|^power reduced by a sparse filterbank, (rows, n_bands, frames), and each
 //                 row's maximum (f32 bits; values are >= 0) folded into row_max.
+// Output is frame-minor, so one frame's values lie `frames` apart. With p.tile = 1 each
+// workgroup transforms one frame and stores its values straight there (neighbouring threads'
+// stores 4 or 8 bytes each, frames * 4 bytes apart). With p.tile = T > 1 it transforms T
+// consecutive frames one after another, stages their values in workgroup memory (out_tile),
+// and then writes them out T frames at a time, so that neighbouring threads write
+// neighbouring addresses. Same values either way; the host picks T (src/gpu/stft.rs).
+// The spectral and CQT kernels (composed after this file) keep one frame per workgroup.
 
 struct Params {
     n_fft: u32,
@@ -21,6 +28,10 @@ struct Params {
     row_offset: u32,   // first row of this chunk
     n_stages: u32,
     n_bands: u32,      // stft_mel: filterbank bands
+    tile: u32,         // stft_forward, stft_mel: frames per workgroup (1: no staging)
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 const WG: u32 = 128u;
@@ -38,6 +49,10 @@ const WG: u32 = 128u;
 @group(0) @binding(10) var<storage, read_write> row_max: array<atomic<u32>>;
 
 var<workgroup> wg_max: atomic<u32>;
+// The values of a tile of frames, laid out (value, frame in the tile, re/im): set by the host to
+// at least tile x the values per frame when it tiles.
+override TILE_WORDS: u32 = 1u;
+var<workgroup> out_tile: array<f32, TILE_WORDS>;
 
 // Sample `t` of row `row_local` (t may be outside 0..len: padding).
 fn sample(row_local: u32, t: i32, len: i32) -> f32 {
@@ -156,25 +171,86 @@ fn locate(wid: vec3<u32>, nwg: vec3<u32>) -> Loc {
     return l;
 }
 
+// Where a tiled workgroup works: frames f_first .. f_first + count (chunk-local) of one row.
+struct Tile {
+    ok: bool,
+    slot: u32,
+    row_local: u32,
+    f_first: u32,
+    count: u32,
+    len: i32,
+    frames: u32, // the row's frames (later ones are padding: zeros)
+}
+
+fn locate_tile(wid: vec3<u32>, nwg: vec3<u32>) -> Tile {
+    var t: Tile;
+    t.slot = wid.x + wid.y * nwg.x;
+    let per_row = (p.frames_out + p.tile - 1u) / p.tile;
+    t.ok = t.slot < p.rows * per_row;
+    if (!t.ok) {
+        return t;
+    }
+    t.row_local = t.slot / per_row;
+    t.f_first = (t.slot - t.row_local * per_row) * p.tile;
+    t.count = min(p.tile, p.frames_out - t.f_first);
+    let info = rows_info[p.row_offset + t.row_local];
+    t.len = i32(info.x);
+    t.frames = info.y;
+    return t;
+}
+
+// Writes the staged tile: `n_vals` values per frame of `w` f32 each (2: complex), in order of
+// output address, so that consecutive threads write consecutive words.
+fn flush_tile(tid: u32, t: Tile, n_vals: u32, w: u32) {
+    let run = p.tile * w;
+    for (var j = tid; j < n_vals * run; j = j + WG) {
+        let v = j / run;
+        let r = j - v * run;
+        let i = r / w;
+        if (i < t.count) {
+            out[((t.row_local * n_vals + v) * p.frames_out + t.f_first) * w + r] = out_tile[j];
+        }
+    }
+}
+
 @compute @workgroup_size(128)
 fn stft_forward(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) tid: u32,
 ) {
-    let l = locate(wid, nwg);
-    if (l.state == 0u) {
+    let t = locate_tile(wid, nwg);
+    if (!t.ok) {
         return;
     }
-    if (l.state == 1u) {
-        for (var k = tid; k < p.n_freq; k = k + WG) {
-            store(l.row_local, k, l.f_local, vec2<f32>(0.0, 0.0));
+    let staged = p.tile > 1u;
+    let w = select(1u, 2u, p.out_mode == 0u);
+    for (var i = 0u; i < t.count; i = i + 1u) {
+        let f_local = t.f_first + i;
+        let frame = p.frame_offset + f_local;
+        let live = frame < t.frames;
+        if (live) {
+            frame_fft(tid, t.slot, t.row_local, frame, t.len);
         }
-        return;
+        for (var k = tid; k < p.n_freq; k = k + WG) {
+            var v = vec2<f32>(0.0, 0.0);
+            if (live) {
+                v = bin_value(k);
+            }
+            if (!staged) {
+                store(t.row_local, k, f_local, v);
+            } else if (w == 2u) {
+                out_tile[2u * (k * p.tile + i)] = v.x;
+                out_tile[2u * (k * p.tile + i) + 1u] = v.y;
+            } else {
+                out_tile[k * p.tile + i] = powered(v);
+            }
+        }
+        // The next frame overwrites the FFT memory; the flush reads every thread's values.
+        workgroupBarrier();
     }
-    frame_fft(tid, l.item, l.row_local, l.frame, l.len);
-    for (var k = tid; k < p.n_freq; k = k + WG) {
-        store(l.row_local, k, l.f_local, bin_value(k));
+    if (staged) {
+        flush_tile(tid, t, p.n_freq, w);
     }
 }
 
@@ -184,36 +260,47 @@ fn stft_mel(
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) tid: u32,
 ) {
-    let l = locate(wid, nwg);
-    if (l.state == 0u) {
+    let t = locate_tile(wid, nwg);
+    if (!t.ok) {
         return;
     }
-    let base = l.row_local * p.n_bands * p.frames_out + l.f_local;
-    if (l.state == 1u) {
-        for (var b = tid; b < p.n_bands; b = b + WG) {
-            out[base + b * p.frames_out] = 0.0;
-        }
-        return;
-    }
+    let staged = p.tile > 1u;
     if (tid == 0u) {
         atomicStore(&wg_max, 0u);
     }
-    frame_fft(tid, l.item, l.row_local, l.frame, l.len);
-    // |X[k]|^power for k <= n_fft / 2, in place of the spectrum (see fft_power_in_place).
-    fft_power_in_place(tid, p.m, p.n_freq);
     var local_max = 0.0;
-    for (var b = tid; b < p.n_bands; b = b + WG) {
-        let band = bands[b];
-        var acc = 0.0;
-        for (var j = 0u; j < band.y; j = j + 1u) {
-            acc = acc + band_weights[band.z + j] * fft_power_at(band.x + j, p.m);
+    for (var i = 0u; i < t.count; i = i + 1u) {
+        let f_local = t.f_first + i;
+        let frame = p.frame_offset + f_local;
+        let live = frame < t.frames;
+        if (live) {
+            frame_fft(tid, t.slot, t.row_local, frame, t.len);
+            // |X[k]|^power for k <= n_fft / 2, in place of the spectrum (see fft_power_in_place).
+            fft_power_in_place(tid, p.m, p.n_freq);
         }
-        out[base + b * p.frames_out] = acc;
-        local_max = max(local_max, acc);
+        for (var b = tid; b < p.n_bands; b = b + WG) {
+            var acc = 0.0;
+            if (live) {
+                let band = bands[b];
+                for (var j = 0u; j < band.y; j = j + 1u) {
+                    acc = acc + band_weights[band.z + j] * fft_power_at(band.x + j, p.m);
+                }
+            }
+            if (staged) {
+                out_tile[b * p.tile + i] = acc;
+            } else {
+                out[(t.row_local * p.n_bands + b) * p.frames_out + f_local] = acc;
+            }
+            local_max = max(local_max, acc);
+        }
+        workgroupBarrier();
+    }
+    if (staged) {
+        flush_tile(tid, t, p.n_bands, 1u);
     }
     atomicMax(&wg_max, bitcast<u32>(local_max));
     workgroupBarrier();
     if (tid == 0u) {
-        atomicMax(&row_max[p.row_offset + l.row_local], atomicLoad(&wg_max));
+        atomicMax(&row_max[p.row_offset + t.row_local], atomicLoad(&wg_max));
     }
 }

@@ -432,3 +432,151 @@ fn non_contiguous_samples_upload() {
     let peak = want.iter().fold(0f32, |m, v| m.max(v.abs()));
     assert!(err <= 1e-5 * peak.max(1.0), "max err {err} (peak {peak})");
 }
+
+/// A GPU workgroup may transform several consecutive frames and write them out together
+/// (`frames_per_workgroup`): every tile size gives exactly the values of one frame per
+/// workgroup, for the plain STFT (power, magnitude, complex) and the filterbank plans (mel,
+/// log-mel, MFCC, chroma), over rows whose frames end mid-tile, runs split by frames, odd and
+/// even n_fft, and devices whose workgroup memory holds fewer frames (16 KiB, WebGPU's floor)
+/// or none; the untiled values match the CPU.
+#[test]
+fn frame_tiles_give_the_untiled_values() {
+    let Some(gpu) = gpu() else { return };
+    let small_wg = device_with_limits(|l| l.max_compute_workgroup_storage_size = 16 << 10);
+    let cpu = Device::cpu();
+    let rows: Vec<Vec<f32>> = [20_000usize, 3_001, 777, 16_033]
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| noise(n, i as u64 + 40))
+        .collect();
+    let batch = AudioBatch::from_rows(&rows, 16_000).unwrap();
+    let tiles = [2, 3, 8, 16, 1000];
+    let close = |a: &Array3<f32>, b: &Array3<f32>, what: &str| {
+        let e = rel_err(a.iter(), b.iter());
+        assert!(e <= TOL, "{what}: GPU vs CPU {e:.3e}");
+    };
+    for (dev, name) in [
+        (&gpu, "default limits"),
+        (&small_wg, "16 KiB workgroup memory"),
+    ] {
+        for (n_fft, hop, power) in [
+            (512, 160, 2.0),
+            (400, 97, 1.0),
+            (33, 5, 0.5),
+            (2048, 512, 2.0),
+        ] {
+            let b = Spectrogram::stft()
+                .n_fft(n_fft)
+                .hop_length(hop)
+                .power(power);
+            let one = b.clone().frames_per_workgroup(1).build(dev).unwrap();
+            let (want, want_c) = (
+                one.run_batch(&batch).unwrap(),
+                one.run_batch_complex(&batch).unwrap(),
+            );
+            close(
+                &want,
+                &b.clone().build(&cpu).unwrap().run_batch(&batch).unwrap(),
+                name,
+            );
+            for t in tiles {
+                let what = format!("{name}: n_fft {n_fft} hop {hop} power {power} tile {t}");
+                let plan = b.clone().frames_per_workgroup(t).build(dev).unwrap();
+                assert_eq!(plan.run_batch(&batch).unwrap(), want, "{what}");
+                assert_eq!(plan.run_batch_complex(&batch).unwrap(), want_c, "{what}");
+                // 40 KiB of output per chunk: split by frames, so tiles start mid-row.
+                let split = b.clone().frames_per_workgroup(t).max_buffer_bytes(40 << 10);
+                let split = split.build(dev).unwrap();
+                assert_eq!(split.run_batch(&batch).unwrap(), want, "{what}, split");
+            }
+            let auto = b.build(dev).unwrap();
+            assert_eq!(
+                auto.run_batch(&batch).unwrap(),
+                want,
+                "{name}: n_fft {n_fft} auto"
+            );
+        }
+        let mel = Spectrogram::mel(16_000)
+            .n_fft(512)
+            .hop_length(100)
+            .n_mels(80);
+        let mfcc = Spectrogram::mfcc(16_000)
+            .n_fft(400)
+            .hop_length(64)
+            .n_mfcc(13);
+        let chroma = Spectrogram::chroma(16_000).n_fft(1024).hop_length(128);
+        let logmel = mel.clone().to_db(80.0);
+        let one = [
+            mel.clone()
+                .frames_per_workgroup(1)
+                .build(dev)
+                .unwrap()
+                .run_batch(&batch),
+            logmel
+                .clone()
+                .frames_per_workgroup(1)
+                .build(dev)
+                .unwrap()
+                .run_batch(&batch),
+            mfcc.clone()
+                .frames_per_workgroup(1)
+                .build(dev)
+                .unwrap()
+                .run_batch(&batch),
+            chroma
+                .clone()
+                .frames_per_workgroup(1)
+                .build(dev)
+                .unwrap()
+                .run_batch(&batch),
+        ]
+        .map(Result::unwrap);
+        close(
+            &one[0],
+            &mel.clone().build(&cpu).unwrap().run_batch(&batch).unwrap(),
+            name,
+        );
+        for t in tiles {
+            let what = format!("{name}: tile {t}");
+            let tiled = [
+                mel.clone()
+                    .frames_per_workgroup(t)
+                    .build(dev)
+                    .unwrap()
+                    .run_batch(&batch),
+                logmel
+                    .clone()
+                    .frames_per_workgroup(t)
+                    .build(dev)
+                    .unwrap()
+                    .run_batch(&batch),
+                mfcc.clone()
+                    .frames_per_workgroup(t)
+                    .build(dev)
+                    .unwrap()
+                    .run_batch(&batch),
+                chroma
+                    .clone()
+                    .frames_per_workgroup(t)
+                    .build(dev)
+                    .unwrap()
+                    .run_batch(&batch),
+            ]
+            .map(Result::unwrap);
+            for (i, (a, b)) in tiled.iter().zip(&one).enumerate() {
+                assert_eq!(a, b, "{what}: plan {i} (mel, log-mel, MFCC, chroma)");
+            }
+        }
+    }
+    let zero = Spectrogram::stft().frames_per_workgroup(0).build(&gpu);
+    assert!(
+        matches!(
+            zero,
+            Err(Error::InvalidParameter {
+                name: "frames_per_workgroup",
+                ..
+            })
+        ),
+        "{zero:?}"
+    );
+}

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use ndarray::{s, Array3, ArrayView2};
 use num_complex::Complex32;
 
-use super::kernel::{grid, grown, FftKernel};
+use super::kernel::{grid, grown, FftKernel, FftOptions};
 use super::shaders::Kernel;
 use super::stft::{place, rows_info, split_run, upload_chunk, Chunk, Params, Split};
 use super::GpuContext;
@@ -72,6 +72,7 @@ impl GpuCqt {
                 win_length: b.n_fft,
                 window: vec![1.0; b.n_fft],
                 epilogue: Epilogue { power: 1.0 },
+                frames_per_workgroup: None,
             };
             // input, rows_info, window, twiddles, stages | output, scratch | bands, weights,
             // row_max (unused) | octave
@@ -84,7 +85,7 @@ impl GpuCqt {
                 ],
                 &["stft_cqt"],
                 std::mem::size_of::<Params>(),
-                false,
+                FftOptions::default(),
             )?;
             let bands: Vec<[u32; 4]> = b.bands.iter().map(|&[f, n, o]| [f, n, o, 0]).collect();
             let mut weights = Vec::with_capacity(2 * b.weights.len());

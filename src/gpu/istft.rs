@@ -6,7 +6,7 @@ use bytemuck::{Pod, Zeroable};
 use ndarray::{s, Array2, ArrayView3};
 use num_complex::Complex32;
 
-use super::kernel::{grid, grown, FftKernel, WG};
+use super::kernel::{grid, grown, FftKernel, FftOptions, WG};
 use super::shaders::Kernel;
 use super::GpuContext;
 use crate::error::{Error, Result};
@@ -55,7 +55,7 @@ impl GpuIstft {
             &[true, true, true, true, false, false, false],
             &["istft_frames", "istft_overlap"],
             std::mem::size_of::<Params>(),
-            false,
+            FftOptions::default(),
         )?;
         let base = Params {
             n_fft: cfg.framing.n_fft as u32,

@@ -111,12 +111,45 @@ pub(crate) struct FftKernel {
     pub n_stages: u32,
     /// Scratch bytes per frame (0 in workgroup memory).
     pub scratch_frame: usize,
+    /// f32 words of `out_tile` (shaders/stft.wgsl) in workgroup memory: 0 when the kernel
+    /// does not stage tiles of frames.
+    pub tile_words: usize,
+}
+
+/// Workgroup memory a kernel may give to staging a tile of frames (shaders/stft.wgsl's
+/// `out_tile`), on top of its FFT: more would cost occupancy for little.
+pub(crate) const TILE_BYTES: usize = 16 << 10;
+/// The most frames one workgroup stages.
+pub(crate) const MAX_TILE: usize = 16;
+
+/// How [`FftKernel::new`] builds beyond the plan's configuration.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct FftOptions {
+    /// Run the FFT in the storage scratch even when it fits workgroup memory.
+    pub force_global: bool,
+    /// The most f32 values per frame the kernel stages in `out_tile` (0: it does not stage).
+    pub tile_values: usize,
+}
+
+/// Words of `out_tile` for up to [`MAX_TILE`] frames of `values` f32 each, within
+/// [`TILE_BYTES`] and the workgroup memory the FFT leaves (`fft_bytes` of `limit`); 0 when
+/// not even two frames fit.
+pub(crate) fn tile_words(values: usize, fft_bytes: usize, limit: usize) -> usize {
+    // 16 bytes for the kernel's other workgroup variable (wg_max) and alignment.
+    let avail = limit.saturating_sub(fft_bytes + 16).min(TILE_BYTES) / 4;
+    let frames = avail.checked_div(values).unwrap_or(0).min(MAX_TILE);
+    if frames < 2 {
+        0
+    } else {
+        frames * values
+    }
 }
 
 impl FftKernel {
     /// Builds `entry_points` of `kernel` for the plan `cfg`, with storage bindings after the
     /// uniform as `read_only` says (see [`layout_entries`]; the FFT scratch is binding 7) and
-    /// a uniform of `params_size` bytes.
+    /// a uniform of `params_size` bytes. Tiles of frames are staged only when the FFT runs in
+    /// workgroup memory (the storage scratch would need storage barriers between frames).
     pub fn new(
         ctx: &GpuContext,
         cfg: &StftConfig,
@@ -124,14 +157,26 @@ impl FftKernel {
         read_only: &[bool],
         entry_points: &[&str],
         params_size: usize,
-        force_global: bool,
+        opts: FftOptions,
     ) -> Result<Self> {
         let m = cfg.fft_len();
         let n = cfg.framing.n_fft;
         let mem = match fft_memory(ctx, m, n)? {
-            FftMemory::Workgroup if force_global => FftMemory::Global,
+            FftMemory::Workgroup if opts.force_global => FftMemory::Global,
             mem => mem,
         };
+        let tile_words = match mem {
+            FftMemory::Workgroup if opts.tile_values > 0 => tile_words(
+                opts.tile_values,
+                m * 8,
+                ctx.limits.max_compute_workgroup_storage_size as usize,
+            ),
+            _ => 0,
+        };
+        let mut constants = vec![("MAX_M", m as f64)];
+        if tile_words > 0 {
+            constants.push(("TILE_WORDS", tile_words as f64));
+        }
         let stages: Vec<[u32; 2]> = cfg.stages().iter().map(|s| [s.radix, s.ns]).collect();
         let window: Vec<f32> = cfg.window.iter().map(|&w| w as f32).collect();
         let tw = fft::twiddles(n);
@@ -141,7 +186,7 @@ impl FftKernel {
                 &source(kernel, mem),
                 &layout_entries(read_only),
                 entry_points,
-                &[("MAX_M", m as f64)],
+                &constants,
             );
             let st = wgpu::BufferUsages::STORAGE;
             FftKernel {
@@ -156,6 +201,7 @@ impl FftKernel {
                     FftMemory::Workgroup => 0,
                     FftMemory::Global => 16 * m,
                 },
+                tile_words,
             }
         })
     }

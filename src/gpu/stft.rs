@@ -9,7 +9,7 @@ use bytemuck::{Pod, Zeroable};
 use ndarray::{s, Array3, ArrayView2};
 use num_complex::Complex32;
 
-use super::kernel::{fft_memory, grid, grown, layout_entries, FftKernel, WG};
+use super::kernel::{fft_memory, grid, grown, layout_entries, FftKernel, FftOptions, MAX_TILE, WG};
 use super::shaders::{source, FftMemory, Kernel};
 use super::spectral::{SpectralKernel, SPECTRAL_WG_BYTES};
 use super::GpuContext;
@@ -40,6 +40,10 @@ pub(crate) struct Params {
     pub row_offset: u32,
     pub n_stages: u32,
     pub n_bands: u32,
+    pub tile: u32,
+    pub _pad0: u32,
+    pub _pad1: u32,
+    pub _pad2: u32,
 }
 
 impl Params {
@@ -57,6 +61,7 @@ impl Params {
             power: cfg.epilogue.power,
             n_freq: cfg.n_freq() as u32,
             n_stages,
+            tile: 1,
             ..Default::default()
         }
     }
@@ -152,8 +157,15 @@ pub(crate) struct GpuStft {
     spectral: Option<SpectralDev>,
     base: Params,
     max_bytes: u64,
+    /// Frames per workgroup the plan asks for (None: chosen per chunk, see [`GpuStft::tile`]).
+    tile: Option<usize>,
     buffers: Mutex<Option<Buffers>>,
 }
+
+/// The fewest workgroups an automatically tiled dispatch keeps (when the chunk has that many
+/// frames): a few waves of a large GPU (an H100's 132 SMs hold about 2,000 such workgroups at
+/// once), so that tiling small runs does not leave it idle.
+const MIN_WORKGROUPS: usize = 4096;
 
 /// One piece of a split run: rows `r0..r1`, frames `f0..f1`, input samples `lo..hi` per row.
 #[derive(Debug, Clone, Copy)]
@@ -214,16 +226,20 @@ impl GpuStft {
         features: Option<(&SparseBank, &Post)>,
     ) -> Result<Self> {
         // input, rows_info, window, twiddles, stages | output, scratch | bands, weights | row_max
-        let (layout, entry): (&[bool], _) = match features {
+        // The values one frame stages in a tile: complex bins (the plain plan's largest
+        // output), or the filterbank's bands.
+        let (layout, entry, tile_values): (&[bool], _, _) = match features {
             None => (
                 &[true, true, true, true, true, false, false],
                 "stft_forward",
+                2 * cfg.n_freq(),
             ),
-            Some(_) => (
+            Some((bank, _)) => (
                 &[
                     true, true, true, true, true, false, false, true, true, false,
                 ],
                 "stft_mel",
+                bank.bands.len(),
             ),
         };
         let k = FftKernel::new(
@@ -233,7 +249,10 @@ impl GpuStft {
             layout,
             &[entry],
             std::mem::size_of::<Params>(),
-            global_fft,
+            FftOptions {
+                force_global: global_fft,
+                tile_values,
+            },
         )?;
         let features = match features {
             None => None,
@@ -265,6 +284,7 @@ impl GpuStft {
             win_length: 2,
             window: vec![1.0; 2],
             epilogue: Epilogue { power: 1.0 },
+            frames_per_workgroup: None,
         };
         let kcfg = if kernel.time_domain { &two_point } else { cfg };
         // The reductions' workgroup memory sits beside the FFT's: move the FFT to its storage
@@ -284,7 +304,10 @@ impl GpuStft {
             ],
             &[kernel.entry],
             std::mem::size_of::<Params>(),
-            force_global,
+            FftOptions {
+                force_global,
+                tile_values: 0,
+            },
         )?;
         let st = wgpu::BufferUsages::STORAGE;
         let dev = ctx.scoped("building the spectral tables", || SpectralDev {
@@ -320,8 +343,31 @@ impl GpuStft {
             spectral,
             base,
             max_bytes,
+            tile: cfg.frames_per_workgroup,
             buffers: Mutex::new(None),
         }
+    }
+
+    /// Frames per workgroup for a chunk of `rows` x `frames` in `mode`: the most that fit the
+    /// plan's tile ([`MAX_TILE`] at most, 1 where the kernel does not stage), halved while
+    /// that would leave fewer than [`MIN_WORKGROUPS`] workgroups, unless the plan fixes it.
+    fn tile(&self, mode: Mode, rows: usize, frames: usize) -> u32 {
+        if !matches!(mode, Mode::Complex | Mode::Real | Mode::Features) {
+            return 1;
+        }
+        let fit = (self.k.tile_words / self.per_frame(mode).max(1)).clamp(1, MAX_TILE);
+        let t = match self.tile {
+            Some(n) => n.clamp(1, fit),
+            None => {
+                // A power of two, so that a tile's run of frames packs whole sectors more often.
+                let mut t = 1usize << fit.ilog2();
+                while t > 1 && rows * frames.div_ceil(t) < MIN_WORKGROUPS {
+                    t /= 2;
+                }
+                t
+            }
+        };
+        t as u32
     }
 
     /// The context the plan runs on.
@@ -508,7 +554,11 @@ impl GpuStft {
         let max_dim = self.ctx.limits.max_compute_workgroups_per_dimension;
         for c in &chunks {
             let nr = c.r1 - c.r0;
-            let params = self.base.for_chunk(c, u32::from(mode != Mode::Complex));
+            let tile = self.tile(mode, c.r1 - c.r0, c.f1 - c.f0);
+            let params = Params {
+                tile,
+                ..self.base.for_chunk(c, u32::from(mode != Mode::Complex))
+            };
             let out_bytes = (nr * per * (c.f1 - c.f0) * 4) as u64;
             let mut result = (&bufs.output, out_bytes);
             let mut piece = None;
@@ -560,7 +610,7 @@ impl GpuStft {
                     });
                     pass.set_pipeline(&self.k.pipelines[0]);
                     pass.set_bind_group(0, own.as_ref().map_or(&bufs.bind, |o| &o.1), &[]);
-                    let (x, y) = grid(nr * (c.f1 - c.f0), max_dim);
+                    let (x, y) = grid(nr * (c.f1 - c.f0).div_ceil(tile as usize), max_dim);
                     pass.dispatch_workgroups(x, y, 1);
                     if let (Some(f), Some(pb)) = (post, &bufs.post_bind) {
                         result = f.encode(&mut pass, pb, q, bufs, nr, frames_max, max_dim);

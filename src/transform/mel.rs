@@ -98,6 +98,12 @@ macro_rules! stft_setters {
             self.$field = self.$field.pad_mode(m);
             self
         }
+        /// GPU plans: frames per workgroup (see `StftBuilder::frames_per_workgroup`).
+        #[doc(hidden)]
+        pub fn frames_per_workgroup(mut self, n: usize) -> Self {
+            self.$field = self.$field.frames_per_workgroup(n);
+            self
+        }
     };
 }
 

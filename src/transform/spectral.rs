@@ -616,6 +616,7 @@ impl FramePlan {
             win_length: a.frame_length,
             window: Vec::new(),
             epilogue: Epilogue { power: 1.0 },
+            frames_per_workgroup: None,
         };
         let backend = match device.gpu_context() {
             Some(ctx) => FrameBackend::Gpu(Box::new(GpuSpectral::new(

@@ -71,6 +71,7 @@ pub struct StftBuilder {
     power: f32,
     max_buffer_bytes: Option<u64>,
     global_fft: bool,
+    frames_per_workgroup: Option<usize>,
 }
 
 impl Default for StftBuilder {
@@ -85,6 +86,7 @@ impl Default for StftBuilder {
             power: 1.0,
             max_buffer_bytes: None,
             global_fft: false,
+            frames_per_workgroup: None,
         }
     }
 }
@@ -141,6 +143,16 @@ impl StftBuilder {
     #[doc(hidden)]
     pub fn fft_in_global_memory(mut self, on: bool) -> Self {
         self.global_fft = on;
+        self
+    }
+
+    /// GPU plans: the number of consecutive frames each workgroup transforms before writing
+    /// their values out together (1: each frame's values are stored as soon as they are
+    /// computed), at most what the kernel's workgroup memory holds. By default the plan picks
+    /// it per run. The results are the same; this is for benchmarks and tests of the kernel.
+    #[doc(hidden)]
+    pub fn frames_per_workgroup(mut self, n: usize) -> Self {
+        self.frames_per_workgroup = Some(n);
         self
     }
 
@@ -203,6 +215,9 @@ impl StftBuilder {
         if hop == 0 {
             return Err(Error::param("hop_length", "must be >= 1"));
         }
+        if self.frames_per_workgroup == Some(0) {
+            return Err(Error::param("frames_per_workgroup", "must be >= 1"));
+        }
         if !self.power.is_finite() || self.power <= 0.0 {
             return Err(Error::param(
                 "power",
@@ -220,6 +235,7 @@ impl StftBuilder {
             win_length,
             window,
             epilogue: Epilogue { power: self.power },
+            frames_per_workgroup: self.frames_per_workgroup,
         })
     }
 }
@@ -232,6 +248,8 @@ pub(crate) struct StftConfig {
     /// The analysis window padded to n_fft, f64.
     pub window: Vec<f64>,
     pub epilogue: Epilogue,
+    /// GPU: frames each workgroup transforms (None: chosen per run).
+    pub frames_per_workgroup: Option<usize>,
 }
 
 impl StftConfig {
