@@ -379,6 +379,10 @@ pub struct BenchArgs {
     /// Size of the buffers of the copy-bandwidth measurement, in MiB (0: skip it)
     #[arg(long, default_value_t = 1024, value_name = "MIB")]
     pub bandwidth_mib: u64,
+    /// GPU: frames each workgroup of the STFT and mel kernels transforms before writing them
+    /// out together (default: the plan's choice per run, and on a GPU extra rows with 1)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub frames_per_workgroup: Option<u32>,
     /// One JSON object per plan instead of the table
     #[arg(long)]
     pub json: bool,

@@ -76,25 +76,51 @@ pub fn bench(a: BenchArgs) -> Result<i32, Fail> {
         None
     };
 
-    let stft = Spectrogram::stft()
-        .n_fft(n_fft)
-        .hop_length(hop)
-        .power(2.0)
-        .build(&device)
-        .map_err(lib)?;
+    let tile = a.frames_per_workgroup.map(|n| n as usize);
+    let stft_b = Spectrogram::stft().n_fft(n_fft).hop_length(hop).power(2.0);
     let mel = Spectrogram::mel(sr)
         .n_fft(n_fft)
         .hop_length(hop)
         .n_mels(a.n_mels);
+    let (stft_b, mel) = match tile {
+        Some(n) => (stft_b.frames_per_workgroup(n), mel.frames_per_workgroup(n)),
+        None => (stft_b, mel),
+    };
+    let stft = stft_b.clone().build(&device).map_err(lib)?;
     let mel_plan = mel.clone().build(&device).map_err(lib)?;
-    let logmel = mel.to_db(80.0).build(&device).map_err(lib)?;
+    let logmel = mel.clone().to_db(80.0).build(&device).map_err(lib)?;
+    // On a GPU, without a fixed tile: the same kernels one frame per workgroup, beside the
+    // plan's own choice.
+    let untiled = (tile.is_none() && device.is_gpu())
+        .then(|| {
+            Ok::<_, wavegpu::Error>((
+                stft_b.frames_per_workgroup(1).build(&device)?,
+                mel.frames_per_workgroup(1).build(&device)?,
+            ))
+        })
+        .transpose()
+        .map_err(lib)?;
     let (_, n_freq, frames) = stft.output_shape(clips, len).map_err(lib)?;
     let input = (clips * len * 4) as f64;
     let spec = (clips * n_freq * frames * 4) as f64;
     let mels = (clips * a.n_mels * frames * 4) as f64;
 
+    // A device-resident run returns once its work is submitted: its wall time waits for the
+    // device to finish, so that it counts the kernels as the other rows do.
+    let finish = |s: wavegpu::DeviceSpectrogram| {
+        if let Some((d, _)) = device.wgpu() {
+            d.poll(wavegpu::wgpu::PollType::wait_indefinitely())
+                .map_err(|e| wavegpu::Error::Gpu {
+                    context: "waiting for the GPU",
+                    kind: wavegpu::GpuErrorKind::Internal,
+                    reason: e.to_string(),
+                })?;
+        }
+        drop(s);
+        Ok(())
+    };
     type Job<'a> = Box<dyn Fn() -> wavegpu::Result<()> + 'a>;
-    let jobs: Vec<(&'static str, f64, Job<'_>)> = vec![
+    let mut jobs: Vec<(&'static str, f64, Job<'_>)> = vec![
         (
             "stft power",
             input + spec,
@@ -108,7 +134,7 @@ pub fn bench(a: BenchArgs) -> Result<i32, Fail> {
         (
             "stft power kept on the device",
             input + spec,
-            Box::new(|| stft.run_batch_to_device(&batch).map(drop)),
+            Box::new(|| stft.run_batch_to_device(&batch).and_then(finish)),
         ),
         (
             "mel",
@@ -121,6 +147,30 @@ pub fn bench(a: BenchArgs) -> Result<i32, Fail> {
             Box::new(|| logmel.run_batch(&batch).map(drop)),
         ),
     ];
+    if let Some((stft1, mel1)) = &untiled {
+        jobs.extend([
+            (
+                "stft power, 1 frame per workgroup",
+                input + spec,
+                Box::new(|| stft1.run_batch(&batch).map(drop)) as Job<'_>,
+            ),
+            (
+                "stft complex, 1 frame per workgroup",
+                input + 2.0 * spec,
+                Box::new(|| stft1.run_batch_complex(&batch).map(drop)),
+            ),
+            (
+                "stft power kept on the device, 1 frame per workgroup",
+                input + spec,
+                Box::new(|| stft1.run_batch_to_device(&batch).and_then(finish)),
+            ),
+            (
+                "mel, 1 frame per workgroup",
+                input + mels,
+                Box::new(|| mel1.run_batch(&batch).map(drop)),
+            ),
+        ]);
+    }
     let mut rows = Vec::new();
     for (name, bytes, job) in &jobs {
         job().map_err(lib)?;
@@ -152,7 +202,7 @@ pub fn bench(a: BenchArgs) -> Result<i32, Fail> {
             out.push_str(&format!(
                 "{{\"plan\": \"{}\", \"device\": \"{}\", \"clips\": {clips}, \"samples\": {len}, \
                  \"wall_s\": {:e}, \"passes\": {}, \"pass_s\": {}, \"bytes\": {}, \
-                 \"copy_bandwidth\": {}}}\n",
+                 \"copy_bandwidth\": {}, \"frames_per_workgroup\": {}}}\n",
                 r.name,
                 device.to_string().replace('"', "'"),
                 r.wall,
@@ -160,6 +210,7 @@ pub fn bench(a: BenchArgs) -> Result<i32, Fail> {
                 num(r.gpu),
                 r.bytes,
                 num(bw),
+                tile.map_or("null".to_string(), |n| n.to_string()),
             ));
         }
         crate::print_stdout(&out)?;
@@ -167,8 +218,11 @@ pub fn bench(a: BenchArgs) -> Result<i32, Fail> {
     }
     let mut out = format!(
         "wavegpu bench on {device}\n{clips} clips x {} s at {sr} Hz ({len} samples), n_fft {n_fft}, \
-         hop {hop}, {} mels; median of {} runs\n",
-        a.seconds, a.n_mels, a.repeats
+         hop {hop}, {} mels; median of {} runs; frames per workgroup: {}\n",
+        a.seconds,
+        a.n_mels,
+        a.repeats,
+        tile.map_or("the plan's choice".to_string(), |n| n.to_string()),
     );
     match bw {
         Some(bw) => out.push_str(&format!(
