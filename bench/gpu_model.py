@@ -13,12 +13,19 @@ No GPU is needed: this reproduces `GpuStft::chunks` (src/gpu/stft.rs) and counts
     the same bytes into the host-visible readback buffer); window/twiddle/stage tables are a few
     KiB and stay cached;
   - PCIe bytes: the input upload plus the output readback;
-  - DESIGN.md's floor: input read + output write only, at 3.35 TB/s (H100 SXM HBM3).
+  - DESIGN.md's floor: input read + output write only, at 3.35 TB/s (H100 SXM HBM3);
+  - the output stores: each workgroup transforms `tile` consecutive frames (GpuStft::tile:
+    the most that fit 16 KiB of workgroup memory beside the FFT, at most 16, a power of two,
+    halved while the dispatch would have fewer than 4096 workgroups) and writes each bin's
+    `tile` values as one run of tile*4 bytes (8 complex); a run at a 4-byte offset touches
+    (run + 28) / 32 32-byte sectors on average. Sector efficiency = bytes written / bytes of
+    the sectors touched: 12.5% (real) or 25% (complex) with one frame per workgroup.
 
-    python3 bench/gpu_model.py [--max-binding-mib 128] [--markdown]
+    python3 bench/gpu_model.py [--max-binding-mib 128] [--workgroup-kib 16] [--tile N]
 
 --max-binding-mib: lavapipe reports 128 MiB; NVIDIA's Vulkan driver reports about 4 GiB
-(the default here, 4096).
+(the default here, 4096). --workgroup-kib: the device's workgroup memory (NVIDIA: 48, the
+default; WebGPU's floor: 16). --tile: frames per workgroup instead of the plan's choice.
 """
 
 import argparse
@@ -70,7 +77,29 @@ def chunks(rows, length, n_fft, hop, out_elems, max_binding):
     return out
 
 
-def model(rows, seconds, sr, n_fft, hop, complex_out, max_binding):
+TILE_BYTES = 16 << 10  # src/gpu/kernel.rs
+MAX_TILE = 16
+MIN_WORKGROUPS = 4096  # src/gpu/stft.rs
+
+
+def tile_for(n_fft, complex_out, rows, fr, wg_bytes, fixed=None):
+    """Mirror of FftKernel's tile_words and GpuStft::tile for a plain STFT plan."""
+    nf = n_fft // 2 + 1
+    m = n_fft // 2 if n_fft % 2 == 0 else n_fft
+    if m * 8 > wg_bytes:
+        return 1  # FFT in the storage scratch: no tiles
+    avail = min(max(wg_bytes - (m * 8 + 16), 0), TILE_BYTES) // 4
+    words = min(avail, MAX_TILE * 2 * nf) if avail // nf >= 2 else 0
+    fit = max(1, min(words // (nf * (2 if complex_out else 1)), MAX_TILE))
+    if fixed is not None:
+        return max(1, min(fixed, fit))
+    t = 1 << (fit.bit_length() - 1)
+    while t > 1 and rows * -(-fr // t) < MIN_WORKGROUPS:
+        t //= 2
+    return t
+
+
+def model(rows, seconds, sr, n_fft, hop, complex_out, max_binding, wg_bytes=48 << 10, fixed=None):
     length = seconds * sr
     nf = n_fft // 2 + 1
     fr = frames(length, n_fft, hop)
@@ -78,11 +107,22 @@ def model(rows, seconds, sr, n_fft, hop, complex_out, max_binding):
     ch = chunks(rows, length, n_fft, hop, e, max_binding)
     inp = sum(4 * r * s for r, _, s in ch)
     out = sum(4 * e * r * nf * f for r, f, _ in ch)
+    tiles = [tile_for(n_fft, complex_out, r, f, wg_bytes, fixed) for r, f, _ in ch]
+    runs = sectors = 0
+    for (r, f, _), t in zip(ch, tiles):
+        full, last = divmod(f, t)
+        for n, span in ((full, t), (1 if last else 0, last)):
+            run = 4 * e * span
+            runs += r * nf * n
+            sectors += r * nf * n * (run + 28) / 32
     return dict(
+        tile=max(tiles),
+        sectors=sectors,
+        sector_eff=out / (32 * sectors),
         frames=fr,
         freq=nf,
         dispatches=len(ch),
-        workgroups=sum(r * f for r, f, _ in ch),
+        workgroups=sum(r * -(-f // t) for (r, f, _), t in zip(ch, tiles)),
         input=inp,
         output=out,
         copy=out,  # read again by copy_buffer_to_buffer, written to the readback buffer
@@ -103,19 +143,24 @@ def us(x):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--max-binding-mib", type=float, default=4096.0)
+    ap.add_argument("--workgroup-kib", type=float, default=48.0)
+    ap.add_argument("--tile", type=int, default=None)
     args = ap.parse_args()
     mx = int(args.max_binding_mib * 2**20)
-    print(f"max storage binding {args.max_binding_mib:g} MiB; floor at {HBM / 1e12:.2f} TB/s; "
-          f"PCIe at {PCIE / 1e9:.0f} GB/s\n")
-    print("| workload | output | dispatches (= submits = readbacks) | workgroups | input read MB | output write MB "
+    wg = int(args.workgroup_kib * 1024)
+    print(f"max storage binding {args.max_binding_mib:g} MiB; workgroup memory {args.workgroup_kib:g} KiB; "
+          f"floor at {HBM / 1e12:.2f} TB/s; PCIe at {PCIE / 1e9:.0f} GB/s\n")
+    print("| workload | output | dispatches (= submits = readbacks) | frames per workgroup | workgroups "
+          "| input read MB | output write MB | store sectors (M) | sector efficiency "
           "| readback copy MB | device bytes/run MB | DESIGN floor MB | floor µs | plan at HBM rate µs "
           "| PCIe up+down MB | PCIe µs |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for label, rows, secs, sr, n_fft, hop in WORKLOADS:
         for cx in (False, True):
-            m = model(rows, secs, sr, n_fft, hop, cx, mx)
-            print(f"| {label} | {'complex' if cx else 'real'} | {m['dispatches']} | {m['workgroups']} | "
-                  f"{mb(m['input'])} | {mb(m['output'])} | {mb(m['copy'])} | {mb(m['total'])} | {mb(m['floor'])} | "
+            m = model(rows, secs, sr, n_fft, hop, cx, mx, wg, args.tile)
+            print(f"| {label} | {'complex' if cx else 'real'} | {m['dispatches']} | {m['tile']} | {m['workgroups']} | "
+                  f"{mb(m['input'])} | {mb(m['output'])} | {m['sectors'] / 1e6:.1f} | {100 * m['sector_eff']:.0f}% | "
+                  f"{mb(m['copy'])} | {mb(m['total'])} | {mb(m['floor'])} | "
                   f"{us(m['floor'] / HBM)} | {us(m['total'] / HBM)} | {mb(m['pcie'])} | {us(m['pcie'] / PCIE)} |")
 
 

@@ -72,7 +72,10 @@ fn bench_prints_every_plan() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(lines.len(), 5, "{out}");
-    assert!(lines.iter().all(|v| v["frames_per_workgroup"] == 4), "{out}");
+    assert!(
+        lines.iter().all(|v| v["frames_per_workgroup"] == 4),
+        "{out}"
+    );
     let o = wavegpu(&["bench", "--clips", "0"]);
     assert_fails_one_line(&o, 2);
     let o = wavegpu(&["bench", "--frames-per-workgroup", "0"]);

@@ -127,21 +127,21 @@ pub(crate) const MAX_TILE: usize = 16;
 pub(crate) struct FftOptions {
     /// Run the FFT in the storage scratch even when it fits workgroup memory.
     pub force_global: bool,
-    /// The most f32 values per frame the kernel stages in `out_tile` (0: it does not stage).
-    pub tile_values: usize,
+    /// The fewest and the most f32 values per frame the kernel stages in `out_tile` (its
+    /// output modes); (0, 0): it does not stage.
+    pub tile_values: (usize, usize),
 }
 
-/// Words of `out_tile` for up to [`MAX_TILE`] frames of `values` f32 each, within
+/// Words of `out_tile` for up to [`MAX_TILE`] frames of `most` f32 each, within
 /// [`TILE_BYTES`] and the workgroup memory the FFT leaves (`fft_bytes` of `limit`); 0 when
-/// not even two frames fit.
-pub(crate) fn tile_words(values: usize, fft_bytes: usize, limit: usize) -> usize {
+/// not even two frames of `fewest` fit.
+pub(crate) fn tile_words((fewest, most): (usize, usize), fft_bytes: usize, limit: usize) -> usize {
     // 16 bytes for the kernel's other workgroup variable (wg_max) and alignment.
     let avail = limit.saturating_sub(fft_bytes + 16).min(TILE_BYTES) / 4;
-    let frames = avail.checked_div(values).unwrap_or(0).min(MAX_TILE);
-    if frames < 2 {
+    if fewest == 0 || avail / fewest < 2 {
         0
     } else {
-        frames * values
+        avail.min(MAX_TILE * most)
     }
 }
 
@@ -166,7 +166,7 @@ impl FftKernel {
             mem => mem,
         };
         let tile_words = match mem {
-            FftMemory::Workgroup if opts.tile_values > 0 => tile_words(
+            FftMemory::Workgroup if opts.tile_values.0 > 0 => tile_words(
                 opts.tile_values,
                 m * 8,
                 ctx.limits.max_compute_workgroup_storage_size as usize,
@@ -275,4 +275,26 @@ pub(crate) fn require_workgroup_bytes(
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The tile takes at most 16 KiB beside the FFT and 16 frames of the largest output, and
+    /// nothing where two frames of the smallest do not fit.
+    #[test]
+    fn tile_words_fit_the_workgroup_memory() {
+        // n_fft 512 on 48 KiB (NVIDIA): 16 KiB of tile, 15 real or 7 complex frames.
+        assert_eq!(tile_words((257, 514), 2048, 48 << 10), 4096);
+        // A tiny output: 16 frames of it.
+        assert_eq!(tile_words((12, 12), 2048, 48 << 10), 16 * 12);
+        // n_fft 2048 on 16 KiB: the FFT takes 8 KiB, one real frame fits the rest: no tile.
+        assert_eq!(tile_words((1025, 2050), 8192, 16 << 10), 0);
+        // n_fft 2048 on 48 KiB: 3 real frames, no complex pair.
+        assert_eq!(tile_words((1025, 2050), 8192, 48 << 10), 4096);
+        // Workgroup memory smaller than the FFT's.
+        assert_eq!(tile_words((257, 514), 2048, 1024), 0);
+        assert_eq!(tile_words((0, 0), 2048, 48 << 10), 0);
+    }
 }

@@ -226,20 +226,20 @@ impl GpuStft {
         features: Option<(&SparseBank, &Post)>,
     ) -> Result<Self> {
         // input, rows_info, window, twiddles, stages | output, scratch | bands, weights | row_max
-        // The values one frame stages in a tile: complex bins (the plain plan's largest
-        // output), or the filterbank's bands.
+        // The values one frame stages in a tile: |X|^power or complex bins, or the
+        // filterbank's bands.
         let (layout, entry, tile_values): (&[bool], _, _) = match features {
             None => (
                 &[true, true, true, true, true, false, false],
                 "stft_forward",
-                2 * cfg.n_freq(),
+                (cfg.n_freq(), 2 * cfg.n_freq()),
             ),
             Some((bank, _)) => (
                 &[
                     true, true, true, true, true, false, false, true, true, false,
                 ],
                 "stft_mel",
-                bank.bands.len(),
+                (bank.bands.len(), bank.bands.len()),
             ),
         };
         let k = FftKernel::new(
@@ -306,7 +306,7 @@ impl GpuStft {
             std::mem::size_of::<Params>(),
             FftOptions {
                 force_global,
-                tile_values: 0,
+                tile_values: (0, 0),
             },
         )?;
         let st = wgpu::BufferUsages::STORAGE;
