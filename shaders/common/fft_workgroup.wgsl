@@ -1,5 +1,7 @@
 // FFT working memory in workgroup memory (the fast path): m <= MAX_M, and m <= WG * PER_THREAD
 // (each thread stages its outputs of a stage in registers, then all write back in place).
+// Radix-2 and radix-4 stages with at most two butterflies per thread compute whole butterflies
+// (fft_butterfly); other stages one output at a time (fft_output).
 
 const PER_THREAD: u32 = 32u;
 override MAX_M: u32 = 2048u;
@@ -20,9 +22,46 @@ fn fft_sync() {
     workgroupBarrier();
 }
 
+// Writes the outputs `y` of butterfly j of stage (r, ns) (see fft_butterfly).
+fn fft_put(j: u32, r: u32, ns: u32, y: Butterfly) {
+    let k = j % ns;
+    let o = (j - k) * r + k;
+    fft_buf[o] = y.y0;
+    fft_buf[o + ns] = y.y1;
+    if (r == 4u) {
+        fft_buf[o + 2u * ns] = y.y2;
+        fft_buf[o + 3u * ns] = y.y3;
+    }
+}
+
 fn fft_stockham(tid: u32, m: u32, n_stages: u32, tw_step: u32) {
     for (var s = 0u; s < n_stages; s = s + 1u) {
         let st = stages[s];
+        let nb = m / st.x;
+        if ((st.x == 2u || st.x == 4u) && nb <= 2u * WG) {
+            // Whole radix-2/4 butterflies, one or two per thread (m <= 2 r WG): each input
+            // read once, r - 1 twiddles per r outputs, the outputs kept in named registers
+            // across the barrier (a dynamically indexed array goes to slower memory on most
+            // drivers).
+            let j1 = tid + WG;
+            var y0: Butterfly;
+            var y1: Butterfly;
+            if (tid < nb) {
+                y0 = fft_butterfly(tid, m, st.x, st.y, tw_step);
+            }
+            if (j1 < nb) {
+                y1 = fft_butterfly(j1, m, st.x, st.y, tw_step);
+            }
+            workgroupBarrier();
+            if (tid < nb) {
+                fft_put(tid, st.x, st.y, y0);
+            }
+            if (j1 < nb) {
+                fft_put(j1, st.x, st.y, y1);
+            }
+            workgroupBarrier();
+            continue;
+        }
         var regs: array<vec2<f32>, PER_THREAD>;
         var c = 0u;
         for (var o = tid; o < m; o = o + WG) {
