@@ -1006,9 +1006,9 @@ mod ff {
         static ONCE: Once = Once::new();
         ONCE.call_once(|| {
             let _ = ffmpeg_next::init();
-            // FFmpeg logs to stderr; errors come back as values here instead.
-            ffmpeg_next::util::log::set_level(ffmpeg_next::util::log::Level::Quiet);
         });
+        // FFmpeg's log goes to the `log` crate, as for decoding; errors come back as values.
+        crate::io::ffmpeg_backend::init();
     }
 
     fn av_err(code: c_int) -> String {

@@ -32,6 +32,19 @@
 //!   the plane sizes against the frame's sample count, format and channel count.
 //! - The resampler is called with pointers into initialised `Vec<f32>`s sized by
 //!   `swr_get_out_samples`, which bounds what `swr_convert` writes.
+//! - FFmpeg's log goes to the `log` crate (see [`init`]): the callback formats each message
+//!   with `av_log_format_line2` into a fixed stack buffer, passing FFmpeg's own `va_list`
+//!   through untouched, and never unwinds into C.
+//!
+//! # Logging
+//!
+//! FFmpeg prints warnings about damaged input to stderr by default. The first FFmpeg call
+//! wavegpu makes (decoding, probing or encoding) installs a log callback for the whole
+//! process that forwards FFmpeg's messages to the [`log`](https://docs.rs/log) crate under the
+//! target `ffmpeg` (FFmpeg's errors as `warn`, since wavegpu reports the failures that matter
+//! as [`Error`] values; warnings as `warn`, info as `info`, verbose and debug as `debug` and
+//! `trace`): set a logger to see them, none is set by default. On targets whose `va_list` this
+//! module does not know (other than x86-64 Linux and macOS), FFmpeg's log is set to quiet.
 
 use std::ffi::{c_char, c_int, c_void, CString};
 use std::fs::File;
@@ -559,8 +572,75 @@ fn open_demuxer(io: &IoBox<'_>, hint: Option<&str>) -> std::result::Result<Demux
     }
 }
 
+/// Routes FFmpeg's log to the `log` crate (target `ffmpeg`), once per process (see the
+/// module docs). Every entry point into FFmpeg calls it first.
+pub(crate) fn init() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        #[cfg(all(target_arch = "x86_64", not(windows)))]
+        // SAFETY: `forward_log` has the signature FFmpeg calls its log callback with and stays
+        // valid for the life of the process.
+        unsafe {
+            ffi::av_log_set_callback(Some(forward_log));
+        }
+        #[cfg(not(all(target_arch = "x86_64", not(windows))))]
+        // SAFETY: a plain setter of FFmpeg's global log level.
+        unsafe {
+            ffi::av_log_set_level(ffi::AV_LOG_QUIET);
+        }
+    });
+}
+
+/// FFmpeg's level as a `log` level: `None` for AV_LOG_QUIET.
+fn log_level(level: c_int) -> Option<log::Level> {
+    Some(match level {
+        l if l < ffi::AV_LOG_PANIC => return None,
+        l if l <= ffi::AV_LOG_WARNING => log::Level::Warn,
+        l if l <= ffi::AV_LOG_INFO => log::Level::Info,
+        l if l <= ffi::AV_LOG_VERBOSE => log::Level::Debug,
+        _ => log::Level::Trace,
+    })
+}
+
+/// FFmpeg's log callback: one `log` record per message, formatted by FFmpeg itself.
+#[cfg(all(target_arch = "x86_64", not(windows)))]
+unsafe extern "C" fn forward_log(
+    avcl: *mut c_void,
+    level: c_int,
+    fmt: *const c_char,
+    vl: *mut ffi::__va_list_tag,
+) {
+    let Some(lvl) = log_level(level) else { return };
+    if lvl > log::max_level() || !log::log_enabled!(target: "ffmpeg", lvl) {
+        return;
+    }
+    let mut line = [0 as c_char; 1024];
+    let mut prefix: c_int = 1;
+    // SAFETY: FFmpeg's own arguments, passed on unchanged; `line` holds `line.len()` bytes and
+    // av_log_format_line2 writes at most that many, NUL included.
+    unsafe {
+        ffi::av_log_format_line2(
+            avcl,
+            level,
+            fmt,
+            vl,
+            line.as_mut_ptr(),
+            line.len() as c_int,
+            &mut prefix,
+        );
+    }
+    // SAFETY: av_log_format_line2 NUL-terminates within the buffer.
+    let text = unsafe { std::ffi::CStr::from_ptr(line.as_ptr()) }.to_string_lossy();
+    let text = text.trim_end();
+    if !text.is_empty() {
+        // A logger that panics must not unwind into C.
+        let _ = catch_unwind(|| log::log!(target: "ffmpeg", lvl, "{text}"));
+    }
+}
+
 /// Opens the source's bytes as a stream FFmpeg can read.
 fn open_stream<'a>(source: Source<'a>) -> Result<(IoBox<'a>, String, Option<String>)> {
+    init();
     let input = source.name().to_string();
     let hint = source.extension_hint().map(str::to_string);
     let io_err = |e: std::io::Error| Error::Io {
@@ -1688,6 +1768,11 @@ enum State {
 /// generator a seek cannot rewind; see [`FfmpegOptions::fast_seek`]), streams with a filter
 /// or resampling (stateful stages), and streams without timestamps decode from the start
 /// when seeking backwards.
+///
+/// FFmpeg's own messages (warnings about damaged input and the like) go to the
+/// [`log`](https://docs.rs/log) crate under the target `ffmpeg`, not to stderr: wavegpu installs
+/// FFmpeg's process-wide log callback on its first FFmpeg call (on targets other than x86-64
+/// Linux and macOS it sets FFmpeg's log level to quiet instead).
 ///
 /// Usually opened through [`Backend::open`](super::Backend::open).
 pub struct FfmpegDecoder<'a> {
