@@ -174,7 +174,7 @@ pub(crate) fn check_alloc(
     input: &str,
     what: &str,
     dims: &[usize],
-    (elem, elem_name): (usize, &str),
+    (elem, elem_name): Elem,
 ) -> Result<()> {
     let bytes = dims
         .iter()
@@ -202,9 +202,11 @@ pub(crate) fn check_alloc(
     Ok(())
 }
 
+/// An output's value type for `check_alloc`: bytes per value and its name.
+pub(crate) type Elem = (usize, &'static str);
 /// `check_alloc`'s value types.
-pub(crate) const F32: (usize, &str) = (4, "f32");
-pub(crate) const C64: (usize, &str) = (8, "complex64");
+pub(crate) const F32: Elem = (4, "f32");
+pub(crate) const C64: Elem = (8, "complex64");
 
 impl Error {
     pub(crate) fn param(name: &'static str, reason: impl fmt::Display) -> Self {

@@ -316,11 +316,11 @@ impl Cqt {
         match &self.backend {
             Backend::Pseudo(f) => f.rows(data, lengths, sr, input).await,
             Backend::Cpu(c) => {
-                let (frames, max) = self.check(data, lengths, sr, input, 4)?;
+                let (frames, max) = self.check(data, lengths, sr, input, error::F32)?;
                 Ok(c.run(data, lengths, &frames, max))
             }
             Backend::Gpu(g) => {
-                let (frames, max) = self.check(data, lengths, sr, input, 4)?;
+                let (frames, max) = self.check(data, lengths, sr, input, error::F32)?;
                 g.run(data, lengths, &frames, max).await
             }
         }
@@ -333,7 +333,7 @@ impl Cqt {
         sr: u32,
         input: &str,
     ) -> Result<Array3<Complex32>> {
-        let (frames, max) = self.check(data, lengths, sr, input, 8)?;
+        let (frames, max) = self.check(data, lengths, sr, input, error::C64)?;
         match &self.backend {
             Backend::Cpu(c) => Ok(c.complex(data, lengths, &frames, max)),
             Backend::Gpu(g) => pollster::block_on(g.complex(data, lengths, &frames, max)),
@@ -344,15 +344,15 @@ impl Cqt {
         }
     }
 
-    /// Sample rate, finite samples, frame counts, and an output of `elem`-byte values that
-    /// can be allocated.
+    /// Sample rate, finite samples, frame counts, and an output of `elem` values that can be
+    /// allocated.
     fn check(
         &self,
         data: ArrayView2<'_, f32>,
         lengths: &[usize],
         sr: u32,
         input: &str,
-        elem: usize,
+        elem: error::Elem,
     ) -> Result<(Vec<usize>, usize)> {
         if sr != self.p.sr {
             return Err(Error::audio(
@@ -364,7 +364,6 @@ impl Cqt {
             ));
         }
         let (frames, max) = frame_counts(&self.framing, data, lengths, input)?;
-        let elem = if elem == 8 { error::C64 } else { error::F32 };
         error::check_alloc(input, "the CQT", &[lengths.len(), self.p.n_bins, max], elem)?;
         Ok((frames, max))
     }

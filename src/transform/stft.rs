@@ -462,7 +462,7 @@ impl Stft {
         let (frames, max) = self.cfg.frame_counts(data, lengths, input)?;
         let data_out = match &self.backend {
             Backend::Cpu(c) => {
-                self.check_output(input, lengths.len(), max, 4)?;
+                self.check_output(input, lengths.len(), max, error::F32)?;
                 Resident::Host(c.real(data, lengths, &frames, max, self.cfg.epilogue))
             }
             Backend::Gpu(g) => Resident::Gpu {
@@ -482,8 +482,13 @@ impl Stft {
     }
 
     /// `Error::OutOfMemory` when a `(rows, freq, frames)` output cannot be allocated.
-    fn check_output(&self, input: &str, rows: usize, frames: usize, elem: usize) -> Result<()> {
-        let elem = if elem == 8 { error::C64 } else { error::F32 };
+    fn check_output(
+        &self,
+        input: &str,
+        rows: usize,
+        frames: usize,
+        elem: error::Elem,
+    ) -> Result<()> {
         error::check_alloc(input, "the STFT", &[rows, self.n_freq(), frames], elem)
     }
 
@@ -494,7 +499,7 @@ impl Stft {
         input: &str,
     ) -> Result<Array3<f32>> {
         let (frames, max) = self.cfg.frame_counts(data, lengths, input)?;
-        self.check_output(input, lengths.len(), max, 4)?;
+        self.check_output(input, lengths.len(), max, error::F32)?;
         match &self.backend {
             Backend::Cpu(c) => Ok(c.real(data, lengths, &frames, max, self.cfg.epilogue)),
             Backend::Gpu(g) => g.real(data, lengths, &frames, max).await,
@@ -508,7 +513,7 @@ impl Stft {
         input: &str,
     ) -> Result<Array3<Complex32>> {
         let (frames, max) = self.cfg.frame_counts(data, lengths, input)?;
-        self.check_output(input, lengths.len(), max, 8)?;
+        self.check_output(input, lengths.len(), max, error::C64)?;
         match &self.backend {
             Backend::Cpu(c) => Ok(c.complex(data, lengths, &frames, max)),
             Backend::Gpu(g) => g.complex(data, lengths, &frames, max).await,
