@@ -580,3 +580,32 @@ fn frame_tiles_give_the_untiled_values() {
         "{zero:?}"
     );
 }
+
+/// A large prime n_fft in frame tiles: on lavapipe, whose loop guard adds up the iterations
+/// of every loop inside an outermost one, a tile of such frames would pass the guard and give
+/// wrong numbers (found by the mel property test: n_fft 1483, 4 frames per workgroup, 0.5
+/// relative error), so the plan takes no more frames per workgroup than the guard allows.
+/// Every tile size asked for matches the CPU.
+#[test]
+fn prime_n_fft_in_frame_tiles_matches_the_cpu() {
+    let Some(gpu) = gpu() else { return };
+    let cpu = Device::cpu();
+    let rows: Vec<Vec<f32>> = [49usize, 300].iter().map(|&n| noise(n, n as u64)).collect();
+    let batch = AudioBatch::from_rows(&rows, 8_000).unwrap();
+    let stft = Spectrogram::stft().n_fft(1483).hop_length(16).power(2.0);
+    let mel = Spectrogram::mel(8_000)
+        .n_fft(1483)
+        .hop_length(16)
+        .n_mels(1)
+        .fmax(1200.0);
+    let want = stft.clone().build(&cpu).unwrap().run_batch(&batch).unwrap();
+    let want_mel = mel.clone().build(&cpu).unwrap().run_batch(&batch).unwrap();
+    for t in [1, 2, 4, 8, 16] {
+        let got = stft.clone().frames_per_workgroup(t).build(&gpu).unwrap();
+        let e = rel_err(want.iter(), got.run_batch(&batch).unwrap().iter());
+        assert!(e <= TOL, "stft, {t} frames per workgroup: {e:.3e}");
+        let got = mel.clone().frames_per_workgroup(t).build(&gpu).unwrap();
+        let e = rel_err(want_mel.iter(), got.run_batch(&batch).unwrap().iter());
+        assert!(e <= TOL, "mel, {t} frames per workgroup: {e:.3e}");
+    }
+}

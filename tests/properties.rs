@@ -112,13 +112,13 @@ fn stft_gpu_equals_cpu_for_random_parameters() {
     let cpu = Device::cpu();
     let params = (
         (1usize..=1200, 1usize..=700, 0usize..=100),
-        (0usize..4, any::<bool>(), any::<bool>()),
+        (0usize..4, any::<bool>(), any::<bool>(), 0usize..=16),
         (0usize..=5000, 1usize..=3, any::<bool>(), 0u64..1_000_000),
     );
     runner(48)
         .run(
             &params,
-            |((n_fft, hop, win_pct), (wk, center, reflect), (len, rows, small, seed))| {
+            |((n_fft, hop, win_pct), (wk, center, reflect, tile), (len, rows, small, seed))| {
                 let win = (n_fft * win_pct / 100).max(1);
                 let window = [Window::Hann, Window::Hamming, Window::Blackman, Window::Ones][wk]
                     .clone();
@@ -128,7 +128,7 @@ fn stft_gpu_equals_cpu_for_random_parameters() {
                     PadMode::Constant
                 };
                 let what = format!(
-                    "n_fft {n_fft} hop {hop} win {win} {window:?} center {center} {pad:?} len {len} rows {rows} small {small}"
+                    "n_fft {n_fft} hop {hop} win {win} {window:?} center {center} {pad:?} len {len} rows {rows} small {small} tile {tile}"
                 );
                 let build = |d: &Device| {
                     let mut b = Spectrogram::stft()
@@ -142,6 +142,10 @@ fn stft_gpu_equals_cpu_for_random_parameters() {
                     if small {
                         // A budget of a few frames' worth: the run goes in many chunks.
                         b = b.max_buffer_bytes((n_fft as u64 * 64).max(4096));
+                    }
+                    // Frames per GPU workgroup (0: the plan's choice; the CPU ignores it).
+                    if tile > 0 {
+                        b = b.frames_per_workgroup(tile);
                     }
                     b.build(d)
                 };
@@ -170,24 +174,25 @@ fn mel_gpu_equals_cpu_for_random_parameters() {
             0.3f64..1.2,
             prop_oneof![Just(8000u32), Just(16_000), Just(22_050)],
         ),
-        (0usize..=6000, 1usize..=3, 0u64..1_000_000),
+        (0usize..=6000, 1usize..=3, 0u64..1_000_000, 0usize..=16),
     );
     runner(32)
         .run(
             &params,
-            |((n_fft, hop, n_mels), (fmin, fmax_frac, sr), (len, rows, seed))| {
+            |((n_fft, hop, n_mels), (fmin, fmax_frac, sr), (len, rows, seed, tile))| {
                 let fmax = fmax_frac * f64::from(sr) / 2.0;
                 let what = format!(
-                    "n_fft {n_fft} hop {hop} n_mels {n_mels} fmin {fmin} fmax {fmax} sr {sr} len {len} rows {rows}"
+                    "n_fft {n_fft} hop {hop} n_mels {n_mels} fmin {fmin} fmax {fmax} sr {sr} len {len} rows {rows} tile {tile}"
                 );
                 let build = |d: &Device| {
-                    Spectrogram::mel(sr)
+                    let b = Spectrogram::mel(sr)
                         .n_fft(n_fft)
                         .hop_length(hop)
                         .n_mels(n_mels)
                         .fmin(fmin)
-                        .fmax(fmax)
-                        .build(d)
+                        .fmax(fmax);
+                    // Frames per GPU workgroup (0: the plan's choice; the CPU ignores it).
+                    if tile > 0 { b.frames_per_workgroup(tile) } else { b }.build(d)
                 };
                 let b = batch(rows, len, seed, sr);
                 built_alike(build(&cpu), build(&gpu), &what, |c, g| {

@@ -11,7 +11,7 @@ use crate::transform::stft::StftConfig;
 pub(crate) const WG: usize = 128;
 pub(crate) const PER_THREAD: usize = 32;
 /// Iterations llvmpipe allows the loops nested in one outermost shader loop.
-const LLVMPIPE_LOOP_GUARD: usize = 65_535;
+pub(crate) const LLVMPIPE_LOOP_GUARD: usize = 65_535;
 
 pub(crate) fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
     wgpu::BindGroupLayoutEntry {
@@ -114,6 +114,30 @@ pub(crate) struct FftKernel {
     /// f32 words of `out_tile` (shaders/stft.wgsl) in workgroup memory: 0 when the kernel
     /// does not stage tiles of frames.
     pub tile_words: usize,
+    /// Loop iterations one thread runs for one frame's FFT ([`fft_frame_iterations`]).
+    pub frame_iters: usize,
+}
+
+/// Loop iterations one thread runs for one frame's FFT of length `m` in `mem`: the frame
+/// load, each pass of the stage loop, and each stage's own loops (an output loop, its inner
+/// loop over the radix, the write-back; none for the whole-butterfly stages of workgroup
+/// memory). Counted generously: llvmpipe's loop guard ([`LLVMPIPE_LOOP_GUARD`]) adds up the
+/// iterations of every loop nested in an outermost one, and the STFT kernels run a tile of
+/// frames inside one.
+pub(crate) fn fft_frame_iterations(m: usize, mem: FftMemory) -> usize {
+    let per = m.div_ceil(WG);
+    per + fft::stages(m)
+        .iter()
+        .map(|s| {
+            let r = s.radix as usize;
+            let whole = (r == 2 || r == 4) && m / r <= 2 * WG && mem == FftMemory::Workgroup;
+            if whole {
+                1
+            } else {
+                1 + per * (r + 1)
+            }
+        })
+        .sum::<usize>()
 }
 
 /// Workgroup memory a kernel may give to staging a tile of frames (shaders/stft.wgsl's
@@ -202,6 +226,7 @@ impl FftKernel {
                     FftMemory::Global => 16 * m,
                 },
                 tile_words,
+                frame_iters: fft_frame_iterations(m, mem),
             }
         })
     }

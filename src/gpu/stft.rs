@@ -9,7 +9,10 @@ use bytemuck::{Pod, Zeroable};
 use ndarray::{s, Array3, ArrayView2};
 use num_complex::Complex32;
 
-use super::kernel::{fft_memory, grid, grown, layout_entries, FftKernel, FftOptions, MAX_TILE, WG};
+use super::kernel::{
+    fft_memory, grid, grown, layout_entries, FftKernel, FftOptions, LLVMPIPE_LOOP_GUARD, MAX_TILE,
+    WG,
+};
 use super::shaders::{source, FftMemory, Kernel};
 use super::spectral::{SpectralKernel, SPECTRAL_WG_BYTES};
 use super::GpuContext;
@@ -159,6 +162,9 @@ pub(crate) struct GpuStft {
     max_bytes: u64,
     /// Frames per workgroup the plan asks for (None: chosen per chunk, see [`GpuStft::tile`]).
     tile: Option<usize>,
+    /// Loop iterations one thread runs per frame in the tiled kernels, FFT and epilogue (0 for
+    /// the kernels that do not tile): on llvmpipe a tile's frames must stay under its guard.
+    frame_iters: usize,
     buffers: Mutex<Option<Buffers>>,
 }
 
@@ -254,11 +260,35 @@ impl GpuStft {
                 tile_values,
             },
         )?;
+        // What one frame adds after the FFT: the bins loop, or the power pass and the bands
+        // loop with its inner loop over each band's bins.
+        let per = |n: usize| n.div_ceil(WG);
+        let frame_iters = k.frame_iters
+            + match features {
+                None => per(cfg.n_freq()),
+                Some((bank, _)) => {
+                    let widest = bank.bands.iter().map(|b| b[1] as usize).max().unwrap_or(0);
+                    2 * per(cfg.fft_len()) + per(bank.bands.len()) * (1 + widest)
+                }
+            };
+        if ctx.is_llvmpipe() && frame_iters > LLVMPIPE_LOOP_GUARD {
+            return Err(Error::DeviceLimit {
+                limit: "llvmpipe loop-iteration guard",
+                max: LLVMPIPE_LOOP_GUARD as u64,
+                what: format!(
+                    "n_fft = {} (iterations per thread for one frame)",
+                    cfg.framing.n_fft
+                ),
+                needed: frame_iters as u64,
+            });
+        }
         let features = match features {
             None => None,
             Some((bank, post)) => Some(Features::new(&ctx, bank, post)?),
         };
-        Ok(Self::assemble(ctx, cfg, k, features, None, max_bytes))
+        let mut engine = Self::assemble(ctx, cfg, k, features, None, max_bytes);
+        engine.frame_iters = frame_iters;
+        Ok(engine)
     }
 
     /// A spectral-feature or frame-statistic plan: `kernel` (an entry point of
@@ -344,18 +374,23 @@ impl GpuStft {
             base,
             max_bytes,
             tile: cfg.frames_per_workgroup,
+            frame_iters: 0,
             buffers: Mutex::new(None),
         }
     }
 
     /// Frames per workgroup for a chunk of `rows` x `frames` in `mode`: the most that fit the
-    /// plan's tile ([`MAX_TILE`] at most, 1 where the kernel does not stage), halved while
-    /// that would leave fewer than [`MIN_WORKGROUPS`] workgroups, unless the plan fixes it.
+    /// plan's tile ([`MAX_TILE`] at most, 1 where the kernel does not stage; on llvmpipe, no
+    /// more than its loop guard lets one workgroup loop over), halved while that would leave
+    /// fewer than [`MIN_WORKGROUPS`] workgroups, unless the plan fixes it.
     fn tile(&self, mode: Mode, rows: usize, frames: usize) -> u32 {
         if !matches!(mode, Mode::Complex | Mode::Real | Mode::Features) {
             return 1;
         }
-        let fit = (self.k.tile_words / self.per_frame(mode).max(1)).clamp(1, MAX_TILE);
+        let mut fit = (self.k.tile_words / self.per_frame(mode).max(1)).clamp(1, MAX_TILE);
+        if self.ctx.is_llvmpipe() && self.frame_iters > 0 {
+            fit = fit.min((LLVMPIPE_LOOP_GUARD / self.frame_iters).max(1));
+        }
         let t = match self.tile {
             Some(n) => n.clamp(1, fit),
             None => {
