@@ -583,9 +583,9 @@ fn frame_tiles_give_the_untiled_values() {
 
 /// A large prime n_fft in frame tiles: on lavapipe, whose loop guard adds up the iterations
 /// of every loop inside an outermost one, a tile of such frames would pass the guard and give
-/// wrong numbers (found by the mel property test: n_fft 1483, 4 frames per workgroup, 0.5
-/// relative error), so the plan takes no more frames per workgroup than the guard allows.
-/// Every tile size asked for matches the CPU.
+/// wrong numbers (found by the property tests: n_fft 1483 in 4-frame tiles, 0.5 relative
+/// error; n_fft 1019 in 8-frame tiles, 0.98), so the plan takes no more frames per workgroup
+/// than the guard allows. Every tile size asked for matches the CPU.
 #[test]
 fn prime_n_fft_in_frame_tiles_matches_the_cpu() {
     let Some(gpu) = gpu() else { return };
@@ -600,12 +600,25 @@ fn prime_n_fft_in_frame_tiles_matches_the_cpu() {
         .fmax(1200.0);
     let want = stft.clone().build(&cpu).unwrap().run_batch(&batch).unwrap();
     let want_mel = mel.clone().build(&cpu).unwrap().run_batch(&batch).unwrap();
-    for t in [1, 2, 4, 8, 16] {
+    let long = AudioBatch::from_rows(&[noise(3051, 5)], 8_000).unwrap();
+    let hop1 = Spectrogram::stft()
+        .n_fft(1019)
+        .hop_length(1)
+        .center(false)
+        .power(2.0);
+    let want_hop1 = hop1.clone().build(&cpu).unwrap().run_batch(&long).unwrap();
+    for t in [1, 2, 4, 7, 8, 16] {
         let got = stft.clone().frames_per_workgroup(t).build(&gpu).unwrap();
         let e = rel_err(want.iter(), got.run_batch(&batch).unwrap().iter());
         assert!(e <= TOL, "stft, {t} frames per workgroup: {e:.3e}");
         let got = mel.clone().frames_per_workgroup(t).build(&gpu).unwrap();
         let e = rel_err(want_mel.iter(), got.run_batch(&batch).unwrap().iter());
         assert!(e <= TOL, "mel, {t} frames per workgroup: {e:.3e}");
+        let got = hop1.clone().frames_per_workgroup(t).build(&gpu).unwrap();
+        let e = rel_err(want_hop1.iter(), got.run_batch(&long).unwrap().iter());
+        assert!(
+            e <= TOL,
+            "stft n_fft 1019 hop 1, {t} frames per workgroup: {e:.3e}"
+        );
     }
 }

@@ -14,7 +14,13 @@ use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use wavegpu::augment::{Batch, Pipeline};
 use wavegpu::{AudioBatch, Device, PadMode, Spectrogram, Window};
 
+/// `cases` draws (from a fresh random seed each run: `PROPTEST_RNG_SEED` fixes it), or
+/// `PROPTEST_CASES` when set, for longer campaigns than CI's.
 fn runner(cases: u32) -> TestRunner {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(cases);
     TestRunner::new(Config {
         cases,
         failure_persistence: None,

@@ -12,6 +12,14 @@ pub(crate) const WG: usize = 128;
 pub(crate) const PER_THREAD: usize = 32;
 /// Iterations llvmpipe allows the loops nested in one outermost shader loop.
 pub(crate) const LLVMPIPE_LOOP_GUARD: usize = 65_535;
+/// What the STFT kernels' tile loop may run on llvmpipe, in [`fft_frame_iterations`]' count
+/// (which misses a few iterations per loop that the guard counts): measured on lavapipe, one
+/// frame of n_fft 2801 (61,678) right; 7 frames of n_fft 1019 (7 x 8,173 = 57,211) right and 8
+/// (65,384) wrong. A plan whose one frame needs more is refused; tiles stay under
+/// [`LLVMPIPE_TILE_BUDGET`].
+pub(crate) const LLVMPIPE_FRAME_BUDGET: usize = 62_000;
+/// The iterations a tile of frames may take on llvmpipe (margin for the uncounted ones).
+pub(crate) const LLVMPIPE_TILE_BUDGET: usize = 60_000;
 
 pub(crate) fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
     wgpu::BindGroupLayoutEntry {
@@ -321,5 +329,21 @@ mod tests {
         // Workgroup memory smaller than the FFT's.
         assert_eq!(tile_words((257, 514), 2048, 1024), 0);
         assert_eq!(tile_words((0, 0), 2048, 48 << 10), 0);
+    }
+
+    /// The counts the llvmpipe budgets were measured with (see LLVMPIPE_FRAME_BUDGET).
+    #[test]
+    fn frame_iterations_as_measured() {
+        let wg = FftMemory::Workgroup;
+        // Prime sizes: one stage of radix m, output by output.
+        assert_eq!(fft_frame_iterations(2801, wg), 22 + 1 + 22 * 2802);
+        assert_eq!(fft_frame_iterations(1019, wg), 8 + 1 + 8 * 1020);
+        // n_fft 512: four radix-4 stages of whole butterflies.
+        assert_eq!(fft_frame_iterations(256, wg), 2 + 4);
+        // The same in a storage scratch: output by output.
+        assert_eq!(
+            fft_frame_iterations(256, FftMemory::Global),
+            2 + 4 * (1 + 2 * 5)
+        );
     }
 }

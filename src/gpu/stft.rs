@@ -10,8 +10,8 @@ use ndarray::{s, Array3, ArrayView2};
 use num_complex::Complex32;
 
 use super::kernel::{
-    fft_memory, grid, grown, layout_entries, FftKernel, FftOptions, LLVMPIPE_LOOP_GUARD, MAX_TILE,
-    WG,
+    fft_memory, grid, grown, layout_entries, FftKernel, FftOptions, LLVMPIPE_FRAME_BUDGET,
+    LLVMPIPE_TILE_BUDGET, MAX_TILE, WG,
 };
 use super::shaders::{source, FftMemory, Kernel};
 use super::spectral::{SpectralKernel, SPECTRAL_WG_BYTES};
@@ -271,10 +271,10 @@ impl GpuStft {
                     2 * per(cfg.fft_len()) + per(bank.bands.len()) * (1 + widest)
                 }
             };
-        if ctx.is_llvmpipe() && frame_iters > LLVMPIPE_LOOP_GUARD {
+        if ctx.is_llvmpipe() && frame_iters > LLVMPIPE_FRAME_BUDGET {
             return Err(Error::DeviceLimit {
                 limit: "llvmpipe loop-iteration guard",
-                max: LLVMPIPE_LOOP_GUARD as u64,
+                max: LLVMPIPE_FRAME_BUDGET as u64,
                 what: format!(
                     "n_fft = {} (iterations per thread for one frame)",
                     cfg.framing.n_fft
@@ -389,7 +389,7 @@ impl GpuStft {
         }
         let mut fit = (self.k.tile_words / self.per_frame(mode).max(1)).clamp(1, MAX_TILE);
         if self.ctx.is_llvmpipe() && self.frame_iters > 0 {
-            fit = fit.min((LLVMPIPE_LOOP_GUARD / self.frame_iters).max(1));
+            fit = fit.min((LLVMPIPE_TILE_BUDGET / self.frame_iters).max(1));
         }
         let t = match self.tile {
             Some(n) => n.clamp(1, fit),
