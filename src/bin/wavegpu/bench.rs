@@ -15,7 +15,7 @@ use crate::args::{BenchArgs, DeviceName};
 use crate::fail::Fail;
 
 struct Row {
-    name: &'static str,
+    name: String,
     wall: f64,
     gpu: Option<f64>,
     passes: usize,
@@ -25,6 +25,43 @@ struct Row {
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
+}
+
+type Job<'a> = Box<dyn Fn() -> wavegpu::Result<()> + 'a>;
+
+/// The rows one pair of STFT (power) and mel plans gives, names ending in `suffix`: the
+/// power, complex and device-resident STFT and the mel, each with the bytes a perfect kernel
+/// moves (`input`, `spec` and `mels` bytes). `finish` waits out a device-resident run.
+fn plan_jobs<'a>(
+    (stft, mel): (&'a wavegpu::Stft, &'a wavegpu::Mel),
+    batch: &'a AudioBatch,
+    finish: &'a dyn Fn(wavegpu::DeviceSpectrogram) -> wavegpu::Result<()>,
+    (input, spec, mels): (f64, f64, f64),
+    suffix: &str,
+) -> Vec<(String, f64, Job<'a>)> {
+    let job = |name: &str, bytes: f64, f: Job<'a>| (format!("{name}{suffix}"), bytes, f);
+    vec![
+        job(
+            "stft power",
+            input + spec,
+            Box::new(move || stft.run_batch(batch).map(drop)),
+        ),
+        job(
+            "stft complex",
+            input + 2.0 * spec,
+            Box::new(move || stft.run_batch_complex(batch).map(drop)),
+        ),
+        job(
+            "stft power kept on the device",
+            input + spec,
+            Box::new(move || stft.run_batch_to_device(batch).and_then(finish)),
+        ),
+        job(
+            "mel",
+            input + mels,
+            Box::new(move || mel.run_batch(batch).map(drop)),
+        ),
+    ]
 }
 
 pub fn bench(a: BenchArgs) -> Result<i32, Fail> {
@@ -119,57 +156,16 @@ pub fn bench(a: BenchArgs) -> Result<i32, Fail> {
         drop(s);
         Ok(())
     };
-    type Job<'a> = Box<dyn Fn() -> wavegpu::Result<()> + 'a>;
-    let mut jobs: Vec<(&'static str, f64, Job<'_>)> = vec![
-        (
-            "stft power",
-            input + spec,
-            Box::new(|| stft.run_batch(&batch).map(drop)),
-        ),
-        (
-            "stft complex",
-            input + 2.0 * spec,
-            Box::new(|| stft.run_batch_complex(&batch).map(drop)),
-        ),
-        (
-            "stft power kept on the device",
-            input + spec,
-            Box::new(|| stft.run_batch_to_device(&batch).and_then(finish)),
-        ),
-        (
-            "mel",
-            input + mels,
-            Box::new(|| mel_plan.run_batch(&batch).map(drop)),
-        ),
-        (
-            "log-mel (dB)",
-            input + mels,
-            Box::new(|| logmel.run_batch(&batch).map(drop)),
-        ),
-    ];
+    let bytes = (input, spec, mels);
+    let mut jobs = plan_jobs((&stft, &mel_plan), &batch, &finish, bytes, "");
+    jobs.push((
+        "log-mel (dB)".to_string(),
+        input + mels,
+        Box::new(|| logmel.run_batch(&batch).map(drop)),
+    ));
     if let Some((stft1, mel1)) = &untiled {
-        jobs.extend([
-            (
-                "stft power, 1 frame per workgroup",
-                input + spec,
-                Box::new(|| stft1.run_batch(&batch).map(drop)) as Job<'_>,
-            ),
-            (
-                "stft complex, 1 frame per workgroup",
-                input + 2.0 * spec,
-                Box::new(|| stft1.run_batch_complex(&batch).map(drop)),
-            ),
-            (
-                "stft power kept on the device, 1 frame per workgroup",
-                input + spec,
-                Box::new(|| stft1.run_batch_to_device(&batch).and_then(finish)),
-            ),
-            (
-                "mel, 1 frame per workgroup",
-                input + mels,
-                Box::new(|| mel1.run_batch(&batch).map(drop)),
-            ),
-        ]);
+        let suffix = ", 1 frame per workgroup";
+        jobs.extend(plan_jobs((stft1, mel1), &batch, &finish, bytes, suffix));
     }
     let mut rows = Vec::new();
     for (name, bytes, job) in &jobs {
@@ -187,7 +183,7 @@ pub fn bench(a: BenchArgs) -> Result<i32, Fail> {
             }
         }
         rows.push(Row {
-            name,
+            name: name.clone(),
             wall: median(walls),
             gpu: (!gpus.is_empty()).then(|| median(gpus)),
             passes,
