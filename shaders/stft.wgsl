@@ -49,8 +49,10 @@ const WG: u32 = 128u;
 @group(0) @binding(10) var<storage, read_write> row_max: array<atomic<u32>>;
 
 var<workgroup> wg_max: atomic<u32>;
-// The values of a tile of frames, laid out (value, frame in the tile, re/im): set by the host to
-// at least tile x the values per frame when it tiles.
+// The values of a tile of frames, laid out (value, frame in the tile, re/im), one value's run of
+// tile x (1 or 2) words every tile_pitch(w) words: the odd pitch puts the values that
+// neighbouring threads stage (one value each, same frame) in different banks. Set by the host to
+// at least (values per frame) x (tile x w + 1) words when it tiles.
 override TILE_WORDS: u32 = 1u;
 var<workgroup> out_tile: array<f32, TILE_WORDS>;
 
@@ -199,16 +201,23 @@ fn locate_tile(wid: vec3<u32>, nwg: vec3<u32>) -> Tile {
     return t;
 }
 
+// Words between the starts of two values' runs in out_tile: odd.
+fn tile_pitch(w: u32) -> u32 {
+    return p.tile * w + 1u;
+}
+
 // Writes the staged tile: `n_vals` values per frame of `w` f32 each (2: complex), in order of
 // output address, so that consecutive threads write consecutive words.
 fn flush_tile(tid: u32, t: Tile, n_vals: u32, w: u32) {
     let run = p.tile * w;
+    let pitch = tile_pitch(w);
     for (var j = tid; j < n_vals * run; j = j + WG) {
         let v = j / run;
         let r = j - v * run;
         let i = r / w;
         if (i < t.count) {
-            out[((t.row_local * n_vals + v) * p.frames_out + t.f_first) * w + r] = out_tile[j];
+            out[((t.row_local * n_vals + v) * p.frames_out + t.f_first) * w + r] =
+                out_tile[v * pitch + r];
         }
     }
 }
@@ -225,6 +234,7 @@ fn stft_forward(
     }
     let staged = p.tile > 1u;
     let w = select(1u, 2u, p.out_mode == 0u);
+    let pitch = tile_pitch(w);
     for (var i = 0u; i < t.count; i = i + 1u) {
         let f_local = t.f_first + i;
         let frame = p.frame_offset + f_local;
@@ -240,10 +250,10 @@ fn stft_forward(
             if (!staged) {
                 store(t.row_local, k, f_local, v);
             } else if (w == 2u) {
-                out_tile[2u * (k * p.tile + i)] = v.x;
-                out_tile[2u * (k * p.tile + i) + 1u] = v.y;
+                out_tile[k * pitch + 2u * i] = v.x;
+                out_tile[k * pitch + 2u * i + 1u] = v.y;
             } else {
-                out_tile[k * p.tile + i] = powered(v);
+                out_tile[k * pitch + i] = powered(v);
             }
         }
         // The next frame overwrites the FFT memory; the flush reads every thread's values.
@@ -265,6 +275,7 @@ fn stft_mel(
         return;
     }
     let staged = p.tile > 1u;
+    let pitch = tile_pitch(1u);
     if (tid == 0u) {
         atomicStore(&wg_max, 0u);
     }
@@ -287,7 +298,7 @@ fn stft_mel(
                 }
             }
             if (staged) {
-                out_tile[b * p.tile + i] = acc;
+                out_tile[b * pitch + i] = acc;
             } else {
                 out[(t.row_local * p.n_bands + b) * p.frames_out + f_local] = acc;
             }

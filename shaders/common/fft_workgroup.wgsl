@@ -1,21 +1,30 @@
-// FFT working memory in workgroup memory (the fast path): m <= MAX_M, and m <= WG * PER_THREAD
-// (each thread stages its outputs of a stage in registers, then all write back in place).
-// Radix-2 and radix-4 stages with at most two butterflies per thread compute whole butterflies
+// FFT working memory in workgroup memory (the fast path): m <= WG * PER_THREAD (each thread
+// stages its outputs of a stage in registers, then all write back in place).
+// Radix-2, 4 and 8 stages with at most two butterflies per thread compute whole butterflies
 // (fft_butterfly); other stages one output at a time (fft_output).
+// Value i of the working array lives at fft_slot(i): with FFT_PAD = 1, one unused slot follows
+// every 16 values, so that a butterfly's outputs, stored r or 4 r values apart by neighbouring
+// threads, fall in different banks (bench/smem_model.py counts the wavefronts); the host sets
+// MAX_M to the slots it needs (m, plus m / 16 when padded).
 
 const PER_THREAD: u32 = 32u;
 override MAX_M: u32 = 2048u;
+override FFT_PAD: u32 = 0u;
 
 var<workgroup> fft_buf: array<vec2<f32>, MAX_M>;
 
 fn fft_begin(slot: u32, m: u32) {}
 
+fn fft_slot(i: u32) -> u32 {
+    return i + FFT_PAD * (i >> 4u);
+}
+
 fn fft_ld(i: u32) -> vec2<f32> {
-    return fft_buf[i];
+    return fft_buf[fft_slot(i)];
 }
 
 fn fft_st(i: u32, v: vec2<f32>) {
-    fft_buf[i] = v;
+    fft_buf[fft_slot(i)] = v;
 }
 
 fn fft_sync() {
@@ -26,11 +35,17 @@ fn fft_sync() {
 fn fft_put(j: u32, r: u32, ns: u32, y: Butterfly) {
     let k = j % ns;
     let o = (j - k) * r + k;
-    fft_buf[o] = y.y0;
-    fft_buf[o + ns] = y.y1;
-    if (r == 4u) {
-        fft_buf[o + 2u * ns] = y.y2;
-        fft_buf[o + 3u * ns] = y.y3;
+    fft_st(o, y.y0);
+    fft_st(o + ns, y.y1);
+    if (r >= 4u) {
+        fft_st(o + 2u * ns, y.y2);
+        fft_st(o + 3u * ns, y.y3);
+    }
+    if (r == 8u) {
+        fft_st(o + 4u * ns, y.y4);
+        fft_st(o + 5u * ns, y.y5);
+        fft_st(o + 6u * ns, y.y6);
+        fft_st(o + 7u * ns, y.y7);
     }
 }
 
@@ -38,8 +53,8 @@ fn fft_stockham(tid: u32, m: u32, n_stages: u32, tw_step: u32) {
     for (var s = 0u; s < n_stages; s = s + 1u) {
         let st = stages[s];
         let nb = m / st.x;
-        if ((st.x == 2u || st.x == 4u) && nb <= 2u * WG) {
-            // Whole radix-2/4 butterflies, one or two per thread (m <= 2 r WG): each input
+        if ((st.x == 2u || st.x == 4u || st.x == 8u) && nb <= 2u * WG) {
+            // Whole radix-2/4/8 butterflies, one or two per thread (m <= 2 r WG): each input
             // read once, r - 1 twiddles per r outputs, the outputs kept in named registers
             // across the barrier (a dynamically indexed array goes to slower memory on most
             // drivers).
@@ -71,7 +86,7 @@ fn fft_stockham(tid: u32, m: u32, n_stages: u32, tw_step: u32) {
         workgroupBarrier();
         c = 0u;
         for (var o = tid; o < m; o = o + WG) {
-            fft_buf[o] = regs[c];
+            fft_st(o, regs[c]);
             c = c + 1u;
         }
         workgroupBarrier();

@@ -17,7 +17,7 @@ fn fft_power_in_place(tid: u32, m: u32, n_bins: u32) {
     workgroupBarrier();
     c = 0u;
     for (var k = tid; k < m; k = k + WG) {
-        fft_buf[k] = vec2<f32>(regs[c], 0.0);
+        fft_st(k, vec2<f32>(regs[c], 0.0));
         c = c + 1u;
     }
     if (tid == 0u && n_bins > m) {
@@ -30,5 +30,5 @@ fn fft_power_at(k: u32, m: u32) -> f32 {
     if (k >= m) {
         return fft_buf[0].y;
     }
-    return fft_buf[k].x;
+    return fft_buf[fft_slot(k)].x;
 }

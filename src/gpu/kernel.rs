@@ -126,6 +126,37 @@ pub(crate) struct FftKernel {
     pub frame_iters: usize,
 }
 
+/// Whether an FFT of complex length `m` in `mem` takes the workgroup kernel's fast layout:
+/// radix-8 stages first (whole butterflies, at most two per thread) and, where the workgroup
+/// memory has room ([`fft_slots`]), one padding slot per 16 values. Powers of two from 32 to
+/// 16 x [`WG`] (n_fft 64 to 4096): `python3 bench/smem_model.py` counts fewer
+/// workgroup-memory wavefronts per frame for them (n_fft 512: 299 -> 203, 1024: 659 -> 403,
+/// 2048: 1316 -> 932 with tiles of 8, 4 and 2 frames). Other multiples of 8 with small prime
+/// factors gain less by the same count (n_fft 400: 335 -> 305), and n_fft 400 measured
+/// 1.19e-3 dB against librosa's log-mel in the GPU parity suite (tolerance 1e-3; 8.5e-4 with
+/// the radix-4 stages), so they keep those.
+pub(crate) fn fast_layout(m: usize, mem: FftMemory) -> bool {
+    mem == FftMemory::Workgroup && m.is_power_of_two() && (32..=16 * WG).contains(&m)
+}
+
+/// The stages of an FFT of complex length `m` in `mem` (see [`fast_layout`]).
+pub(crate) fn fft_stages(m: usize, mem: FftMemory) -> Vec<fft::Stage> {
+    fft::stages_with(m, fast_layout(m, mem))
+}
+
+/// Slots of the workgroup FFT memory (shaders/common/fft_workgroup.wgsl's `MAX_M`) and
+/// whether they are padded (`FFT_PAD`): `m + m / 16` for the fast layout where that leaves
+/// 4 KiB of `limit` for the kernel's other workgroup variables (spectral.wgsl's reductions
+/// take about 2.2 KiB), else `m`.
+pub(crate) fn fft_slots(m: usize, mem: FftMemory, limit: usize) -> (usize, bool) {
+    let padded = m + m / 16;
+    if fast_layout(m, mem) && padded * 8 + 4096 <= limit {
+        (padded, true)
+    } else {
+        (m, false)
+    }
+}
+
 /// Loop iterations one thread runs for one frame's FFT of length `m` in `mem`: the frame
 /// load, each pass of the stage loop, and each stage's own loops (an output loop, its inner
 /// loop over the radix, the write-back; none for the whole-butterfly stages of workgroup
@@ -134,11 +165,11 @@ pub(crate) struct FftKernel {
 /// frames inside one.
 pub(crate) fn fft_frame_iterations(m: usize, mem: FftMemory) -> usize {
     let per = m.div_ceil(WG);
-    per + fft::stages(m)
+    per + fft_stages(m, mem)
         .iter()
         .map(|s| {
             let r = s.radix as usize;
-            let whole = (r == 2 || r == 4) && m / r <= 2 * WG && mem == FftMemory::Workgroup;
+            let whole = matches!(r, 2 | 4 | 8) && m / r <= 2 * WG && mem == FftMemory::Workgroup;
             if whole {
                 1
             } else {
@@ -166,15 +197,22 @@ pub(crate) struct FftOptions {
 
 /// Words of `out_tile` for up to [`MAX_TILE`] frames of `most` f32 each, within
 /// [`TILE_BYTES`] and the workgroup memory the FFT leaves (`fft_bytes` of `limit`); 0 when
-/// not even two frames of `fewest` fit.
+/// not even two frames of `fewest` fit. T frames of v values of w words take
+/// v (T w + 1) words (shaders/stft.wgsl's odd `tile_pitch`): at most T + 1 frames' worth.
 pub(crate) fn tile_words((fewest, most): (usize, usize), fft_bytes: usize, limit: usize) -> usize {
     // 16 bytes for the kernel's other workgroup variable (wg_max) and alignment.
     let avail = limit.saturating_sub(fft_bytes + 16).min(TILE_BYTES) / 4;
-    if fewest == 0 || avail / fewest < 2 {
+    if fewest == 0 || avail / fewest < 3 {
         0
     } else {
-        avail.min(MAX_TILE * most)
+        avail.min((MAX_TILE + 1) * most)
     }
+}
+
+/// The frames of `per_frame` words (`values` values of 1 or 2 words) that `words` of
+/// `out_tile` hold at its odd pitch (see [`tile_words`]).
+pub(crate) fn tile_frames(words: usize, per_frame: usize, values: usize) -> usize {
+    words.saturating_sub(values) / per_frame.max(1)
 }
 
 impl FftKernel {
@@ -197,19 +235,22 @@ impl FftKernel {
             FftMemory::Workgroup if opts.force_global => FftMemory::Global,
             mem => mem,
         };
+        let limit = ctx.limits.max_compute_workgroup_storage_size as usize;
+        let (slots, pad) = fft_slots(m, mem, limit);
         let tile_words = match mem {
-            FftMemory::Workgroup if opts.tile_values.0 > 0 => tile_words(
-                opts.tile_values,
-                m * 8,
-                ctx.limits.max_compute_workgroup_storage_size as usize,
-            ),
+            FftMemory::Workgroup if opts.tile_values.0 > 0 => {
+                tile_words(opts.tile_values, slots * 8, limit)
+            }
             _ => 0,
         };
-        let mut constants = vec![("MAX_M", m as f64)];
+        let mut constants = vec![
+            ("MAX_M", slots as f64),
+            ("FFT_PAD", f64::from(u8::from(pad))),
+        ];
         if tile_words > 0 {
             constants.push(("TILE_WORDS", tile_words as f64));
         }
-        let stages: Vec<[u32; 2]> = cfg.stages().iter().map(|s| [s.radix, s.ns]).collect();
+        let stages: Vec<[u32; 2]> = fft_stages(m, mem).iter().map(|s| [s.radix, s.ns]).collect();
         let window: Vec<f32> = cfg.window.iter().map(|&w| w as f32).collect();
         let tw = fft::twiddles(n);
         ctx.scoped("building the FFT pipelines", || {
@@ -318,17 +359,39 @@ mod tests {
     /// nothing where two frames of the smallest do not fit.
     #[test]
     fn tile_words_fit_the_workgroup_memory() {
-        // n_fft 512 on 48 KiB (NVIDIA): 16 KiB of tile, 15 real or 7 complex frames.
-        assert_eq!(tile_words((257, 514), 2048, 48 << 10), 4096);
+        // n_fft 512 on 48 KiB (NVIDIA): 16 KiB of tile, 14 real or 7 complex frames.
+        assert_eq!(tile_words((257, 514), 2176, 48 << 10), 4096);
+        assert_eq!(tile_frames(4096, 257, 257), 14);
+        assert_eq!(tile_frames(4096, 514, 257), 7);
         // A tiny output: 16 frames of it.
-        assert_eq!(tile_words((12, 12), 2048, 48 << 10), 16 * 12);
+        assert_eq!(tile_words((12, 12), 2176, 48 << 10), 17 * 12);
+        assert_eq!(tile_frames(17 * 12, 12, 12), 16);
         // n_fft 2048 on 16 KiB: the FFT takes 8 KiB, one real frame fits the rest: no tile.
         assert_eq!(tile_words((1025, 2050), 8192, 16 << 10), 0);
-        // n_fft 2048 on 48 KiB: 3 real frames, no complex pair.
-        assert_eq!(tile_words((1025, 2050), 8192, 48 << 10), 4096);
+        // n_fft 2048 on 48 KiB: 2 real frames (with the pitch), no complex pair.
+        assert_eq!(tile_words((1025, 2050), 8704, 48 << 10), 4096);
+        assert_eq!(tile_frames(4096, 1025, 1025), 2);
+        assert_eq!(tile_frames(4096, 2050, 1025), 1);
         // Workgroup memory smaller than the FFT's.
         assert_eq!(tile_words((257, 514), 2048, 1024), 0);
         assert_eq!(tile_words((0, 0), 2048, 48 << 10), 0);
+    }
+
+    /// The fast layout: powers of two from 32 to 2048, in workgroup memory, padded where 4 KiB
+    /// is left beside it.
+    #[test]
+    fn fast_layout_sizes() {
+        let wg = FftMemory::Workgroup;
+        for m in [32, 64, 128, 256, 512, 1024, 2048] {
+            assert!(fast_layout(m, wg), "{m}");
+        }
+        for m in [8, 16, 40, 200, 240, 250, 500, 56, 88, 4096] {
+            assert!(!fast_layout(m, wg), "{m}");
+        }
+        assert!(!fast_layout(256, FftMemory::Global));
+        assert_eq!(fft_slots(256, wg, 48 << 10), (272, true));
+        assert_eq!(fft_slots(2048, wg, 16 << 10), (2048, false));
+        assert_eq!(fft_slots(100, wg, 48 << 10), (100, false));
     }
 
     /// The counts the llvmpipe budgets were measured with (see LLVMPIPE_FRAME_BUDGET).
@@ -338,8 +401,12 @@ mod tests {
         // Prime sizes: one stage of radix m, output by output.
         assert_eq!(fft_frame_iterations(2801, wg), 22 + 1 + 22 * 2802);
         assert_eq!(fft_frame_iterations(1019, wg), 8 + 1 + 8 * 1020);
-        // n_fft 512: four radix-4 stages of whole butterflies.
-        assert_eq!(fft_frame_iterations(256, wg), 2 + 4);
+        // n_fft 512: radix 8, 8 and 4, whole butterflies.
+        assert_eq!(fft_frame_iterations(256, wg), 2 + 3);
+        // n_fft 400: radix 4 and 2 whole, 5 and 5 output by output.
+        assert_eq!(fft_frame_iterations(200, wg), 2 + 2 + 2 * (1 + 2 * 6));
+        // n_fft 1000: radix 4 and 2 whole, 5, 5 and 5 output by output.
+        assert_eq!(fft_frame_iterations(500, wg), 4 + 1 + 3 * (1 + 4 * 6));
         // The same in a storage scratch: output by output.
         assert_eq!(
             fft_frame_iterations(256, FftMemory::Global),

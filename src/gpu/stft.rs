@@ -10,8 +10,8 @@ use ndarray::{s, Array3, ArrayView2};
 use num_complex::Complex32;
 
 use super::kernel::{
-    fft_memory, grid, grown, layout_entries, FftKernel, FftOptions, LLVMPIPE_FRAME_BUDGET,
-    LLVMPIPE_TILE_BUDGET, MAX_TILE, WG,
+    fft_memory, grid, grown, layout_entries, tile_frames, FftKernel, FftOptions,
+    LLVMPIPE_FRAME_BUDGET, LLVMPIPE_TILE_BUDGET, MAX_TILE, WG,
 };
 use super::shaders::{source, FftMemory, Kernel};
 use super::spectral::{SpectralKernel, SPECTRAL_WG_BYTES};
@@ -387,7 +387,13 @@ impl GpuStft {
         if !matches!(mode, Mode::Complex | Mode::Real | Mode::Features) {
             return 1;
         }
-        let mut fit = (self.k.tile_words / self.per_frame(mode).max(1)).clamp(1, MAX_TILE);
+        let per = self.per_frame(mode);
+        let values = if matches!(mode, Mode::Complex) {
+            per / 2
+        } else {
+            per
+        };
+        let mut fit = tile_frames(self.k.tile_words, per, values).clamp(1, MAX_TILE);
         if self.ctx.is_llvmpipe() && self.frame_iters > 0 {
             fit = fit.min((LLVMPIPE_TILE_BUDGET / self.frame_iters).max(1));
         }
