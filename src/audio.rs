@@ -136,12 +136,19 @@ impl Audio {
 }
 
 pub(crate) fn check_finite(data: ArrayView2<'_, f32>, input: &str) -> Result<()> {
+    check_finite_from(data, input, 0)
+}
+
+/// [`check_finite`] for a block whose first sample is sample `offset` of the input (a
+/// stream's later chunks): the error names the sample's place in the whole input.
+pub(crate) fn check_finite_from(data: ArrayView2<'_, f32>, input: &str, offset: u64) -> Result<()> {
     for (c, row) in data.outer_iter().enumerate() {
         if let Some(i) = row.iter().position(|x| !x.is_finite()) {
             return Err(Error::audio(
                 input,
                 format!(
-                    "sample {i} of channel {c} is {} (NaN/Inf are not accepted)",
+                    "sample {} of channel {c} is {} (NaN/Inf are not accepted)",
+                    offset + i as u64,
                     row[i]
                 ),
             ));

@@ -622,3 +622,40 @@ fn prime_n_fft_in_frame_tiles_matches_the_cpu() {
         );
     }
 }
+
+/// n_fft 1: scipy's window of length 1 is [1.0] (every name), so each frame is one sample and
+/// |X| = |y| (librosa.stft(y, n_fft=1, hop_length=1) == |y|). The cosine sums gave a zero
+/// window there, and a zero spectrogram on both devices.
+#[test]
+fn n_fft_one_is_the_magnitude_of_the_samples() {
+    let y = vec![0.5f32, -0.25, 1.0, -0.75, 0.125];
+    let audio = Audio::from_mono(y.clone(), 8000);
+    let mut devices = vec![Device::cpu()];
+    devices.extend(gpu());
+    for dev in &devices {
+        for window in [
+            Window::Hann,
+            Window::Hamming,
+            Window::Blackman,
+            Window::Ones,
+        ] {
+            let plan = Spectrogram::stft()
+                .n_fft(1)
+                .hop_length(1)
+                .power(1.0)
+                .window(window.clone())
+                .build(dev)
+                .expect("plan");
+            let s = plan.run(&audio).expect("run");
+            assert_eq!(s.dim(), (1, 1, y.len()), "{dev:?} {window:?}");
+            for (t, &v) in y.iter().enumerate() {
+                assert!(
+                    (s[[0, 0, t]] - v.abs()).abs() < 1e-7,
+                    "{dev:?} {window:?} frame {t}: {} vs {}",
+                    s[[0, 0, t]],
+                    v.abs()
+                );
+            }
+        }
+    }
+}

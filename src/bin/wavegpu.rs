@@ -525,6 +525,47 @@ fn plan_error(e: wavegpu::Error, device: DeviceName) -> Fail {
     }
 }
 
+/// Result values the CLI checks before writing them.
+trait ResultValue: Copy + std::fmt::Display {
+    fn is_finite_value(self) -> bool;
+}
+
+impl ResultValue for f32 {
+    fn is_finite_value(self) -> bool {
+        self.is_finite()
+    }
+}
+
+impl ResultValue for num_complex::Complex32 {
+    fn is_finite_value(self) -> bool {
+        self.re.is_finite() && self.im.is_finite()
+    }
+}
+
+/// Refuses to write a result that holds NaN or ±inf. The input was checked finite, so these
+/// come from float32 overflow (samples far beyond ±1, a huge gain or power) and the file
+/// would silently carry them: the error names the first one and where it is.
+fn check_result<A, S, D>(output: &Path, x: &ndarray::ArrayBase<S, D>) -> Result<(), Fail>
+where
+    A: ResultValue,
+    S: ndarray::Data<Elem = A>,
+    D: ndarray::Dimension,
+{
+    let bad = x.indexed_iter().find(|(_, v)| !v.is_finite_value());
+    let Some((at, v)) = bad else {
+        return Ok(());
+    };
+    let count = x.iter().filter(|v| !v.is_finite_value()).count();
+    Err(Fail::input(
+        output.display(),
+        format!(
+            "not written: {count} of the result's {} values are not finite, the first {v} at \
+             index {at:?} (float32 overflowed: samples far beyond ±1, or an extreme parameter)",
+            x.len()
+        ),
+    ))
+}
+
 /// Writes a real `(channels, rows, frames)` result: `.npy` of `(rows, frames)` for mono (one
 /// channel) or the whole array, or a `.png` drawn with `scale`.
 fn write_real(
@@ -538,6 +579,7 @@ fn write_real(
     match kind {
         OutKind::Npy => write_npy_channels(output, &x, mono),
         OutKind::Png => {
+            check_result(output, &x)?;
             image::write_png(output, x.view(), scale).map_err(|e| Fail::input(output.display(), e))
         }
         other => Err(Fail::usage(format!(
@@ -549,11 +591,12 @@ fn write_real(
 
 /// Writes a `(channels, rows, frames)` result to `.npy`: `(rows, frames)` for mono (one
 /// channel), the whole array with --no-mono.
-fn write_npy_channels<A: ndarray_npy::WritableElement>(
+fn write_npy_channels<A: ndarray_npy::WritableElement + ResultValue>(
     output: &Path,
     x: &Array3<A>,
     mono: bool,
 ) -> Result<(), Fail> {
+    check_result(output, x)?;
     if mono {
         wavegpu::io::write_npy(output, &x.index_axis(Axis(0), 0))
     } else {
@@ -703,6 +746,40 @@ fn plan_mode_as(
 
 type Job<'a> = dyn Fn(&Path, &Path, OutKind) -> Result<(), Fail> + Sync + 'a;
 
+/// Whether `output` exists and is `input` itself (the same path, a link to it, or a hard
+/// link): writing it would destroy the input while it is read.
+fn is_same_file(input: &Path, output: &Path) -> bool {
+    let (Ok(a), Ok(b)) = (std::fs::metadata(input), std::fs::metadata(output)) else {
+        return false;
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if (a.dev(), a.ino()) == (b.dev(), b.ino()) {
+            return true;
+        }
+    }
+    let _ = (a, b);
+    matches!(
+        (std::fs::canonicalize(input), std::fs::canonicalize(output)),
+        (Ok(x), Ok(y)) if x == y
+    )
+}
+
+/// Runs `job` unless its output is its input.
+fn job_checked(job: &Job<'_>, input: &Path, output: &Path, kind: OutKind) -> Result<(), Fail> {
+    if is_same_file(input, output) {
+        return Err(Fail::input(
+            input.display(),
+            format!(
+                "is also the output ({}): not overwritten; choose another output path",
+                output.display()
+            ),
+        ));
+    }
+    job(input, output, kind)
+}
+
 fn run_mode(mode: Mode, job: &Job<'_>) -> Result<i32, Fail> {
     match mode {
         Mode::File {
@@ -710,7 +787,7 @@ fn run_mode(mode: Mode, job: &Job<'_>) -> Result<i32, Fail> {
             output,
             kind,
         } => {
-            guarded(&input.display(), || job(&input, &output, kind))?;
+            guarded(&input.display(), || job_checked(job, &input, &output, kind))?;
             Ok(0)
         }
         Mode::Dir {
@@ -788,7 +865,7 @@ fn run_dir(dir: &Path, out: &Path, kind: OutKind, job: &Job<'_>) -> Result<i32, 
                     first.display()
                 ),
             )),
-            None => guarded(&input.display(), || job(input, output, kind)),
+            None => guarded(&input.display(), || job_checked(job, input, output, kind)),
         };
         if let Err(e) = result {
             failed.fetch_add(1, Ordering::Relaxed);

@@ -192,6 +192,30 @@ impl CqtParams {
         if cutoff.is_nan() || cutoff > nyquist {
             let top = &freqs[freqs.len().saturating_sub(self.bins_per_octave)..];
             let fmax = top.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            // The bins fit but a filter's width carries it past Nyquist, and a parameter that
+            // sets the width departs from the default towards wider: name it, not n_bins.
+            let by_gamma = self
+                .gamma
+                .is_some_and(|g| 0.5 * g >= cutoff - fmax - 0.5 * g);
+            let by_scale = !by_gamma && self.filter_scale < 1.0;
+            if fmax < nyquist && cutoff.is_finite() && (by_gamma || by_scale) {
+                let (name, what) = if by_gamma {
+                    ("gamma", format!("gamma = {}", self.gamma.unwrap_or(0.0)))
+                } else {
+                    (
+                        "filter_scale",
+                        format!("filter_scale = {}", self.filter_scale),
+                    )
+                };
+                return Err(Error::param(
+                    name,
+                    format!(
+                        "the filters are too wide with {what}: the top bins (up to {fmax:.2} \
+                         Hz) reach {cutoff:.2} Hz, past the Nyquist frequency {nyquist} Hz; \
+                         use a larger filter_scale, a smaller gamma or fewer bins"
+                    ),
+                ));
+            }
             return Err(Error::param(
                 "n_bins",
                 format!(
@@ -213,10 +237,20 @@ impl CqtParams {
                 ));
             }
             if longest > MAX_N_FFT as f64 {
+                // The length is filter_scale x sr / (bandwidth of the lowest bin): name the
+                // parameter that departs from its default.
+                let name = if self.filter_scale > 1.0 {
+                    "filter_scale"
+                } else {
+                    "fmin"
+                };
                 return Err(Error::param(
-                    "fmin",
+                    name,
                     format!(
-                        "the longest filter is {longest} samples; at most {MAX_N_FFT} are supported"
+                        "the longest filter (fmin = {} Hz, filter_scale = {}) is {longest:.0} \
+                         samples; at most {MAX_N_FFT} are supported: raise fmin or lower \
+                         filter_scale",
+                        self.fmin, self.filter_scale
                     ),
                 ));
             }
@@ -934,6 +968,21 @@ mod tests {
             "norm",
         );
         bad(CqtParams { fmin: 1e-3, ..p }, "fmin");
+        // The bins fit under Nyquist but their filters do not: the width's parameter is named.
+        bad(
+            CqtParams {
+                filter_scale: 1e-9,
+                ..p
+            },
+            "filter_scale",
+        );
+        bad(
+            CqtParams {
+                gamma: Some(1e9),
+                ..p
+            },
+            "gamma",
+        );
         // 84 bins from C1 reach 4122 Hz with their skirts: fine at 22050, past Nyquist at 8000.
         bad(CqtParams::cqt(8000), "n_bins");
         let msg = CqtParams::cqt(8000).validate().unwrap_err().to_string();

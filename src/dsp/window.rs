@@ -34,8 +34,13 @@ impl Window {
         }
     }
 
-    /// The window's samples for length `n` in f64 (`Custom` must have length `n`).
+    /// The window's samples for length `n` in f64 (`Custom` must have length `n`). A built-in
+    /// window of length 1 is `[1.0]`, as scipy's `get_window` gives it (the cosine sums would
+    /// give 0 there: a zero spectrogram for n_fft 1).
     pub fn samples(&self, n: usize) -> Result<Vec<f64>> {
+        if n == 1 && !matches!(self, Window::Custom(_)) {
+            return Ok(vec![1.0]);
+        }
         let cos_sum = |a: &[f64]| -> Vec<f64> {
             (0..n)
                 .map(|i| {
@@ -100,6 +105,19 @@ impl Window {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn length_one_is_one_as_in_scipy() {
+        // scipy.signal.get_window(name, 1, fftbins=True) == [1.0] for every name.
+        for w in [
+            Window::Hann,
+            Window::Hamming,
+            Window::Blackman,
+            Window::Ones,
+        ] {
+            assert_eq!(w.samples(1).unwrap(), vec![1.0], "{w:?}");
+        }
+    }
 
     #[test]
     fn hann_is_periodic() {

@@ -433,7 +433,8 @@ pub fn open_encoder(
 }
 
 /// Encodes a whole [`Audio`] into `path` (format from [`EncodeOptions::format`] or the
-/// extension), returning what was written.
+/// extension), returning what was written. When it fails part-way (a sample the codec cannot
+/// take, a full disk), the partial file is removed.
 ///
 /// With [`EncodeOptions::sample_rate`] different from the audio's, the audio is first
 /// resampled with [`resample`](super::resample) (the filter [`load`](super::load) uses, so
@@ -465,9 +466,14 @@ pub fn encode_audio(
         _ => audio,
     };
     let mut enc = open_encoder(path, audio.sample_rate(), audio.channels(), options)?;
-    enc.write_audio(audio)?;
-    enc.finish()?;
-    Ok(enc.info().clone())
+    // A write that fails leaves no half-written file behind.
+    let guard = RemoveOnError(Some(path.to_path_buf()));
+    let written = enc.write_audio(audio).and_then(|()| enc.finish());
+    let info = enc.info().clone();
+    drop(enc);
+    written?;
+    guard.disarm();
+    Ok(info)
 }
 
 /// Which engine writes a path.
@@ -599,13 +605,21 @@ impl ChannelMap {
     }
 }
 
+/// The largest |sample| FFmpeg's encoders are given: 1024 (+60 dB over full scale). Far
+/// larger values abort the process or hang it inside the codec (measured with FFmpeg 5.1, a
+/// sine of amplitude 1e6: libmp3lame fails an assertion, the native aac encoder does not
+/// return; 1e5 encoded, clipped, in every codec tried).
+const FFMPEG_MAX_ABS: f32 = 1024.0;
+
 /// Checks a chunk's channel count, and (unless `allow_non_finite`) that every sample is
-/// finite, naming the output and the first offending sample (`frames_in` frames came before).
+/// finite and within `max_abs`, naming the output and the first offending sample
+/// (`frames_in` frames came before).
 fn check_chunk(
     info: &EncoderInfo,
     frames_in: u64,
     chunk: &AudioChunk<'_>,
     allow_non_finite: bool,
+    max_abs: f32,
 ) -> Result<()> {
     if chunk.channels() != info.input_channels {
         return Err(Error::audio(
@@ -630,6 +644,18 @@ fn check_chunk(
                     ),
                 ));
             }
+            if let Some(i) = chunk.channel(c).iter().position(|x| x.abs() > max_abs) {
+                return Err(Error::audio(
+                    info.output.clone(),
+                    format!(
+                        "sample {} of channel {c} is {:e}, beyond the ±{max_abs} that {} is \
+                         given (full scale is ±1): scale the audio down",
+                        frames_in + i as u64,
+                        chunk.channel(c)[i],
+                        info.codec
+                    ),
+                ));
+            }
         }
     }
     Ok(())
@@ -645,8 +671,15 @@ fn check_chunk_tracked(
     state: &Tracked,
     chunk: &AudioChunk<'_>,
     allow_non_finite: bool,
+    max_abs: f32,
 ) -> Result<()> {
-    check_chunk(&state.info, state.frames_in, chunk, allow_non_finite)
+    check_chunk(
+        &state.info,
+        state.frames_in,
+        chunk,
+        allow_non_finite,
+        max_abs,
+    )
 }
 
 /// Removes a half-written file unless disarmed.
@@ -930,7 +963,7 @@ impl Encoder for WavEncoder {
         if self.failed {
             return Err(failed_error(&self.state.info.output));
         }
-        check_chunk_tracked(&self.state, &chunk, self.format.is_float())?;
+        check_chunk_tracked(&self.state, &chunk, self.format.is_float(), f32::INFINITY)?;
         if chunk.is_empty() {
             return Ok(());
         }
@@ -2377,7 +2410,7 @@ mod ff {
             if self.failed {
                 return Err(failed_error(&self.state.info.output));
             }
-            check_chunk_tracked(&self.state, &chunk, false)?;
+            check_chunk_tracked(&self.state, &chunk, false, super::FFMPEG_MAX_ABS)?;
             if chunk.is_empty() {
                 return Ok(());
             }

@@ -18,6 +18,10 @@ const OVERSAMPLING: usize = 256;
 const MAX_TABLE: usize = 1 << 20;
 /// Input frames per rubato call.
 const CHUNK: usize = 8192;
+/// The largest conversion factor, up or down: rubato's output block grows with the factor
+/// (8192 x factor samples per channel), and a file whose header says 1 Hz, converted to
+/// 48 kHz, would ask for 48,000 output samples per input sample.
+const MAX_FACTOR: u64 = 1024;
 
 /// Resamples `audio` to `sample_rate` Hz; every channel independently.
 ///
@@ -150,6 +154,27 @@ impl ResampleStream {
                 "channels",
                 "a stream needs at least one channel",
             ));
+        }
+        let (lo, hi) = (sr_in.min(sr_out) as u64, sr_in.max(sr_out) as u64);
+        if hi > lo * MAX_FACTOR {
+            return Err(Error::audio(
+                input,
+                format!(
+                    "its sample rate of {sr_in} Hz cannot be resampled to {sr_out} Hz: a factor \
+                     of {:.0}, beyond the {MAX_FACTOR} this resampler converts by either way",
+                    hi as f64 / lo as f64
+                ),
+            ));
+        }
+        if sr_in != sr_out {
+            // rubato's output block, allocated below.
+            let block = (CHUNK as f64 * sr_out as f64 / sr_in as f64).ceil() as usize + 16;
+            crate::error::check_alloc(
+                input,
+                "the resampler's output block",
+                &[channels, block],
+                (8, "f64"),
+            )?;
         }
         let g = gcd(sr_in as u64, sr_out as u64);
         let (l, m) = (sr_out as u64 / g, sr_in as u64 / g); // ratio = L / M, reduced

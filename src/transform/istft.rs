@@ -45,7 +45,7 @@ impl IstftBuilder {
             stft: self.stft.n_fft(n),
         }
     }
-    /// Hop length. Default `win_length / 4`.
+    /// Hop length. Default `win_length / 4`, at least 1 (librosa refuses the 0 that win_length < 4 would give).
     pub fn hop_length(self, n: usize) -> Self {
         IstftBuilder {
             stft: self.stft.hop_length(n),

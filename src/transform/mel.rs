@@ -73,7 +73,7 @@ macro_rules! stft_setters {
             self.$field = self.$field.n_fft(n);
             self
         }
-        /// Hop length. Default `win_length / 4`.
+        /// Hop length. Default `win_length / 4`, at least 1 (librosa refuses the 0 that win_length < 4 would give).
         pub fn hop_length(mut self, n: usize) -> Self {
             self.$field = self.$field.hop_length(n);
             self

@@ -6,7 +6,6 @@ use num_complex::Complex32;
 use crate::audio::{check_finite, Audio, AudioBatch};
 use crate::cpu::stft::CpuStft;
 use crate::device::Device;
-use crate::dsp::fft;
 use crate::dsp::frames::{Framing, PadMode, MAX_N_FFT};
 use crate::dsp::window::Window;
 use crate::error::{self, Error, Result};
@@ -98,7 +97,7 @@ impl StftBuilder {
         self.n_fft = n;
         self
     }
-    /// Samples between frames. Default `win_length / 4`.
+    /// Samples between frames. Default `win_length / 4`, at least 1 (librosa refuses the 0 that win_length < 4 would give).
     pub fn hop_length(mut self, n: usize) -> Self {
         self.hop_length = Some(n);
         self
@@ -274,9 +273,6 @@ impl StftConfig {
         } else {
             n
         }
-    }
-    pub fn stages(&self) -> Vec<fft::Stage> {
-        fft::stages(self.fft_len())
     }
 }
 

@@ -86,7 +86,7 @@ impl Framer {
                 ),
             ));
         }
-        crate::audio::check_finite(chunk, "stream")?;
+        crate::audio::check_finite_from(chunk, "stream", self.seen as u64)?;
         self.append(chunk.ncols(), |mut dst| {
             dst.assign(&chunk);
             Ok(chunk.ncols())
@@ -113,9 +113,10 @@ impl Framer {
             ));
         }
         let input = reader.spec().input.clone();
+        let offset = self.seen as u64;
         let n = self.append(frames, |mut dst| {
             let n = reader.read_into(dst.view_mut())?;
-            crate::audio::check_finite(dst.slice(s![.., ..n]), &input)?;
+            crate::audio::check_finite_from(dst.slice(s![.., ..n]), &input, offset)?;
             Ok(n)
         })?;
         Ok((n, self.complete(plan)?))

@@ -445,7 +445,7 @@ pub struct FramingArgs {
     #[arg(long, default_value_t = 2048, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=(1 << 22)))]
     pub n_fft: u32,
-    /// Samples between successive frames [default: win_length / 4]
+    /// Samples between successive frames [default: win_length / 4, at least 1]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub hop_length: Option<u32>,
     /// Window length in samples, at most n_fft; the window is zero-padded to n_fft, centred

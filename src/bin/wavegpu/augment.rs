@@ -9,7 +9,7 @@ use wavegpu::Device;
 
 use crate::args::{AugmentArgs, DeviceName};
 use crate::fail::Fail;
-use crate::{load, load_options, open_device, plan_mode_as, run_mode, OutKind};
+use crate::{check_result, load, load_options, open_device, plan_mode_as, run_mode, OutKind};
 
 /// The example id of a file: FNV-1a (64 bits) of its file name, so that a file gets the same
 /// augmentation alone or in any directory, whatever the other files.
@@ -49,6 +49,7 @@ pub fn augment(a: AugmentArgs) -> Result<i32, Fail> {
         let out = pipeline
             .run_clip(seed, example_id(input), &audio)
             .map_err(fail)?;
+        check_result(output, &out.data())?;
         match kind {
             OutKind::Wav => wavegpu::io::write_wav(output, &out),
             _ if mono => wavegpu::io::write_npy(output, &out.data().index_axis(Axis(0), 0)),

@@ -175,11 +175,24 @@ pub fn stream_to_npy<P: Streamable>(
 }
 
 /// Blocks `(channels, values, frames)` into an [`NpyStreamWriter`] made on the first block:
-/// `(values, frames)` for mono, else the channels too.
+/// `(values, frames)` for mono, else the channels too. A file it made and did not finish
+/// (the run failed part-way) is removed when it is dropped, rather than left behind as a
+/// valid-looking .npy of the frames so far.
 struct BlockWriter<'a> {
     path: &'a Path,
     mono: bool,
     w: Option<(NpyStreamWriter, usize)>,
+    created: bool,
+    finished: bool,
+}
+
+impl Drop for BlockWriter<'_> {
+    fn drop(&mut self) {
+        if self.created && !self.finished {
+            self.w = None; // closes the file first
+            let _ = std::fs::remove_file(self.path);
+        }
+    }
 }
 
 impl<'a> BlockWriter<'a> {
@@ -188,10 +201,13 @@ impl<'a> BlockWriter<'a> {
             path,
             mono,
             w: None,
+            created: false,
+            finished: false,
         }
     }
 
     fn write(&mut self, block: Array3<f32>) -> Result<(), Fail> {
+        crate::check_result(self.path, &block)?;
         let err = |e| Fail::lib(self.path.display(), e);
         let (w, _) = match &mut self.w {
             Some(w) => w,
@@ -203,6 +219,7 @@ impl<'a> BlockWriter<'a> {
                     vec![ch, values]
                 };
                 let w = NpyStreamWriter::create(self.path, &lead).map_err(err)?;
+                self.created = true;
                 self.w.insert((w, values))
             }
         };
@@ -215,12 +232,13 @@ impl<'a> BlockWriter<'a> {
     }
 
     /// Writes the final shape; `(values, frames)` written.
-    fn finish(self) -> Result<(usize, usize), Fail> {
-        let Some((w, values)) = self.w else {
+    fn finish(mut self) -> Result<(usize, usize), Fail> {
+        let Some((w, values)) = self.w.take() else {
             return Err(Fail::input(self.path.display(), "no frames"));
         };
         let frames = w.frames();
         w.finish().map_err(|e| Fail::lib(self.path.display(), e))?;
+        self.finished = true;
         Ok((values, frames))
     }
 }
