@@ -193,3 +193,57 @@ fn lossy_encoders_are_not_given_huge_samples() {
     float_wav(&wav, 22050, &tone(22050, 10.0));
     assert_ok(&wavegpu(&["decode", s(&wav), "-o", s(&d.join("hot.mp3"))]));
 }
+
+/// `cat x.wav | wavegpu stft /dev/stdin`: a pipe's metadata says 0 bytes, so it was refused
+/// as an empty file, and the CLI's probe for long inputs read it before the decoder did. A
+/// pipe is now read once, whole.
+#[cfg(unix)]
+#[test]
+fn pipes_are_read_whole() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let d = scratch("pipe");
+    let wav = std::fs::read(cli::fixture("speech_16k.wav")).unwrap();
+    let run = |args: &[&str]| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wavegpu"))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let bytes = wav.clone();
+        let feeder = std::thread::spawn(move || {
+            let _ = stdin.write_all(&bytes);
+        });
+        let o = child.wait_with_output().unwrap();
+        feeder.join().unwrap();
+        o
+    };
+    let o = run(&["probe", "/dev/stdin"]);
+    assert_ok(&o);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("\"sample_rate\":16000"));
+    let piped = d.join("piped.npy");
+    assert_ok(&run(&[
+        "mel",
+        "--device",
+        "cpu",
+        "/dev/stdin",
+        "-o",
+        s(&piped),
+    ]));
+    let direct = d.join("direct.npy");
+    let speech = fixture_str("speech_16k.wav");
+    assert_ok(&wavegpu(&[
+        "mel",
+        "--device",
+        "cpu",
+        &speech,
+        "-o",
+        s(&direct),
+    ]));
+    let a: ndarray::Array2<f32> = ndarray_npy::read_npy(&piped).unwrap();
+    let b: ndarray::Array2<f32> = ndarray_npy::read_npy(&direct).unwrap();
+    assert_eq!(a, b);
+}

@@ -236,7 +236,7 @@ impl Backend {
 
     /// Opens `source` for streaming decode with this backend.
     pub fn open<'a>(self, source: impl Into<Source<'a>>) -> Result<Box<dyn Decoder + 'a>> {
-        let source = source.into();
+        let source = source.into().readable()?;
         match self {
             Backend::Auto => auto(
                 source,
@@ -253,7 +253,7 @@ impl Backend {
 
     /// Reads `source`'s headers with this backend (see [`crate::io::probe`]).
     pub fn probe<'a>(self, source: impl Into<Source<'a>>) -> Result<ProbeInfo> {
-        let source = source.into();
+        let source = source.into().readable()?;
         match self {
             Backend::Auto => auto(
                 source,

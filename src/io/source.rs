@@ -5,6 +5,8 @@ use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::error::{Error, Result};
+
 /// Encoded audio to decode: a file on disk, bytes already in memory, or a reader.
 ///
 /// Every function in [`crate::io`] takes `impl Into<Source>`, so a path (`&str`, `String`,
@@ -38,6 +40,9 @@ pub struct Source<'a> {
     name: String,
     hint: Option<String>,
 }
+
+/// The most bytes read from a path that is not a regular file (see `Source::readable`).
+pub(crate) const MAX_STREAM_BYTES: u64 = 1 << 30;
 
 pub(crate) enum SourceKind<'a> {
     Path(PathBuf),
@@ -135,6 +140,46 @@ impl<'a> Source<'a> {
                 .map(|e| e.to_ascii_lowercase());
         }
         self
+    }
+
+    /// A path that is a pipe, a FIFO or a device (`/dev/stdin` fed by `cat x.wav |`), read
+    /// into memory: such a stream cannot seek or tell its length (its metadata says 0 bytes,
+    /// which read as an empty file), and every decoder may read it again from the start.
+    /// At most [`MAX_STREAM_BYTES`]. Other sources are returned as they are.
+    pub(crate) fn readable(self) -> Result<Self> {
+        let SourceKind::Path(path) = &self.kind else {
+            return Ok(self);
+        };
+        // A path that cannot be read is reported by the decoder that opens it.
+        match std::fs::metadata(path) {
+            Ok(m) if !m.is_file() && !m.is_dir() => {}
+            _ => return Ok(self),
+        }
+        let io_err = |e: std::io::Error| Error::Io {
+            path: self.name.clone(),
+            source: e,
+        };
+        let file = std::fs::File::open(path).map_err(io_err)?;
+        let mut data = Vec::new();
+        file.take(MAX_STREAM_BYTES + 1)
+            .read_to_end(&mut data)
+            .map_err(io_err)?;
+        if data.len() as u64 > MAX_STREAM_BYTES {
+            return Err(Error::Decode {
+                input: self.name.clone(),
+                component: "reader",
+                reason: format!(
+                    "a pipe or device that gives more than {} MiB: such a stream is read into \
+                     memory first (it cannot seek); save it to a file",
+                    MAX_STREAM_BYTES >> 20
+                ),
+            });
+        }
+        Ok(Source {
+            kind: SourceKind::Bytes(Bytes(Arc::new(data))),
+            name: self.name,
+            hint: self.hint,
+        })
     }
 
     /// The name used in error messages: the path, or the name given to in-memory bytes.

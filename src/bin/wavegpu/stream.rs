@@ -106,8 +106,12 @@ macro_rules! streamable {
 streamable!(Mel, Mfcc, Chroma, Stft);
 
 /// The sample rate the plan sees when the input should stream (forced or long): `--sr` when
-/// given (the stream resamples), else the input's own.
+/// given (the stream resamples), else the input's own. Never for a pipe or a device.
 pub fn stream_rate(input: &Path, load: &LoadArgs, forced: bool) -> Option<u32> {
+    // A pipe or device (/dev/stdin) can be read once: it is read whole, not probed first.
+    if !std::fs::metadata(input).is_ok_and(|m| m.is_file()) {
+        return None;
+    }
     let info = wavegpu::io::probe(input).ok()?;
     let long = info.duration.is_some_and(|d| d >= STREAM_ABOVE_SECONDS);
     (forced || long).then_some(load.sr.unwrap_or(info.sample_rate))
