@@ -965,6 +965,24 @@ fn truncated_and_corrupt_files_give_typed_errors_or_shorter_streams() {
         decode_outcome(Source::bytes(data[..20_000].to_vec()).with_name("cut.flac")).unwrap_err();
     assert_eq!(variant(&e), "Decode", "{e}");
     assert!(e.to_string().contains("truncated"), "{e}");
+    // So does a WAV cut short, at the header's end, early or half-way: FFmpeg's reader takes
+    // the length of what the file holds (a clean, shorter stream, and an empty one for the
+    // header alone); the header's data length says how many frames there should be.
+    let data = std::fs::read(fixture("speech_16k.wav")).unwrap();
+    let full = decode_ffmpeg(&fixture("speech_16k.wav")).1[0].len();
+    for cut in [44, 600, data.len() / 2, data.len() - 2] {
+        let src = || Source::bytes(data[..cut].to_vec()).with_name("cut.wav");
+        let e = decode_outcome(src()).unwrap_err();
+        assert_eq!(variant(&e), "Decode", "cut at {cut}: {e}");
+        assert!(
+            e.to_string().contains(&format!("announces {full} frames")),
+            "{e}"
+        );
+        assert_eq!(
+            Backend::Ffmpeg.probe(src()).unwrap().frames,
+            Some(full as u64)
+        );
+    }
 }
 
 /// A reader that fails (or panics) after `ok` bytes.

@@ -228,6 +228,8 @@ struct IoState<'a> {
     seek_error: Option<std::io::Error>,
     /// The container the first bytes announce, if any (for error messages).
     sniffed: Option<&'static str>,
+    /// A RIFF WAV header's own length: (data chunk bytes, block align), when it states one.
+    riff: Option<(u64, u64)>,
 }
 
 impl IoState<'_> {
@@ -366,6 +368,7 @@ impl<'a> IoBox<'a> {
             error: None,
             seek_error: None,
             sniffed: None,
+            riff: None,
         });
         Ok(IoBox(NonNull::from(Box::leak(state))))
     }
@@ -405,7 +408,64 @@ impl<'a> IoBox<'a> {
             }
         }
         state.sniffed = sniff(&head[..n]);
+        if state.sniffed == Some("WAV") {
+            self.rewind()?;
+            let state = self.state();
+            let stream = &mut state.stream;
+            let riff = guard(|| Ok(riff_data(stream.as_mut()))).ok().flatten();
+            state.riff = riff;
+        }
         self.rewind()
+    }
+}
+
+/// The data chunk's byte count and the block align a RIFF WAV header states, read from the
+/// stream's start: `None` when the header has no `fmt ` before `data`, a block align of 0,
+/// or a placeholder length (0 or 0xFFFFFFFF, as streaming writers leave it). FFmpeg's WAV
+/// reader takes the length of what the file holds, so a file cut short decodes as a clean,
+/// shorter stream; symphonia checks the header's count, and so does this backend with it.
+fn riff_data(stream: &mut (dyn Stream + '_)) -> Option<(u64, u64)> {
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).ok()?;
+    let mut align = 0u64;
+    // A bounded walk: files have a handful of chunks.
+    for _ in 0..64 {
+        let mut ch = [0u8; 8];
+        stream.read_exact(&mut ch).ok()?;
+        let size = u64::from(u32::from_le_bytes([ch[4], ch[5], ch[6], ch[7]]));
+        match &ch[..4] {
+            b"fmt " => {
+                let mut fmt = [0u8; 14];
+                stream.read_exact(&mut fmt).ok()?;
+                align = u64::from(u16::from_le_bytes([fmt[12], fmt[13]]));
+                let rest = (size + (size & 1)).checked_sub(14)?;
+                stream
+                    .seek(SeekFrom::Current(i64::try_from(rest).ok()?))
+                    .ok()?;
+            }
+            b"data" => {
+                return (align > 0 && size > 0 && size < u64::from(u32::MAX))
+                    .then_some((size, align));
+            }
+            _ => {
+                let skip = i64::try_from(size + (size & 1)).ok()?;
+                stream.seek(SeekFrom::Current(skip)).ok()?;
+            }
+        }
+    }
+    None
+}
+
+/// Where the container is a RIFF WAV of a PCM codec and its header states the data length,
+/// the frame count is that length's, not the one FFmpeg takes from the file's size.
+fn header_frames(facts: &mut Facts, io: &mut IoBox<'_>) {
+    let Some((bytes, align)) = io.state().riff else {
+        return;
+    };
+    if facts.container == "wav" && facts.codec.starts_with("pcm_") && facts.sample_rate > 0 {
+        let frames = bytes / align;
+        facts.frames = Some(frames);
+        facts.duration = Some(frames as f64 / f64::from(facts.sample_rate));
     }
 }
 
@@ -946,6 +1006,8 @@ pub(crate) fn probe(source: Source<'_>) -> Result<ProbeInfo> {
         facts.ok_or_else(|| no_audio(&input, &demuxer, &mut io))?
         // `demuxer` (and its AVIOContext) is dropped here, before `io`.
     };
+    let mut facts = facts;
+    header_frames(&mut facts, &mut io);
     Ok(ProbeInfo {
         input,
         backend: BACKEND,
@@ -1301,9 +1363,10 @@ impl Core {
     ) -> Result<(Core, Shape)> {
         let mut demuxer = open_demuxer(io, hint).map_err(|e| open_error(input, e, io))?;
         find_stream_info(&mut demuxer, input, io)?;
-        let facts = best_audio(&demuxer.input)
+        let mut facts = best_audio(&demuxer.input)
             .and_then(|i| read_facts(&demuxer.input, i))
             .ok_or_else(|| no_audio(input, &demuxer, io))?;
+        header_frames(&mut facts, io);
         // Only the audio stream's packets are wanted.
         // SAFETY: `streams` holds `nb_streams` live stream pointers of the open context.
         unsafe {
