@@ -79,8 +79,19 @@ pub fn bench(a: BenchArgs) -> Result<i32, Fail> {
     };
     let (clips, sr, n_fft, hop) = (a.clips, a.sr, a.n_fft, a.hop_length);
     let len = (a.seconds * f64::from(sr)).round();
-    if clips == 0 || len.is_nan() || len < 1.0 || a.repeats == 0 {
+    if clips == 0 || a.repeats == 0 || a.seconds.is_nan() || a.seconds <= 0.0 {
         return Err(Fail::usage("--clips, --seconds and --repeats must be > 0"));
+    }
+    if len.is_nan() || len < 1.0 {
+        return Err(Fail::usage(format!(
+            "--seconds {} is less than one sample at --sr {sr}",
+            a.seconds
+        )));
+    }
+    if n_fft == 0 || hop == 0 || a.n_mels == 0 {
+        return Err(Fail::usage(
+            "--n-fft, --hop-length and --n-mels must be > 0",
+        ));
     }
     let len = len.min(usize::MAX as f64) as usize;
     // Refused here rather than aborting in the allocator: the batch is the caller's request.
