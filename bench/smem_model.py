@@ -27,7 +27,8 @@ Layouts compared (* marks the one the kernel takes for that n_fft):
   first kernel   radix 4 first, fft_buf[i], out_tile[v * T + i] (x2 complex): before 2026-11-22
   tile pitch     out_tile rows at an odd pitch: out_tile[v * (T w + 1) + i w + c]
   pad 16         fft_buf index i + i / 16 (one 8-byte slot of padding per 16 values)
-  radix 8        stages 8, 8, ... first (whole radix-8 butterflies)
+  radix 8        stages 8, 8, ... first (whole radix-8 butterflies): built, measured less
+                 accurate against librosa than radix 4 (BENCHMARKS.md), and not kept
 """
 
 import argparse
@@ -201,10 +202,10 @@ LAYOUTS = {
 
 
 def kernel_layout(n_fft):
-    """The layout the kernel takes (src/gpu/kernel.rs fast_layout, on a 48 KiB device)."""
+    """The layout the kernel takes (src/gpu/kernel.rs pad_layout, on a 48 KiB device)."""
     m = n_fft // 2 if n_fft % 2 == 0 else n_fft
-    fast = m & (m - 1) == 0 and 32 <= m <= 16 * WG
-    return "radix 8, tile pitch, pad 16" if fast else "tile pitch"
+    padded = m & (m - 1) == 0 and 32 <= m <= 16 * WG
+    return "tile pitch, pad 16" if padded else "tile pitch"
 
 
 def main():

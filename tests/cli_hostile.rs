@@ -15,17 +15,7 @@ use cli::{assert_fails_one_line, assert_ok, fixture_str, scratch, wavegpu};
 
 /// A mono float32 WAV of `samples` at `rate` Hz.
 fn float_wav(path: &Path, rate: u32, samples: &[f32]) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: rate,
-        bits_per_sample: 32,
-        sample_format: hound::SampleFormat::Float,
-    };
-    let mut w = hound::WavWriter::create(path, spec).unwrap();
-    for &s in samples {
-        w.write_sample(s).unwrap();
-    }
-    w.finalize().unwrap();
+    common::write_wav(path, samples, rate);
 }
 
 fn tone(n: usize, amplitude: f32) -> Vec<f32> {

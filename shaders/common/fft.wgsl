@@ -12,8 +12,7 @@
 //   y[o] = sum_q x[b * Ns + k + q * m / R] * W_(Ns R)^(q (k + u Ns))
 // The R outputs u of one (b, k) share their inputs: with x'_q = x[j + q * m / R] W_(Ns R)^(q k)
 // (j = b * Ns + k), y[o] = sum_q x'_q W_R^(q u), an R-point DFT. fft_output computes one output
-// from R inputs (any R); fft_butterfly computes all R outputs of one j from R inputs (R = 2, 4,
-// 8).
+// from R inputs (any R); fft_butterfly computes all R outputs of one j from R inputs (R = 2, 4).
 
 fn cmul(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
     return vec2<f32>(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x);
@@ -46,24 +45,15 @@ fn fft_output(o: u32, m: u32, r: u32, ns: u32, tw_step: u32) -> vec2<f32> {
     return acc;
 }
 
-// The outputs u = 0..r of one radix-2, radix-4 or radix-8 butterfly (the fields past r unused).
+// The outputs u = 0..r of one radix-2 or radix-4 butterfly (y2, y3 unused for r = 2).
 struct Butterfly {
     y0: vec2<f32>,
     y1: vec2<f32>,
     y2: vec2<f32>,
     y3: vec2<f32>,
-    y4: vec2<f32>,
-    y5: vec2<f32>,
-    y6: vec2<f32>,
-    y7: vec2<f32>,
 }
 
-// -i * v
-fn mul_neg_i(v: vec2<f32>) -> vec2<f32> {
-    return vec2<f32>(v.y, -v.x);
-}
-
-// The R = 2, 4 or 8 outputs of butterfly j (0 <= j < m / R) of stage (r, ns), in order of u:
+// The R = 2 or 4 outputs of butterfly j (0 <= j < m / R) of stage (r, ns), in order of u:
 // outputs b * ns * r + u * ns + k for u < r (k = j % ns, b = j / ns).
 fn fft_butterfly(j: u32, m: u32, r: u32, ns: u32, tw_step: u32) -> Butterfly {
     let stride = m / r;
@@ -82,65 +72,20 @@ fn fft_butterfly(j: u32, m: u32, r: u32, ns: u32, tw_step: u32) -> Butterfly {
     }
     var x2 = fft_ld(j + 2u * stride);
     var x3 = fft_ld(j + 3u * stride);
-    if (r == 4u) {
-        if (k != 0u) {
-            x1 = cmul(x1, twiddles[k * tw_unit]);
-            x2 = cmul(x2, twiddles[2u * k * tw_unit]);
-            x3 = cmul(x3, twiddles[3u * k * tw_unit]);
-        }
-        // 4-point DFT, W_4 = -i.
-        let a0 = x0 + x2;
-        let a1 = x0 - x2;
-        let a2 = x1 + x3;
-        let a3 = mul_neg_i(x1 - x3);
-        y.y0 = a0 + a2;
-        y.y1 = a1 + a3;
-        y.y2 = a0 - a2;
-        y.y3 = a1 - a3;
-        return y;
-    }
-    var x4 = fft_ld(j + 4u * stride);
-    var x5 = fft_ld(j + 5u * stride);
-    var x6 = fft_ld(j + 6u * stride);
-    var x7 = fft_ld(j + 7u * stride);
     if (k != 0u) {
-        let t = k * tw_unit;
-        x1 = cmul(x1, twiddles[t]);
-        x2 = cmul(x2, twiddles[2u * t]);
-        x3 = cmul(x3, twiddles[3u * t]);
-        x4 = cmul(x4, twiddles[4u * t]);
-        x5 = cmul(x5, twiddles[5u * t]);
-        x6 = cmul(x6, twiddles[6u * t]);
-        x7 = cmul(x7, twiddles[7u * t]);
+        x1 = cmul(x1, twiddles[k * tw_unit]);
+        x2 = cmul(x2, twiddles[2u * k * tw_unit]);
+        x3 = cmul(x3, twiddles[3u * k * tw_unit]);
     }
-    // 8-point DFT: 4-point DFTs of the even inputs (e) and the odd ones (o), then
-    // y_u = e_u + W_8^u o_u and y_(u + 4) = e_u - W_8^u o_u.
-    let ea = x0 + x4;
-    let eb = x0 - x4;
-    let ec = x2 + x6;
-    let ed = mul_neg_i(x2 - x6);
-    let e0 = ea + ec;
-    let e1 = eb + ed;
-    let e2 = ea - ec;
-    let e3 = eb - ed;
-    let oa = x1 + x5;
-    let ob = x1 - x5;
-    let oc = x3 + x7;
-    let od = mul_neg_i(x3 - x7);
-    let o0 = oa + oc;
-    let o1 = ob + od;
-    let o2 = mul_neg_i(oa - oc);
-    let o3 = ob - od;
-    let h = 0.70710678118654752; // 1 / sqrt(2): W_8 = (1 - i) h, W_8^3 = (-1 - i) h
-    let w1 = vec2<f32>(o1.x + o1.y, o1.y - o1.x) * h;
-    let w3 = vec2<f32>(o3.y - o3.x, -o3.x - o3.y) * h;
-    y.y0 = e0 + o0;
-    y.y1 = e1 + w1;
-    y.y2 = e2 + o2;
-    y.y3 = e3 + w3;
-    y.y4 = e0 - o0;
-    y.y5 = e1 - w1;
-    y.y6 = e2 - o2;
-    y.y7 = e3 - w3;
+    // 4-point DFT, W_4 = -i.
+    let a0 = x0 + x2;
+    let a1 = x0 - x2;
+    let a2 = x1 + x3;
+    let d = x1 - x3;
+    let a3 = vec2<f32>(d.y, -d.x); // -i * (x1 - x3)
+    y.y0 = a0 + a2;
+    y.y1 = a1 + a3;
+    y.y2 = a0 - a2;
+    y.y3 = a1 - a3;
     return y;
 }

@@ -1,11 +1,11 @@
 // FFT working memory in workgroup memory (the fast path): m <= WG * PER_THREAD (each thread
 // stages its outputs of a stage in registers, then all write back in place).
-// Radix-2, 4 and 8 stages with at most two butterflies per thread compute whole butterflies
+// Radix-2 and radix-4 stages with at most two butterflies per thread compute whole butterflies
 // (fft_butterfly); other stages one output at a time (fft_output).
 // Value i of the working array lives at fft_slot(i): with FFT_PAD = 1, one unused slot follows
-// every 16 values, so that a butterfly's outputs, stored r or 4 r values apart by neighbouring
-// threads, fall in different banks (bench/smem_model.py counts the wavefronts); the host sets
-// MAX_M to the slots it needs (m, plus m / 16 when padded).
+// every 16 values, so that the outputs that neighbouring threads store r values apart (the
+// first radix-4 stage) fall in different banks (bench/smem_model.py counts the wavefronts);
+// the host sets MAX_M to the slots it needs (m, plus m / 16 when padded).
 
 const PER_THREAD: u32 = 32u;
 override MAX_M: u32 = 2048u;
@@ -37,15 +37,9 @@ fn fft_put(j: u32, r: u32, ns: u32, y: Butterfly) {
     let o = (j - k) * r + k;
     fft_st(o, y.y0);
     fft_st(o + ns, y.y1);
-    if (r >= 4u) {
+    if (r == 4u) {
         fft_st(o + 2u * ns, y.y2);
         fft_st(o + 3u * ns, y.y3);
-    }
-    if (r == 8u) {
-        fft_st(o + 4u * ns, y.y4);
-        fft_st(o + 5u * ns, y.y5);
-        fft_st(o + 6u * ns, y.y6);
-        fft_st(o + 7u * ns, y.y7);
     }
 }
 
@@ -53,8 +47,8 @@ fn fft_stockham(tid: u32, m: u32, n_stages: u32, tw_step: u32) {
     for (var s = 0u; s < n_stages; s = s + 1u) {
         let st = stages[s];
         let nb = m / st.x;
-        if ((st.x == 2u || st.x == 4u || st.x == 8u) && nb <= 2u * WG) {
-            // Whole radix-2/4/8 butterflies, one or two per thread (m <= 2 r WG): each input
+        if ((st.x == 2u || st.x == 4u) && nb <= 2u * WG) {
+            // Whole radix-2/4 butterflies, one or two per thread (m <= 2 r WG): each input
             // read once, r - 1 twiddles per r outputs, the outputs kept in named registers
             // across the barrier (a dynamically indexed array goes to slower memory on most
             // drivers).

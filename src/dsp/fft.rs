@@ -11,27 +11,8 @@ pub(crate) struct Stage {
 /// The factorisation of `m` into stages: radix 4 first, then 2, 3, 5, 7 and any larger primes
 /// (a prime factor p costs p complex multiply-adds per output in its stage).
 pub(crate) fn stages(m: usize) -> Vec<Stage> {
-    stages_with(m, false)
-}
-
-/// [`stages`], with radix-8 stages first when `radix8` (for kernels that compute whole
-/// radix-8 butterflies: fewer passes through their working memory). A factor 2^e is taken as
-/// 8s and at most two 4s, never a lone 2 after an 8 (2^10 = 8 8 4 4, not 8 8 8 2: a radix-2
-/// stage has m / 2 butterflies, too many to compute whole past m = 512).
-pub(crate) fn stages_with(m: usize, radix8: bool) -> Vec<Stage> {
     let mut radices = Vec::new();
     let mut rest = m;
-    if radix8 && m > 0 {
-        let e = m.trailing_zeros() as usize;
-        let (eights, fours) = match e % 3 {
-            1 if e >= 4 => (e / 3 - 1, 2),
-            2 => (e / 3, 1),
-            _ => (e / 3, 0),
-        };
-        radices.extend(std::iter::repeat_n(8, eights));
-        radices.extend(std::iter::repeat_n(4, fours));
-        rest >>= 3 * eights + 2 * fours;
-    }
     while rest % 4 == 0 {
         radices.push(4);
         rest /= 4;
@@ -85,28 +66,11 @@ mod tests {
         assert_eq!(r(1023), vec![3, 11, 31]);
         assert_eq!(r(1), Vec::<u32>::new());
         assert_eq!(r(7), vec![7]);
-        let r8 = |m| {
-            stages_with(m, true)
-                .iter()
-                .map(|s| s.radix)
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(r8(256), vec![8, 8, 4]);
-        assert_eq!(r8(1024), vec![8, 8, 4, 4]);
-        assert_eq!(r8(2048), vec![8, 8, 8, 4]);
-        assert_eq!(r8(512), vec![8, 8, 8]);
-        assert_eq!(r8(128), vec![8, 4, 4]);
-        assert_eq!(r8(2), vec![2]);
-        assert_eq!(r8(240), vec![4, 4, 3, 5]);
-        assert_eq!(r8(200), vec![8, 5, 5]);
-        assert_eq!(r8(12), vec![4, 3]);
-        for radix8 in [false, true] {
-            for m in 1..2000usize {
-                let st = stages_with(m, radix8);
-                assert_eq!(st.iter().map(|s| s.radix as usize).product::<usize>(), m);
-                if let Some(l) = st.last() {
-                    assert_eq!(l.ns as usize * l.radix as usize, m);
-                }
+        for m in 1..2000usize {
+            let st = stages(m);
+            assert_eq!(st.iter().map(|s| s.radix as usize).product::<usize>(), m);
+            if let Some(l) = st.last() {
+                assert_eq!(l.ns as usize * l.radix as usize, m);
             }
         }
     }

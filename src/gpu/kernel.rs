@@ -126,31 +126,23 @@ pub(crate) struct FftKernel {
     pub frame_iters: usize,
 }
 
-/// Whether an FFT of complex length `m` in `mem` takes the workgroup kernel's fast layout:
-/// radix-8 stages first (whole butterflies, at most two per thread) and, where the workgroup
-/// memory has room ([`fft_slots`]), one padding slot per 16 values. Powers of two from 32 to
-/// 16 x [`WG`] (n_fft 64 to 4096): `python3 bench/smem_model.py` counts fewer
-/// workgroup-memory wavefronts per frame for them (n_fft 512: 299 -> 203, 1024: 659 -> 403,
-/// 2048: 1316 -> 932 with tiles of 8, 4 and 2 frames). Other multiples of 8 with small prime
-/// factors gain less by the same count (n_fft 400: 335 -> 305), and n_fft 400 measured
-/// 1.19e-3 dB against librosa's log-mel in the GPU parity suite (tolerance 1e-3; 8.5e-4 with
-/// the radix-4 stages), so they keep those.
-pub(crate) fn fast_layout(m: usize, mem: FftMemory) -> bool {
+/// Whether an FFT of complex length `m` in `mem` pads its workgroup memory (one slot per 16
+/// values, where [`fft_slots`] finds room): powers of two from 32 to 16 x [`WG`] (n_fft 64
+/// to 4096). `python3 bench/smem_model.py` counts fewer workgroup-memory wavefronts per frame
+/// for them (n_fft 512, power, tiles of 8: 299 -> 267), and more for sizes whose
+/// output-by-output stages read and write at odd strides (n_fft 400: 335 -> 353). Padding
+/// moves values, not arithmetic: the results are bit for bit those of the unpadded layout.
+pub(crate) fn pad_layout(m: usize, mem: FftMemory) -> bool {
     mem == FftMemory::Workgroup && m.is_power_of_two() && (32..=16 * WG).contains(&m)
 }
 
-/// The stages of an FFT of complex length `m` in `mem` (see [`fast_layout`]).
-pub(crate) fn fft_stages(m: usize, mem: FftMemory) -> Vec<fft::Stage> {
-    fft::stages_with(m, fast_layout(m, mem))
-}
-
 /// Slots of the workgroup FFT memory (shaders/common/fft_workgroup.wgsl's `MAX_M`) and
-/// whether they are padded (`FFT_PAD`): `m + m / 16` for the fast layout where that leaves
+/// whether they are padded (`FFT_PAD`): `m + m / 16` for [`pad_layout`] sizes where that leaves
 /// 4 KiB of `limit` for the kernel's other workgroup variables (spectral.wgsl's reductions
 /// take about 2.2 KiB), else `m`.
 pub(crate) fn fft_slots(m: usize, mem: FftMemory, limit: usize) -> (usize, bool) {
     let padded = m + m / 16;
-    if fast_layout(m, mem) && padded * 8 + 4096 <= limit {
+    if pad_layout(m, mem) && padded * 8 + 4096 <= limit {
         (padded, true)
     } else {
         (m, false)
@@ -165,11 +157,11 @@ pub(crate) fn fft_slots(m: usize, mem: FftMemory, limit: usize) -> (usize, bool)
 /// frames inside one.
 pub(crate) fn fft_frame_iterations(m: usize, mem: FftMemory) -> usize {
     let per = m.div_ceil(WG);
-    per + fft_stages(m, mem)
+    per + fft::stages(m)
         .iter()
         .map(|s| {
             let r = s.radix as usize;
-            let whole = matches!(r, 2 | 4 | 8) && m / r <= 2 * WG && mem == FftMemory::Workgroup;
+            let whole = (r == 2 || r == 4) && m / r <= 2 * WG && mem == FftMemory::Workgroup;
             if whole {
                 1
             } else {
@@ -250,7 +242,7 @@ impl FftKernel {
         if tile_words > 0 {
             constants.push(("TILE_WORDS", tile_words as f64));
         }
-        let stages: Vec<[u32; 2]> = fft_stages(m, mem).iter().map(|s| [s.radix, s.ns]).collect();
+        let stages: Vec<[u32; 2]> = fft::stages(m).iter().map(|s| [s.radix, s.ns]).collect();
         let window: Vec<f32> = cfg.window.iter().map(|&w| w as f32).collect();
         let tw = fft::twiddles(n);
         ctx.scoped("building the FFT pipelines", || {
@@ -377,18 +369,18 @@ mod tests {
         assert_eq!(tile_words((0, 0), 2048, 48 << 10), 0);
     }
 
-    /// The fast layout: powers of two from 32 to 2048, in workgroup memory, padded where 4 KiB
-    /// is left beside it.
+    /// Padding: powers of two from 32 to 2048, in workgroup memory, where 4 KiB is left
+    /// beside it.
     #[test]
-    fn fast_layout_sizes() {
+    fn pad_layout_sizes() {
         let wg = FftMemory::Workgroup;
         for m in [32, 64, 128, 256, 512, 1024, 2048] {
-            assert!(fast_layout(m, wg), "{m}");
+            assert!(pad_layout(m, wg), "{m}");
         }
         for m in [8, 16, 40, 200, 240, 250, 500, 56, 88, 4096] {
-            assert!(!fast_layout(m, wg), "{m}");
+            assert!(!pad_layout(m, wg), "{m}");
         }
-        assert!(!fast_layout(256, FftMemory::Global));
+        assert!(!pad_layout(256, FftMemory::Global));
         assert_eq!(fft_slots(256, wg, 48 << 10), (272, true));
         assert_eq!(fft_slots(2048, wg, 16 << 10), (2048, false));
         assert_eq!(fft_slots(100, wg, 48 << 10), (100, false));
@@ -401,8 +393,8 @@ mod tests {
         // Prime sizes: one stage of radix m, output by output.
         assert_eq!(fft_frame_iterations(2801, wg), 22 + 1 + 22 * 2802);
         assert_eq!(fft_frame_iterations(1019, wg), 8 + 1 + 8 * 1020);
-        // n_fft 512: radix 8, 8 and 4, whole butterflies.
-        assert_eq!(fft_frame_iterations(256, wg), 2 + 3);
+        // n_fft 512: four radix-4 stages of whole butterflies.
+        assert_eq!(fft_frame_iterations(256, wg), 2 + 4);
         // n_fft 400: radix 4 and 2 whole, 5 and 5 output by output.
         assert_eq!(fft_frame_iterations(200, wg), 2 + 2 + 2 * (1 + 2 * 6));
         // n_fft 1000: radix 4 and 2 whole, 5, 5 and 5 output by output.
