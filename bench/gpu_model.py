@@ -88,11 +88,7 @@ def tile_for(n_fft, complex_out, rows, fr, wg_bytes, fixed=None):
     m = n_fft // 2 if n_fft % 2 == 0 else n_fft
     if m * 8 > wg_bytes:
         return 1  # FFT in the storage scratch: no tiles
-    # kernel.rs pad_layout / fft_slots: powers of two from 32 to 2048 pad one slot per 16
-    # where 4 KiB is left beside it
-    fast = m & (m - 1) == 0 and 32 <= m <= 2048
-    slots = m + m // 16 if fast and (m + m // 16) * 8 + 4096 <= wg_bytes else m
-    avail = min(max(wg_bytes - (slots * 8 + 16), 0), TILE_BYTES) // 4
+    avail = min(max(wg_bytes - (m * 8 + 16), 0), TILE_BYTES) // 4
     # tile_words / tile_frames: nf values at an odd pitch of T w + 1 words
     words = min(avail, (MAX_TILE + 1) * 2 * nf) if avail // nf >= 3 else 0
     fit = max(1, min(max(words - nf, 0) // (nf * (2 if complex_out else 1)), MAX_TILE))

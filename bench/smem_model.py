@@ -27,6 +27,7 @@ Layouts compared (* marks the one the kernel takes for that n_fft):
   first kernel   radix 4 first, fft_buf[i], out_tile[v * T + i] (x2 complex): before 2026-11-22
   tile pitch     out_tile rows at an odd pitch: out_tile[v * (T w + 1) + i w + c]
   pad 16         fft_buf index i + i / 16 (one 8-byte slot of padding per 16 values)
+  swizzle        each line of 16 values rotated by 3 x its line number: no memory
   radix 8        stages 8, 8, ... first (whole radix-8 butterflies): built, measured less
                  accurate against librosa than radix 4 (BENCHMARKS.md), and not kept
 """
@@ -102,15 +103,18 @@ class Counter:
         self.by_phase[phase] = self.by_phase.get(phase, 0) + n
 
 
-def frame(n_fft, tile, complex_out, radix8=False, pad=0, tile_pitch=False):
+def frame(n_fft, tile, complex_out, radix8=False, pad=0, tile_pitch=False, swizzle=False):
     """Wavefronts of one frame of stft_forward (per-tile flush divided by the tile), by phase.
 
     radix8: whole radix-8 butterflies first; pad: fft_buf[i] at i + i / pad (0: none);
-    tile_pitch: out_tile rows at an odd pitch."""
+    tile_pitch: out_tile rows at an odd pitch; swizzle: each line of 16 values rotated by
+    3 x its line number (fft_workgroup.wgsl's fft_slot with FFT_SWIZZLE = 1)."""
     m = n_fft // 2 if n_fft % 2 == 0 else n_fft
     n_freq = n_fft // 2 + 1
 
     def fa(i):  # byte address of fft_buf[i]
+        if swizzle:
+            return 8 * ((i & ~15) | ((i + 3 * (i >> 4)) & 15))
         return 8 * (i + i // pad if pad else i)
 
     c = Counter()
@@ -192,20 +196,20 @@ def frame(n_fft, tile, complex_out, radix8=False, pad=0, tile_pitch=False):
 
 
 LAYOUTS = {
-    # name: (radix8, pad, tile_pitch)
-    "first kernel": (False, 0, False),
-    "tile pitch": (False, 0, True),
-    "tile pitch, pad 16": (False, 16, True),
-    "radix 8, tile pitch": (True, 0, True),
-    "radix 8, tile pitch, pad 16": (True, 16, True),
+    # name: (radix8, pad, tile_pitch, swizzle)
+    "first kernel": (False, 0, False, False),
+    "tile pitch": (False, 0, True, False),
+    "tile pitch, pad 16": (False, 16, True, False),
+    "tile pitch, swizzle": (False, 0, True, True),
+    "radix 8, tile pitch, pad 16": (True, 16, True, False),
 }
 
 
 def kernel_layout(n_fft):
-    """The layout the kernel takes (src/gpu/kernel.rs pad_layout, on a 48 KiB device)."""
+    """The layout the kernel takes (src/gpu/kernel.rs swizzled)."""
     m = n_fft // 2 if n_fft % 2 == 0 else n_fft
-    padded = m & (m - 1) == 0 and 32 <= m <= 16 * WG
-    return "tile pitch, pad 16" if padded else "tile pitch"
+    swizzled = m & (m - 1) == 0 and 32 <= m <= 8 * WG
+    return "tile pitch, swizzle" if swizzled else "tile pitch"
 
 
 def main():
@@ -234,8 +238,8 @@ def main():
         for cplx in (False, True):
             tile = gpu_model.tile_for(n_fft, cplx, a.rows, fr, a.workgroup_kib << 10, a.tile)
             floor = (a.rows * length * 4 + n_frames * n_freq * 4 * (2 if cplx else 1)) / HBM
-            for name, (radix8, pad, pitch) in LAYOUTS.items():
-                ph = frame(n_fft, tile, cplx, radix8, pad, pitch)
+            for name, (radix8, pad, pitch, swizzle) in LAYOUTS.items():
+                ph = frame(n_fft, tile, cplx, radix8, pad, pitch, swizzle)
                 tot = sum(ph.values())
                 st = sum(v for k, v in ph.items() if k.startswith("stage"))
                 tl = sum(v for k, v in ph.items() if k.startswith("tile"))

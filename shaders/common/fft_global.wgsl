@@ -3,7 +3,7 @@
 // Bound at binding 7 of the kernel's group 0.
 
 override MAX_M: u32 = 1u; // unused here; every variant takes the same pipeline constants
-override FFT_PAD: u32 = 0u; // unused here too
+override FFT_SWIZZLE: u32 = 0u; // unused here too
 
 @group(0) @binding(7) var<storage, read_write> fft_scratch: array<vec2<f32>>;
 

@@ -1,22 +1,26 @@
-// FFT working memory in workgroup memory (the fast path): m <= WG * PER_THREAD (each thread
-// stages its outputs of a stage in registers, then all write back in place).
+// FFT working memory in workgroup memory (the fast path): m <= MAX_M, and m <= WG * PER_THREAD
+// (each thread stages its outputs of a stage in registers, then all write back in place).
 // Radix-2 and radix-4 stages with at most two butterflies per thread compute whole butterflies
 // (fft_butterfly); other stages one output at a time (fft_output).
-// Value i of the working array lives at fft_slot(i): with FFT_PAD = 1, one unused slot follows
-// every 16 values, so that the outputs that neighbouring threads store r values apart (the
-// first radix-4 stage) fall in different banks (bench/smem_model.py counts the wavefronts);
-// the host sets MAX_M to the slots it needs (m, plus m / 16 when padded).
+// Value i of the working array lives at fft_slot(i): with FFT_SWIZZLE = 1, each line of 16
+// values (128 bytes, one pass over the 32 banks) is rotated by 3 x its line number, so that
+// the outputs that neighbouring threads of the first radix-4 stages store 4 or 16 values
+// apart fall in different banks, while 16 consecutive values still fill one line
+// (bench/smem_model.py counts the wavefronts). Same memory, same arithmetic.
 
 const PER_THREAD: u32 = 32u;
 override MAX_M: u32 = 2048u;
-override FFT_PAD: u32 = 0u;
+override FFT_SWIZZLE: u32 = 0u;
 
 var<workgroup> fft_buf: array<vec2<f32>, MAX_M>;
 
 fn fft_begin(slot: u32, m: u32) {}
 
 fn fft_slot(i: u32) -> u32 {
-    return i + FFT_PAD * (i >> 4u);
+    if (FFT_SWIZZLE == 0u) {
+        return i;
+    }
+    return (i & ~15u) | ((i + 3u * (i >> 4u)) & 15u);
 }
 
 fn fft_ld(i: u32) -> vec2<f32> {

@@ -126,27 +126,16 @@ pub(crate) struct FftKernel {
     pub frame_iters: usize,
 }
 
-/// Whether an FFT of complex length `m` in `mem` pads its workgroup memory (one slot per 16
-/// values, where [`fft_slots`] finds room): powers of two from 32 to 16 x [`WG`] (n_fft 64
-/// to 4096). `python3 bench/smem_model.py` counts fewer workgroup-memory wavefronts per frame
-/// for them (n_fft 512, power, tiles of 8: 299 -> 267), and more for sizes whose
-/// output-by-output stages read and write at odd strides (n_fft 400: 335 -> 353). Padding
-/// moves values, not arithmetic: the results are bit for bit those of the unpadded layout.
-pub(crate) fn pad_layout(m: usize, mem: FftMemory) -> bool {
-    mem == FftMemory::Workgroup && m.is_power_of_two() && (32..=16 * WG).contains(&m)
-}
-
-/// Slots of the workgroup FFT memory (shaders/common/fft_workgroup.wgsl's `MAX_M`) and
-/// whether they are padded (`FFT_PAD`): `m + m / 16` for [`pad_layout`] sizes where that leaves
-/// 4 KiB of `limit` for the kernel's other workgroup variables (spectral.wgsl's reductions
-/// take about 2.2 KiB), else `m`.
-pub(crate) fn fft_slots(m: usize, mem: FftMemory, limit: usize) -> (usize, bool) {
-    let padded = m + m / 16;
-    if pad_layout(m, mem) && padded * 8 + 4096 <= limit {
-        (padded, true)
-    } else {
-        (m, false)
-    }
+/// Whether an FFT of complex length `m` in `mem` swizzles its workgroup memory (value i at
+/// slot i's line, rotated by 3 x the line: shaders/common/fft_workgroup.wgsl's `FFT_SWIZZLE`):
+/// powers of two from 32 to 8 x [`WG`] (n_fft 64 to 2048), whose stages are all whole radix-4
+/// (and radix-2) butterflies. `python3 bench/smem_model.py` counts fewer workgroup-memory
+/// wavefronts per frame for them (n_fft 512, power, tiles of 8: 299 -> 235), and more for
+/// sizes with output-by-output stages (n_fft 400: 335 -> 353; n_fft 4096: 4163 -> 4291).
+/// The swizzle moves values, not arithmetic, and takes no memory: the results are bit for bit
+/// those of the plain layout.
+pub(crate) fn swizzled(m: usize, mem: FftMemory) -> bool {
+    mem == FftMemory::Workgroup && m.is_power_of_two() && (32..=8 * WG).contains(&m)
 }
 
 /// Loop iterations one thread runs for one frame's FFT of length `m` in `mem`: the frame
@@ -227,17 +216,17 @@ impl FftKernel {
             FftMemory::Workgroup if opts.force_global => FftMemory::Global,
             mem => mem,
         };
-        let limit = ctx.limits.max_compute_workgroup_storage_size as usize;
-        let (slots, pad) = fft_slots(m, mem, limit);
         let tile_words = match mem {
-            FftMemory::Workgroup if opts.tile_values.0 > 0 => {
-                tile_words(opts.tile_values, slots * 8, limit)
-            }
+            FftMemory::Workgroup if opts.tile_values.0 > 0 => tile_words(
+                opts.tile_values,
+                m * 8,
+                ctx.limits.max_compute_workgroup_storage_size as usize,
+            ),
             _ => 0,
         };
         let mut constants = vec![
-            ("MAX_M", slots as f64),
-            ("FFT_PAD", f64::from(u8::from(pad))),
+            ("MAX_M", m as f64),
+            ("FFT_SWIZZLE", f64::from(u8::from(swizzled(m, mem)))),
         ];
         if tile_words > 0 {
             constants.push(("TILE_WORDS", tile_words as f64));
@@ -352,16 +341,16 @@ mod tests {
     #[test]
     fn tile_words_fit_the_workgroup_memory() {
         // n_fft 512 on 48 KiB (NVIDIA): 16 KiB of tile, 14 real or 7 complex frames.
-        assert_eq!(tile_words((257, 514), 2176, 48 << 10), 4096);
+        assert_eq!(tile_words((257, 514), 2048, 48 << 10), 4096);
         assert_eq!(tile_frames(4096, 257, 257), 14);
         assert_eq!(tile_frames(4096, 514, 257), 7);
         // A tiny output: 16 frames of it.
-        assert_eq!(tile_words((12, 12), 2176, 48 << 10), 17 * 12);
+        assert_eq!(tile_words((12, 12), 2048, 48 << 10), 17 * 12);
         assert_eq!(tile_frames(17 * 12, 12, 12), 16);
         // n_fft 2048 on 16 KiB: the FFT takes 8 KiB, one real frame fits the rest: no tile.
         assert_eq!(tile_words((1025, 2050), 8192, 16 << 10), 0);
         // n_fft 2048 on 48 KiB: 2 real frames (with the pitch), no complex pair.
-        assert_eq!(tile_words((1025, 2050), 8704, 48 << 10), 4096);
+        assert_eq!(tile_words((1025, 2050), 8192, 48 << 10), 4096);
         assert_eq!(tile_frames(4096, 1025, 1025), 2);
         assert_eq!(tile_frames(4096, 2050, 1025), 1);
         // Workgroup memory smaller than the FFT's.
@@ -369,21 +358,17 @@ mod tests {
         assert_eq!(tile_words((0, 0), 2048, 48 << 10), 0);
     }
 
-    /// Padding: powers of two from 32 to 2048, in workgroup memory, where 4 KiB is left
-    /// beside it.
+    /// The swizzle: powers of two from 32 to 1024, in workgroup memory.
     #[test]
-    fn pad_layout_sizes() {
+    fn swizzled_sizes() {
         let wg = FftMemory::Workgroup;
-        for m in [32, 64, 128, 256, 512, 1024, 2048] {
-            assert!(pad_layout(m, wg), "{m}");
+        for m in [32, 64, 128, 256, 512, 1024] {
+            assert!(swizzled(m, wg), "{m}");
         }
-        for m in [8, 16, 40, 200, 240, 250, 500, 56, 88, 4096] {
-            assert!(!pad_layout(m, wg), "{m}");
+        for m in [8, 16, 40, 200, 240, 250, 500, 56, 88, 2048, 4096] {
+            assert!(!swizzled(m, wg), "{m}");
         }
-        assert!(!pad_layout(256, FftMemory::Global));
-        assert_eq!(fft_slots(256, wg, 48 << 10), (272, true));
-        assert_eq!(fft_slots(2048, wg, 16 << 10), (2048, false));
-        assert_eq!(fft_slots(100, wg, 48 << 10), (100, false));
+        assert!(!swizzled(256, FftMemory::Global));
     }
 
     /// The counts the llvmpipe budgets were measured with (see LLVMPIPE_FRAME_BUDGET).
