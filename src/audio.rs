@@ -143,18 +143,33 @@ pub(crate) fn check_finite(data: ArrayView2<'_, f32>, input: &str) -> Result<()>
 /// stream's later chunks): the error names the sample's place in the whole input.
 pub(crate) fn check_finite_from(data: ArrayView2<'_, f32>, input: &str, offset: u64) -> Result<()> {
     for (c, row) in data.outer_iter().enumerate() {
-        if let Some(i) = row.iter().position(|x| !x.is_finite()) {
-            return Err(Error::audio(
-                input,
-                format!(
-                    "sample {} of channel {c} is {} (NaN/Inf are not accepted)",
-                    offset + i as u64,
-                    row[i]
-                ),
-            ));
-        }
+        check_finite_samples(row, input, c, offset)?;
     }
     Ok(())
+}
+
+/// The samples of `channel` from sample `offset` of `input` on: the first non-finite one,
+/// named by its place in the whole input, is an [`Error::InvalidAudio`].
+pub(crate) fn check_finite_samples<'a>(
+    samples: impl IntoIterator<Item = &'a f32>,
+    input: &str,
+    channel: usize,
+    offset: u64,
+) -> Result<()> {
+    match samples
+        .into_iter()
+        .enumerate()
+        .find(|(_, x)| !x.is_finite())
+    {
+        Some((i, x)) => Err(Error::audio(
+            input,
+            format!(
+                "sample {} of channel {channel} is {x} (NaN/Inf are not accepted)",
+                offset + i as u64
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// A batch of single-channel clips with per-row valid lengths, `(rows, max_len)`.

@@ -207,6 +207,7 @@ pub(crate) type Elem = (usize, &'static str);
 /// `check_alloc`'s value types.
 pub(crate) const F32: Elem = (4, "f32");
 pub(crate) const C64: Elem = (8, "complex64");
+pub(crate) const F64: Elem = (8, "f64");
 
 impl Error {
     pub(crate) fn param(name: &'static str, reason: impl fmt::Display) -> Self {

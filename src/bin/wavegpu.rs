@@ -748,18 +748,18 @@ type Job<'a> = dyn Fn(&Path, &Path, OutKind) -> Result<(), Fail> + Sync + 'a;
 
 /// Whether `output` exists and is `input` itself (the same path, a link to it, or a hard
 /// link): writing it would destroy the input while it is read.
+#[cfg(unix)]
 fn is_same_file(input: &Path, output: &Path) -> bool {
-    let (Ok(a), Ok(b)) = (std::fs::metadata(input), std::fs::metadata(output)) else {
-        return false;
-    };
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        if (a.dev(), a.ino()) == (b.dev(), b.ino()) {
-            return true;
-        }
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(input), std::fs::metadata(output)) {
+        (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
+        _ => false,
     }
-    let _ = (a, b);
+}
+
+/// [`is_same_file`] where files have no (device, inode): the same canonical path.
+#[cfg(not(unix))]
+fn is_same_file(input: &Path, output: &Path) -> bool {
     matches!(
         (std::fs::canonicalize(input), std::fs::canonicalize(output)),
         (Ok(x), Ok(y)) if x == y

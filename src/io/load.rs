@@ -5,7 +5,7 @@ use ndarray::Array2;
 use super::decoder::Backend;
 use super::resample::resample_named;
 use super::source::Source;
-use crate::audio::Audio;
+use crate::audio::{check_finite_samples, Audio};
 use crate::error::{Error, Result};
 
 /// How [`load`] decodes: mixdown, target rate, time window and backend.
@@ -220,7 +220,7 @@ pub fn load<'a>(source: impl Into<Source<'a>>, options: &LoadOptions) -> Result<
         }
         let (from, to) = (from as usize, to as usize);
         for c in 0..channels {
-            check_finite_slice(&chunk.channel(c)[from..to], &input, c, taken)?;
+            check_finite_samples(&chunk.channel(c)[from..to], &input, c, taken)?;
         }
         if mix {
             // numpy's mean over axis 0: sequential f32 sum over channels, then divide.
@@ -264,18 +264,4 @@ pub fn load<'a>(source: impl Into<Source<'a>>, options: &LoadOptions) -> Result<
         }
         _ => Ok(audio),
     }
-}
-
-fn check_finite_slice(s: &[f32], input: &str, channel: usize, offset: u64) -> Result<()> {
-    if let Some(i) = s.iter().position(|x| !x.is_finite()) {
-        return Err(Error::audio(
-            input,
-            format!(
-                "sample {} of channel {channel} is {} (NaN/Inf are not accepted)",
-                offset + i as u64,
-                s[i]
-            ),
-        ));
-    }
-    Ok(())
 }

@@ -173,7 +173,7 @@ impl ResampleStream {
                 input,
                 "the resampler's output block",
                 &[channels, block],
-                (8, "f64"),
+                crate::error::F64,
             )?;
         }
         let g = gcd(sr_in as u64, sr_out as u64);

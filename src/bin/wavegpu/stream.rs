@@ -186,13 +186,13 @@ struct BlockWriter<'a> {
     path: &'a Path,
     mono: bool,
     w: Option<(NpyStreamWriter, usize)>,
-    created: bool,
-    finished: bool,
+    /// The file exists and is not finished.
+    partial: bool,
 }
 
 impl Drop for BlockWriter<'_> {
     fn drop(&mut self) {
-        if self.created && !self.finished {
+        if self.partial {
             self.w = None; // closes the file first
             let _ = std::fs::remove_file(self.path);
         }
@@ -205,8 +205,7 @@ impl<'a> BlockWriter<'a> {
             path,
             mono,
             w: None,
-            created: false,
-            finished: false,
+            partial: false,
         }
     }
 
@@ -223,7 +222,7 @@ impl<'a> BlockWriter<'a> {
                     vec![ch, values]
                 };
                 let w = NpyStreamWriter::create(self.path, &lead).map_err(err)?;
-                self.created = true;
+                self.partial = true;
                 self.w.insert((w, values))
             }
         };
@@ -242,7 +241,7 @@ impl<'a> BlockWriter<'a> {
         };
         let frames = w.frames();
         w.finish().map_err(|e| Fail::lib(self.path.display(), e))?;
-        self.finished = true;
+        self.partial = false;
         Ok((values, frames))
     }
 }
